@@ -1,1 +1,269 @@
-fn main(){}
+//! `nexus`: build, run and (as the network parts land) deploy and call Nexus apps.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use nexus_cli::{app_build, args, state_file};
+use nexus_wasm_host::{AppModule, CallContext, CallResult, Host, Limits, MemoryState, Outcome};
+
+#[derive(Parser)]
+#[command(
+    name = "nexus",
+    version,
+    about = "Nexus: verifiable compute. Build, run and call apps."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the apps of a cargo package or workspace for wasm32, reproducibly.
+    Build {
+        /// The app's (or workspace's) Cargo.toml.
+        #[arg(long, default_value = "Cargo.toml")]
+        manifest: PathBuf,
+        /// Where to copy the built artifacts.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+    },
+    /// Run one function of a wasm app locally, through the same deterministic host the replicas use.
+    Run {
+        /// The app module (.wasm).
+        app: PathBuf,
+        /// The function to call.
+        function: String,
+        /// Input arguments as TYPE:VALUE literals, concatenated in order (e.g. --input u64:5).
+        #[arg(long = "input", short = 'i')]
+        inputs: Vec<String>,
+        /// How to show the output: u64, str, bytes, hex, ... (default: hex).
+        #[arg(long, default_value = "hex")]
+        decode: String,
+        /// The caller id as 64 hex digits (an Ed25519 public key); anonymous if absent.
+        #[arg(long)]
+        caller: Option<String>,
+        /// Fuel for the call (default: the host's per-call limit).
+        #[arg(long)]
+        fuel: Option<u64>,
+        /// A state file to read before and update after the call (created if missing).
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// Build the example apps and run a few calls of each through the host (the main job until the
+    /// network lands).
+    Demo,
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Build { manifest, out } => build(&manifest, &out),
+        Command::Run {
+            app,
+            function,
+            inputs,
+            decode,
+            caller,
+            fuel,
+            state,
+        } => {
+            let caller = caller.map(|hex| parse_caller(&hex)).transpose()?;
+            let input = args::encode_args(&inputs)?;
+            let host = Host::new(Limits::default())?;
+            let bytes =
+                std::fs::read(&app).with_context(|| format!("reading {}", app.display()))?;
+            let module = host
+                .load(&bytes)
+                .with_context(|| format!("loading {}", app.display()))?;
+            let mut st = match &state {
+                Some(path) => state_file::load(path)?,
+                None => MemoryState::new(),
+            };
+            let result = call(&host, &module, &function, &input, caller, fuel, &mut st)?;
+            print_result(&result, &decode);
+            if let (Some(path), Outcome::Returned(_)) = (&state, &result.outcome) {
+                state_file::save(path, &st)?;
+            }
+            if result.trap().is_some() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Demo => demo(),
+    }
+}
+
+fn build(manifest: &Path, out: &Path) -> Result<()> {
+    let root = manifest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let target = app_build::default_target_dir(root);
+    let apps = app_build::build_apps(manifest, &target)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    println!("{:<12} {:>9}  {:<64}  path", "app", "bytes", "sha256");
+    for app in apps {
+        let dest = out.join(format!("{}.wasm", app.name));
+        std::fs::copy(&app.wasm, &dest)
+            .with_context(|| format!("copying to {}", dest.display()))?;
+        let bytes = std::fs::read(&dest)?;
+        let hash = nexus_wasm_host::CodeHash::of(&bytes);
+        println!(
+            "{:<12} {:>9}  {}  {}",
+            app.name,
+            bytes.len(),
+            hash,
+            dest.display()
+        );
+    }
+    Ok(())
+}
+
+fn parse_caller(hex_id: &str) -> Result<[u8; 32]> {
+    let bytes = hex::decode(hex_id).context("--caller must be hex")?;
+    bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| anyhow::anyhow!("--caller must be 32 bytes, got {}", b.len()))
+}
+
+/// Runs one call against `state` and applies its writes if it returned.
+fn call(
+    host: &Host,
+    module: &AppModule,
+    function: &str,
+    input: &[u8],
+    caller: Option<[u8; 32]>,
+    fuel: Option<u64>,
+    state: &mut MemoryState,
+) -> Result<CallResult> {
+    let ctx = CallContext {
+        caller,
+        fuel_limit: fuel,
+    };
+    let started = Instant::now();
+    let result = host.call(module, function, input, &ctx, Arc::new(state.clone()))?;
+    let elapsed = started.elapsed();
+    state.apply(&result.writes);
+    println!("  time       {elapsed:.2?}");
+    Ok(result)
+}
+
+fn print_result(result: &CallResult, decode: &str) {
+    match &result.outcome {
+        Outcome::Returned(out) => match args::decode_as(decode, out) {
+            Ok(shown) => println!("  output     {shown}"),
+            Err(e) => println!("  output     0x{} ({e})", hex::encode(out)),
+        },
+        Outcome::Trapped(trap) => println!("  trapped    {trap}"),
+    }
+    println!("  fuel used  {}", result.fuel_used);
+    if result.writes.is_empty() {
+        println!("  writes     none");
+    }
+    for (key, value) in result.writes.iter() {
+        let value = value
+            .as_ref()
+            .map_or("(deleted)".to_string(), |v| format!("0x{}", hex::encode(v)));
+        println!("  write      {} = {value}", show_key(key));
+    }
+    for line in &result.logs {
+        println!("  log        {line}");
+    }
+}
+
+fn show_key(key: &[u8]) -> String {
+    let printable = key.iter().take_while(|b| b.is_ascii_graphic()).count();
+    let (text, rest) = key.split_at(printable);
+    let text = String::from_utf8_lossy(text);
+    if rest.is_empty() {
+        format!("\"{text}\"")
+    } else {
+        format!("\"{text}\"+0x{}", hex::encode(rest))
+    }
+}
+
+/// The repository's example apps, found from where this binary was built.
+fn repo_apps_manifest() -> Result<PathBuf> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../apps/Cargo.toml");
+    if !manifest.exists() {
+        bail!(
+            "the example apps are not at {}; run `nexus demo` from a checkout of the repository",
+            manifest.display()
+        );
+    }
+    Ok(manifest)
+}
+
+fn demo() -> Result<()> {
+    let manifest = repo_apps_manifest()?;
+    let root = manifest
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("."));
+    println!("building the example apps for wasm32 ...");
+    let apps = app_build::build_apps(&manifest, &app_build::default_target_dir(root))?;
+    let host = Host::new(Limits::default())?;
+    let alice = [0xa1; 32];
+    let bob = [0xb0; 32];
+    let steps: &[(&str, &str, &[&str], Option<[u8; 32]>, &str)] = &[
+        ("counter", "increment", &["u64:5"], None, "u64"),
+        ("counter", "increment", &["u64:2"], None, "u64"),
+        ("counter", "get", &[], None, "u64"),
+        ("fibonacci", "fib", &["u64:90"], None, "u64"),
+        ("sha256", "digest", &["str:hello nexus"], None, "hex"),
+        ("ledger", "init", &["u64:1000"], Some(alice), "hex"),
+        (
+            "ledger",
+            "transfer",
+            &[&format!("hex:{}", hex::encode(bob)), "u64:250"],
+            Some(alice),
+            "u64",
+        ),
+        (
+            "ledger",
+            "transfer",
+            &[&format!("hex:{}", hex::encode(alice)), "u64:9999"],
+            Some(bob),
+            "u64",
+        ),
+        (
+            "ledger",
+            "balance_of",
+            &[&format!("hex:{}", hex::encode(bob))],
+            None,
+            "u64",
+        ),
+    ];
+    let mut states: std::collections::BTreeMap<&str, MemoryState> = Default::default();
+    for (app_name, function, inputs, caller, decode) in steps {
+        let app = apps
+            .iter()
+            .find(|a| a.name == *app_name)
+            .with_context(|| format!("app {app_name} not built"))?;
+        let bytes = std::fs::read(&app.wasm)?;
+        let started = Instant::now();
+        let module = host.load(&bytes)?;
+        let load_time = started.elapsed();
+        println!(
+            "\n{app_name}::{function}({}){}",
+            inputs.join(", "),
+            match caller {
+                Some(c) => format!(" as {}..", hex::encode(&c[..4])),
+                None => String::new(),
+            }
+        );
+        println!(
+            "  module     {} ({} bytes, loaded in {load_time:.2?})",
+            module.code_hash(),
+            bytes.len()
+        );
+        let input = args::encode_args(inputs)?;
+        let state = states.entry(app_name).or_default();
+        let result = call(&host, &module, function, &input, *caller, None, state)?;
+        print_result(&result, decode);
+    }
+    Ok(())
+}

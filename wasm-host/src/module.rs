@@ -18,7 +18,9 @@ use crate::error::DeployError;
 use crate::limits::Limits;
 
 /// SHA-256 of a module's bytes: the identity of its code everywhere (cache keys, app records, receipts).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct CodeHash(pub [u8; 32]);
 
 impl CodeHash {
@@ -61,7 +63,9 @@ impl AppModule {
     }
 
     pub fn has_function(&self, name: &str) -> bool {
-        self.functions.binary_search_by(|f| f.as_str().cmp(name)).is_ok()
+        self.functions
+            .binary_search_by(|f| f.as_str().cmp(name))
+            .is_ok()
     }
 }
 
@@ -79,10 +83,17 @@ pub struct Host {
 impl Host {
     /// A host with an in-memory module cache only.
     pub fn new(limits: Limits) -> Result<Self, DeployError> {
-        let engine = Engine::new(&deterministic_config(&limits)).map_err(|e| DeployError::Link(e.to_string()))?;
+        let engine = Engine::new(&deterministic_config(&limits))
+            .map_err(|e| DeployError::Link(e.to_string()))?;
         let mut linker = Linker::new(&engine);
         abi::define_imports(&mut linker).map_err(|e| DeployError::Link(e.to_string()))?;
-        Ok(Self { engine, linker, limits: Arc::new(limits), modules: Mutex::default(), artifacts: None })
+        Ok(Self {
+            engine,
+            linker,
+            limits: Arc::new(limits),
+            modules: Mutex::default(),
+            artifacts: None,
+        })
     }
 
     /// A host that also keeps compiled artifacts on disk under `dir`, so a restarted replica does not
@@ -100,7 +111,10 @@ impl Host {
     /// Validates and compiles `bytes`, or returns the cached module with the same code hash.
     pub fn load(&self, bytes: &[u8]) -> Result<Arc<AppModule>, DeployError> {
         if bytes.len() > self.limits.max_module_bytes {
-            return Err(DeployError::TooLarge { size_bytes: bytes.len(), limit_bytes: self.limits.max_module_bytes });
+            return Err(DeployError::TooLarge {
+                size_bytes: bytes.len(),
+                limit_bytes: self.limits.max_module_bytes,
+            });
         }
         let code_hash = CodeHash::of(bytes);
         if let Some(module) = self.cached(&code_hash) {
@@ -108,29 +122,41 @@ impl Host {
         }
         let module = self.compile(code_hash, bytes)?;
         let app = Arc::new(self.prepare(code_hash, module)?);
-        let mut modules = self.modules.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut modules = self
+            .modules
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         Ok(modules.entry(code_hash).or_insert(app).clone())
     }
 
     /// The module with this code hash, if it was loaded before.
     pub fn cached(&self, code_hash: &CodeHash) -> Option<Arc<AppModule>> {
-        self.modules.lock().unwrap_or_else(|poison| poison.into_inner()).get(code_hash).cloned()
+        self.modules
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .get(code_hash)
+            .cloned()
     }
 
     /// Drops a module from the in-memory cache (an upgraded app's old code).
     pub fn evict(&self, code_hash: &CodeHash) {
-        self.modules.lock().unwrap_or_else(|poison| poison.into_inner()).remove(code_hash);
+        self.modules
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .remove(code_hash);
     }
 
     fn compile(&self, code_hash: CodeHash, bytes: &[u8]) -> Result<Module, DeployError> {
         // Validation first: it is cheap, and its errors are the clearest.
-        Module::validate(&self.engine, bytes).map_err(|e| DeployError::Invalid(format!("{e:#}")))?;
+        Module::validate(&self.engine, bytes)
+            .map_err(|e| DeployError::Invalid(format!("{e:#}")))?;
         if let Some(artifacts) = &self.artifacts
             && let Some(module) = artifacts.load(&self.engine, &code_hash)
         {
             return Ok(module);
         }
-        let module = Module::new(&self.engine, bytes).map_err(|e| DeployError::Invalid(format!("{e:#}")))?;
+        let module =
+            Module::new(&self.engine, bytes).map_err(|e| DeployError::Invalid(format!("{e:#}")))?;
         if let Some(artifacts) = &self.artifacts {
             artifacts.store(&module, &code_hash);
         }
@@ -166,9 +192,11 @@ impl Host {
         if functions.is_empty() {
             return Err(DeployError::NoFunctions);
         }
-        for table in module.imports().filter_map(|i| i.ty().table().cloned()).chain(
-            module.exports().filter_map(|e| e.ty().table().cloned()),
-        ) {
+        for table in module
+            .imports()
+            .filter_map(|i| i.ty().table().cloned())
+            .chain(module.exports().filter_map(|e| e.ty().table().cloned()))
+        {
             if table.minimum() > self.limits.max_table_elements as u64 {
                 return Err(DeployError::TableTooLarge {
                     declared_elements: table.minimum(),
@@ -177,8 +205,15 @@ impl Host {
             }
         }
         functions.sort();
-        let pre = self.linker.instantiate_pre(&module).map_err(|e| DeployError::Link(format!("{e:#}")))?;
-        Ok(AppModule { code_hash, functions, pre })
+        let pre = self
+            .linker
+            .instantiate_pre(&module)
+            .map_err(|e| DeployError::Link(format!("{e:#}")))?;
+        Ok(AppModule {
+            code_hash,
+            functions,
+            pre,
+        })
     }
 }
 
@@ -194,12 +229,22 @@ fn check_imports(module: &Module) -> Result<(), DeployError> {
                     ExternType::Global(_) => "global",
                     _ => "tag",
                 };
-                return Err(DeployError::NonFunctionImport { kind, module: module_name, name });
+                return Err(DeployError::NonFunctionImport {
+                    kind,
+                    module: module_name,
+                    name,
+                });
             }
         };
-        let spec = ABI_IMPORTS.iter().find(|(n, _, _)| *n == name).filter(|_| module_name == ABI_MODULE);
+        let spec = ABI_IMPORTS
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .filter(|_| module_name == ABI_MODULE);
         let Some(&(_, params, results)) = spec else {
-            return Err(DeployError::UnknownImport { module: module_name, name });
+            return Err(DeployError::UnknownImport {
+                module: module_name,
+                name,
+            });
         };
         let ok = func.params().len() == params
             && func.results().len() == results
@@ -209,7 +254,11 @@ fn check_imports(module: &Module) -> Result<(), DeployError> {
             return Err(DeployError::ImportTypeMismatch {
                 name,
                 expected: format!("{params} i32 params -> {results} i32 results"),
-                found: format!("{:?} -> {:?}", func.params().collect::<Vec<_>>(), func.results().collect::<Vec<_>>()),
+                found: format!(
+                    "{:?} -> {:?}",
+                    func.params().collect::<Vec<_>>(),
+                    func.results().collect::<Vec<_>>()
+                ),
             });
         }
     }

@@ -1,0 +1,6 @@
+//! The library behind the `nexus` command: building apps, encoding call arguments, local state files.
+//! Kept as a library so that cross-part tests drive exactly what the command does.
+
+pub mod app_build;
+pub mod args;
+pub mod state_file;
