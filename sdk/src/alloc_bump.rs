@@ -20,7 +20,9 @@ mod guest {
     unsafe impl Sync for Bump {}
 
     #[global_allocator]
-    static ALLOCATOR: Bump = Bump { cursor: UnsafeCell::new((0, 0)) };
+    static ALLOCATOR: Bump = Bump {
+        cursor: UnsafeCell::new((0, 0)),
+    };
 
     unsafe impl GlobalAlloc for Bump {
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -39,7 +41,9 @@ mod guest {
                     None => return core::ptr::null_mut(),
                 },
             };
-            let Some(end) = start.checked_add(layout.size()) else { return core::ptr::null_mut() };
+            let Some(end) = start.checked_add(layout.size()) else {
+                return core::ptr::null_mut();
+            };
             if end > cursor.1 {
                 match region::extend(cursor.1, end) {
                     Some(new_end) => cursor.1 = new_end,
@@ -63,8 +67,14 @@ mod guest {
                 // SAFETY: single-threaded, and this reference ends before `alloc` below takes its own.
                 let cursor = unsafe { &mut *self.cursor.get() };
                 if ptr as usize + layout.size() == cursor.0 {
-                    let Some(end) = (ptr as usize).checked_add(new_size) else { return core::ptr::null_mut() };
-                    if end <= cursor.1 || region::extend(cursor.1, end).map(|e| cursor.1 = e).is_some() {
+                    let Some(end) = (ptr as usize).checked_add(new_size) else {
+                        return core::ptr::null_mut();
+                    };
+                    if end <= cursor.1
+                        || region::extend(cursor.1, end)
+                            .map(|e| cursor.1 = e)
+                            .is_some()
+                    {
                         cursor.0 = end;
                         return ptr;
                     }
@@ -119,6 +129,7 @@ mod guest {
         pub const HEAP_BYTES: usize = 16 << 20;
 
         #[repr(align(16))]
+        #[allow(dead_code)] // only its address is used
         struct Heap([u8; HEAP_BYTES]);
         static mut HEAP: Heap = Heap([0; HEAP_BYTES]);
 

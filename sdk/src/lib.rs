@@ -30,6 +30,7 @@ extern crate alloc;
 mod alloc_bump;
 pub mod codec;
 mod entry;
+pub mod nvm_envelope;
 pub mod state;
 mod sys;
 
