@@ -17,6 +17,9 @@ pub const MAX_ELF_BYTES: usize = 64 * 1024 * 1024;
 /// Largest distance from the first to the last loaded page, in bytes: memory is one flat array over
 /// this span, so it must stay small enough to allocate per run.
 pub const MAX_IMAGE_SPAN_BYTES: u64 = 256 * 1024 * 1024;
+/// Largest span of executable memory, in bytes: the text is pre-decoded into 8 bytes per word on
+/// every run, so its size bounds the start-up cost a program can impose.
+pub const MAX_TEXT_BYTES: u64 = 16 * 1024 * 1024;
 
 const PT_LOAD: u32 = 1;
 const PT_DYNAMIC: u32 = 2;
@@ -42,8 +45,7 @@ fn load(bytes: &[u8]) -> Result<Program, ElfError> {
     }
     // Identification checks are done by hand first so the errors name the actual problem; the elf
     // crate would report several of them as generic parse errors.
-    let magic_len = bytes.len().min(4);
-    if bytes[..magic_len] != b"\x7fELF"[..magic_len] {
+    if bytes.get(..4) != Some(b"\x7fELF".as_slice()) {
         return Err(ElfError::NotElf);
     }
     if bytes.len() < 6 {
@@ -126,8 +128,8 @@ fn load_segment(bytes: &[u8], ph: &elf::segment::ProgramHeader) -> Result<LoadSe
         });
     }
     let end = ph.p_vaddr.checked_add(ph.p_memsz);
-    let in_range = ph.p_vaddr >= MIN_SEGMENT_ADDR as u64
-        && end.is_some_and(|e| e <= STACK_BOTTOM as u64);
+    let in_range =
+        ph.p_vaddr >= MIN_SEGMENT_ADDR as u64 && end.is_some_and(|e| e <= STACK_BOTTOM as u64);
     if !in_range {
         return Err(ElfError::SegmentOutOfRange {
             vaddr: ph.p_vaddr,
@@ -181,6 +183,17 @@ fn check_layout(segments: &[LoadSegment]) -> Result<(), ElfError> {
             return Err(ElfError::ImageTooLarge {
                 span_bytes,
                 max_bytes: MAX_IMAGE_SPAN_BYTES,
+            });
+        }
+    }
+    let mut exec = segments.iter().filter(|s| s.is_executable());
+    if let Some(first) = exec.next() {
+        let end = exec.last().unwrap_or(first).end();
+        let text_bytes = (end - first.vaddr) as u64;
+        if text_bytes > MAX_TEXT_BYTES {
+            return Err(ElfError::TextTooLarge {
+                text_bytes,
+                max_bytes: MAX_TEXT_BYTES,
             });
         }
     }

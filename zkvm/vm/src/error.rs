@@ -29,7 +29,9 @@ pub enum ElfError {
         "ELF flags {flags:#x} ask for the compressed (C) extension, which the NVM does not implement"
     )]
     CompressedInstructions { flags: u32 },
-    #[error("dynamically linked executables are not supported (found program header type {p_type:#x})")]
+    #[error(
+        "dynamically linked executables are not supported (found program header type {p_type:#x})"
+    )]
     NotStatic { p_type: u32 },
     #[error("malformed ELF file: {0}")]
     Malformed(String),
@@ -42,17 +44,26 @@ pub enum ElfError {
     #[error(
         "segment [{vaddr:#x}, {vaddr:#x} + {memsz:#x}) is outside the program area [{min:#x}, {max:#x})"
     )]
-    SegmentOutOfRange { vaddr: u64, memsz: u64, min: u32, max: u32 },
+    SegmentOutOfRange {
+        vaddr: u64,
+        memsz: u64,
+        min: u32,
+        max: u32,
+    },
     #[error("segments at {first:#x} and {second:#x} overlap")]
     OverlappingSegments { first: u32, second: u32 },
     #[error(
         "segments at {first:#x} and {second:#x} share a 4 KiB page but have different permissions"
     )]
     SegmentsSharePage { first: u32, second: u32 },
-    #[error("segment at {vaddr:#x} is both writable and executable (self-modifying code is not supported)")]
+    #[error(
+        "segment at {vaddr:#x} is both writable and executable (self-modifying code is not supported)"
+    )]
     WritableExecutableSegment { vaddr: u32 },
     #[error("loaded image spans {span_bytes} bytes, more than the limit of {max_bytes} bytes")]
     ImageTooLarge { span_bytes: u64, max_bytes: u64 },
+    #[error("executable segments span {text_bytes} bytes, more than the limit of {max_bytes} bytes")]
+    TextTooLarge { text_bytes: u64, max_bytes: u64 },
     #[error("entry point {entry:#x} is not a 4-byte aligned address inside an executable segment")]
     EntryNotExecutable { entry: u64 },
 }
@@ -112,7 +123,9 @@ pub enum VmError {
 pub enum ReplayError {
     #[error("step {step} of the segment: {what} differs from the recorded trace")]
     Mismatch { step: usize, what: &'static str },
-    #[error("step {step} of the segment accessed word {addr:#x}, which is not in the segment's memory witness")]
+    #[error(
+        "step {step} of the segment accessed word {addr:#x}, which is not in the segment's memory witness"
+    )]
     MissingMemory { step: usize, addr: u32 },
     #[error("replay trapped: {0}")]
     Trap(Trap),

@@ -22,29 +22,33 @@ pub(crate) struct Code {
 }
 
 impl Code {
+    /// Decodes every word lying entirely inside an executable segment; words in gaps between
+    /// executable segments become `NotExecutable`. Bytes past a segment's file data are zero, and
+    /// the zero word is an illegal instruction.
     pub(crate) fn new(program: &Program, coprocessors: &Coprocessors) -> Code {
         let (lo, hi) = program.text_range();
-        let words = ((hi - lo) / 4) as usize;
-        let mut insns = Vec::with_capacity(words);
-        let mut raw = Vec::with_capacity(words);
-        for i in 0..words {
-            let pc = lo + 4 * i as u32;
-            match program.initial_exec_word(pc) {
-                Some(w) => {
-                    insns.push(decode(w, pc, coprocessors));
-                    raw.push(w);
+        let base = lo & !3;
+        let words = (hi.saturating_sub(base) / 4) as usize;
+        let mut insns = vec![Insn::NOT_EXECUTABLE; words];
+        let mut raw = vec![0u32; words];
+        for seg in program.segments().iter().filter(|s| s.is_executable()) {
+            let mut addr = seg.vaddr.div_ceil(4) * 4;
+            while addr as u64 + 4 <= seg.end() as u64 {
+                let off = (addr - seg.vaddr) as usize;
+                let mut le = [0u8; 4];
+                for (i, b) in le.iter_mut().enumerate() {
+                    *b = seg.data.get(off + i).copied().unwrap_or(0);
                 }
-                None => {
-                    insns.push(Insn::NOT_EXECUTABLE);
-                    raw.push(0);
+                let w = u32::from_le_bytes(le);
+                let idx = ((addr - base) / 4) as usize;
+                if let (Some(slot), Some(r)) = (insns.get_mut(idx), raw.get_mut(idx)) {
+                    *slot = decode(w, addr, coprocessors);
+                    *r = w;
                 }
+                addr += 4;
             }
         }
-        Code {
-            base: lo,
-            insns,
-            raw,
-        }
+        Code { base, insns, raw }
     }
 }
 
@@ -325,7 +329,11 @@ fn step<M: GuestMemory, T: Tracer>(
         Op::Div => {
             let (a, b) = (rs1!() as i32, rs2!() as i32);
             // Division by zero gives -1; i32::MIN / -1 overflows to i32::MIN (RISC-V spec 13.2).
-            wr!(if b == 0 { u32::MAX } else { a.wrapping_div(b) as u32 })
+            wr!(if b == 0 {
+                u32::MAX
+            } else {
+                a.wrapping_div(b) as u32
+            })
         }
         Op::Divu => {
             let (a, b) = (rs1!(), rs2!());
@@ -334,7 +342,11 @@ fn step<M: GuestMemory, T: Tracer>(
         Op::Rem => {
             let (a, b) = (rs1!() as i32, rs2!() as i32);
             // Remainder by zero gives the dividend; i32::MIN % -1 gives 0.
-            wr!(if b == 0 { a as u32 } else { a.wrapping_rem(b) as u32 })
+            wr!(if b == 0 {
+                a as u32
+            } else {
+                a.wrapping_rem(b) as u32
+            })
         }
         Op::Remu => {
             let (a, b) = (rs1!(), rs2!());

@@ -24,7 +24,7 @@ mod vm;
 
 pub use coprocessor::{Coprocessor, CoprocessorMemory, Coprocessors};
 pub use decode::{OPCODE_CUSTOM_0, OPCODE_CUSTOM_1};
-pub use elf_loader::{MAX_ELF_BYTES, MAX_IMAGE_SPAN_BYTES};
+pub use elf_loader::{MAX_ELF_BYTES, MAX_IMAGE_SPAN_BYTES, MAX_TEXT_BYTES};
 pub use error::{ElfError, ReplayError, Trap, TrapKind, VmError};
 pub use memory::{INITIAL_SP, MIN_SEGMENT_ADDR, PAGE_BYTES, STACK_BOTTOM, STACK_BYTES, STACK_TOP};
 pub use program::{DIGEST_DOMAIN, LoadSegment, Program, SEG_EXEC, SEG_READ, SEG_WRITE};

@@ -80,7 +80,11 @@ impl Layout {
     fn image_slot(&self, addr: u32) -> Option<(usize, u8)> {
         let idx = (addr.wrapping_sub(self.image_base) >> 2) as usize;
         if idx < self.image_words {
-            let flags = self.page_flags.get(idx / WORDS_PER_PAGE).copied().unwrap_or(0);
+            let flags = self
+                .page_flags
+                .get(idx / WORDS_PER_PAGE)
+                .copied()
+                .unwrap_or(0);
             Some((idx, flags))
         } else {
             None
@@ -139,9 +143,6 @@ impl Memory {
         }
     }
 
-    pub(crate) fn layout(&self) -> &Layout {
-        &self.layout
-    }
 }
 
 impl GuestMemory for Memory {

@@ -96,20 +96,6 @@ impl Program {
         (lo, hi)
     }
 
-    /// Reads the initial little-endian word at `addr` from the segment data, if every byte of it is
-    /// inside one executable segment (bytes in .bss read as zero).
-    pub(crate) fn initial_exec_word(&self, addr: u32) -> Option<u32> {
-        let seg = self
-            .segments
-            .iter()
-            .find(|s| s.is_executable() && s.vaddr <= addr && addr as u64 + 4 <= s.end() as u64)?;
-        let off = (addr - seg.vaddr) as usize;
-        let mut bytes = [0u8; 4];
-        for (i, b) in bytes.iter_mut().enumerate() {
-            *b = seg.data.get(off + i).copied().unwrap_or(0);
-        }
-        Some(u32::from_le_bytes(bytes))
-    }
 }
 
 fn compute_digest(entry: u32, segments: &[LoadSegment]) -> [u8; 32] {

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use crate::execute::{Cpu, run};
-use crate::memory::{GuestMemory, Layout, Memory};
+use crate::memory::{GuestMemory, Layout};
 use crate::syscall::Io;
 use crate::trace::{MachineState, Recorder, Segment};
 use crate::{ReplayError, TrapKind, Vm};
@@ -60,7 +60,7 @@ pub fn replay_segment(vm: &Vm<'_>, segment: &Segment<'_>) -> Result<ReplayOutcom
         return Err(ReplayError::Malformed { what: "no steps" });
     }
     let start = &segment.start;
-    let layout = Memory::new(vm.program()).layout().clone();
+    let layout = Layout::new(vm.program());
     let mut mem = SparseMemory {
         layout: &layout,
         words: segment.memory_in.iter().copied().collect(),
@@ -156,7 +156,9 @@ fn step_mem<'m>(
     i: usize,
     base: u32,
 ) -> &'m [crate::MemAccess] {
-    let lo = steps.get(i).map_or(0, |s| s.mem_start.wrapping_sub(base) as usize);
+    let lo = steps
+        .get(i)
+        .map_or(0, |s| s.mem_start.wrapping_sub(base) as usize);
     let hi = steps
         .get(i + 1)
         .map_or(mem.len(), |s| s.mem_start.wrapping_sub(base) as usize);

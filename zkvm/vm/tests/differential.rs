@@ -218,7 +218,9 @@ fn qemu(path: &std::path::Path) -> QemuRun {
 
 /// Runs `jobs` through a pool of at most `parallelism` qemu processes.
 fn qemu_pool(paths: &[std::path::PathBuf]) -> Vec<QemuRun> {
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<QemuRun>>> = Mutex::new((0..paths.len()).map(|_| None).collect());
     std::thread::scope(|s| {
@@ -244,7 +246,9 @@ fn qemu_pool(paths: &[std::path::PathBuf]) -> Vec<QemuRun> {
 fn compare(name: &str, elf_bytes: &[u8], reference: &QemuRun, traced: bool, blocks: usize) {
     let program = Program::from_elf(elf_bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
     let vm = Vm::new(&program, &[], VmConfig::default()).unwrap();
-    let res = vm.run_fast().unwrap_or_else(|e| panic!("{name}: NVM trapped: {e}"));
+    let res = vm
+        .run_fast()
+        .unwrap_or_else(|e| panic!("{name}: NVM trapped: {e}"));
     if traced {
         let (t, _) = vm.run_traced().unwrap();
         assert_eq!(res, t, "{name}: fast and traced runs differ");
@@ -270,7 +274,11 @@ fn compare(name: &str, elf_bytes: &[u8], reference: &QemuRun, traced: bool, bloc
             reference.stdout.len()
         );
     }
-    assert_eq!(res.output.len(), per_block * blocks, "{name}: output length");
+    assert_eq!(
+        res.output.len(),
+        per_block * blocks,
+        "{name}: output length"
+    );
     assert_eq!(
         Some((res.exit_code & 0xff) as i32),
         reference.exit_code,
@@ -299,7 +307,13 @@ fn random_programs_match_qemu() {
         .collect();
     let refs = qemu_pool(&paths);
     for (i, (e, r)) in elves.iter().zip(&refs).enumerate() {
-        compare(&format!("seed {seed} process {i}"), e, r, i % 8 == 0, blocks);
+        compare(
+            &format!("seed {seed} process {i}"),
+            e,
+            r,
+            i % 8 == 0,
+            blocks,
+        );
     }
 }
 
@@ -314,7 +328,9 @@ fn the_random_generator_covers_what_it_claims() {
         .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
         .collect();
     let opcodes: std::collections::BTreeSet<u32> = words.iter().map(|w| w & 0x7f).collect();
-    for op in [0x33, 0x13, 0x03, 0x23, 0x37, 0x17, 0x6f, 0x67, 0x63, 0x0f, 0x73] {
+    for op in [
+        0x33, 0x13, 0x03, 0x23, 0x37, 0x17, 0x6f, 0x67, 0x63, 0x0f, 0x73,
+    ] {
         assert!(opcodes.contains(&op), "opcode {op:#x} never generated");
     }
     let m_ext = words

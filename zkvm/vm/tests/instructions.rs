@@ -7,7 +7,9 @@ use nexus_vm::{TrapKind, VmError};
 
 /// Runs `body` (preceded by nothing, followed by exit 0) and returns the final registers.
 fn regs_after(body: Vec<u32>) -> [u32; 32] {
-    run_code(&with_exit(body), &[]).expect("program must exit").1
+    run_code(&with_exit(body), &[])
+        .expect("program must exit")
+        .1
 }
 
 fn li_v(rd: u32, v: u32) -> Vec<u32> {
@@ -315,20 +317,45 @@ fn traps_carry_pc_and_address() {
     let pc_after_base = TEXT_VADDR + 8;
 
     let t = trap_of([base.clone(), vec![lw(T0, 28, 2)]].concat());
-    assert_eq!(t.kind, TrapKind::MisalignedLoad { addr: DATA_VADDR + 2 });
+    assert_eq!(
+        t.kind,
+        TrapKind::MisalignedLoad {
+            addr: DATA_VADDR + 2
+        }
+    );
     assert_eq!(t.pc, pc_after_base);
     assert_eq!(t.steps, 2);
 
     let t = trap_of([base.clone(), vec![load(Load::Lh, T0, 28, 1)]].concat());
-    assert_eq!(t.kind, TrapKind::MisalignedLoad { addr: DATA_VADDR + 1 });
+    assert_eq!(
+        t.kind,
+        TrapKind::MisalignedLoad {
+            addr: DATA_VADDR + 1
+        }
+    );
     let t = trap_of([base.clone(), vec![store(Store::Sh, T0, 28, 3)]].concat());
-    assert_eq!(t.kind, TrapKind::MisalignedStore { addr: DATA_VADDR + 3 });
+    assert_eq!(
+        t.kind,
+        TrapKind::MisalignedStore {
+            addr: DATA_VADDR + 3
+        }
+    );
     let t = trap_of([base.clone(), vec![sw(T0, 28, 1)]].concat());
-    assert_eq!(t.kind, TrapKind::MisalignedStore { addr: DATA_VADDR + 1 });
+    assert_eq!(
+        t.kind,
+        TrapKind::MisalignedStore {
+            addr: DATA_VADDR + 1
+        }
+    );
 
     // Unmapped: one page past the data segment, and the null page.
     let t = trap_of([li_v(28, DATA_VADDR + 0x1000), vec![lw(T0, 28, 0)]].concat());
-    assert_eq!(t.kind, TrapKind::LoadFault { addr: DATA_VADDR + 0x1000 });
+    assert_eq!(
+        t.kind,
+        TrapKind::LoadFault {
+            addr: DATA_VADDR + 0x1000
+        }
+    );
     let t = trap_of(vec![store(Store::Sb, T0, ZERO, 5)]);
     assert_eq!(t.kind, TrapKind::StoreFault { addr: 5 });
 
@@ -348,7 +375,12 @@ fn traps_carry_pc_and_address() {
 
     // Jump to a misaligned target: the jump traps, with the target as address.
     let t = trap_of(vec![NOP, jal(RA, 6)]);
-    assert_eq!(t.kind, TrapKind::MisalignedFetch { addr: TEXT_VADDR + 10 });
+    assert_eq!(
+        t.kind,
+        TrapKind::MisalignedFetch {
+            addr: TEXT_VADDR + 10
+        }
+    );
     assert_eq!(t.pc, TEXT_VADDR + 4);
     // Not-taken branch to a misaligned target does not trap.
     let r = regs_after(vec![branch(Branch::Bne, ZERO, ZERO, 6), addi(T0, ZERO, 1)]);
@@ -367,7 +399,9 @@ fn traps_carry_pc_and_address() {
         VmError::Trap(nexus_vm::Trap {
             pc: TEXT_VADDR + 4,
             steps: 1,
-            kind: TrapKind::FetchFault { addr: TEXT_VADDR + 4 }
+            kind: TrapKind::FetchFault {
+                addr: TEXT_VADDR + 4
+            }
         })
     );
 }
@@ -406,5 +440,10 @@ fn stack_pointer_and_stack_memory() {
     assert_eq!(r[T2 as usize], 0);
     // Below the stack region is unmapped.
     let t = trap_of([li_v(T0, nexus_vm::STACK_BOTTOM - 4), vec![lw(T1, T0, 0)]].concat());
-    assert_eq!(t.kind, TrapKind::LoadFault { addr: nexus_vm::STACK_BOTTOM - 4 });
+    assert_eq!(
+        t.kind,
+        TrapKind::LoadFault {
+            addr: nexus_vm::STACK_BOTTOM - 4
+        }
+    );
 }

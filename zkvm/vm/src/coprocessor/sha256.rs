@@ -90,7 +90,9 @@ impl Coprocessor for Sha256Compress {
         let mut block = [0u32; 16];
         for (i, w) in block.iter_mut().enumerate() {
             // Memory words are little-endian; SHA-256 reads message bytes big-endian.
-            *w = memory.load_word(rs2.wrapping_add(4 * i as u32))?.swap_bytes();
+            *w = memory
+                .load_word(rs2.wrapping_add(4 * i as u32))?
+                .swap_bytes();
         }
         sha256_compress(&mut state, &block);
         for (i, s) in state.iter().enumerate() {
