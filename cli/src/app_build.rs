@@ -18,21 +18,13 @@ pub enum BuildError {
     #[error("could not run cargo: {0}")]
     Spawn(std::io::Error),
     #[error("cargo build for {target} failed (exit status {status}); its messages are above")]
-    Failed {
-        target: &'static str,
-        status: std::process::ExitStatus,
-    },
+    Failed { target: &'static str, status: std::process::ExitStatus },
     #[error("cargo printed a message that is not JSON: {0}")]
     Message(serde_json::Error),
-    #[error(
-        "the build produced no {target} artifact; does the package have `crate-type = [\"cdylib\"]`?"
-    )]
+    #[error("the build produced no {target} artifact; does the package have `crate-type = [\"cdylib\"]`?")]
     NoArtifacts { target: &'static str },
     #[error("could not read {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 /// One built app: its package name and the path of each artifact.
@@ -45,17 +37,12 @@ pub struct BuiltApp {
 /// Builds every app in the cargo manifest `manifest` (a package or a workspace) into `target_dir`.
 pub fn build_apps(manifest: &Path, target_dir: &Path) -> Result<Vec<BuiltApp>, BuildError> {
     let wasm = cargo_build(manifest, target_dir, WASM_TARGET, &["--lib"], "wasm")?;
-    Ok(wasm
-        .into_iter()
-        .map(|(name, wasm)| BuiltApp { name, wasm })
-        .collect())
+    Ok(wasm.into_iter().map(|(name, wasm)| BuiltApp { name, wasm }).collect())
 }
 
 /// The directory a workspace's apps are built in by default: beside the workspace's own build output.
 pub fn default_target_dir(workspace_root: &Path) -> PathBuf {
-    let base = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root.join("target"));
+    let base = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root.join("target"));
     base.join("nexus-apps")
 }
 
@@ -67,10 +54,7 @@ fn cargo_build(
     selection: &[&str],
     extension: &str,
 ) -> Result<BTreeMap<String, PathBuf>, BuildError> {
-    let source_root = manifest
-        .parent()
-        .and_then(|p| p.canonicalize().ok())
-        .unwrap_or_else(|| PathBuf::from("."));
+    let source_root = manifest.parent().and_then(|p| p.canonicalize().ok()).unwrap_or_else(|| PathBuf::from("."));
     // The SDK sits beside the apps in this repository; remapping the common parent covers both.
     let source_parent = source_root.parent().unwrap_or(&source_root).to_path_buf();
     let cargo_home = std::env::var_os("CARGO_HOME")
@@ -106,21 +90,12 @@ fn cargo_build(
     let mut artifacts = BTreeMap::new();
     for line in std::io::BufReader::new(stdout).lines() {
         let line = line.map_err(BuildError::Spawn)?;
-        let message: serde_json::Value =
-            serde_json::from_str(&line).map_err(BuildError::Message)?;
+        let message: serde_json::Value = serde_json::from_str(&line).map_err(BuildError::Message)?;
         if message["reason"] != "compiler-artifact" {
             continue;
         }
-        let name = message["target"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .replace('-', "_");
-        for file in message["filenames"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|f| f.as_str())
-        {
+        let name = message["target"]["name"].as_str().unwrap_or_default().replace('-', "_");
+        for file in message["filenames"].as_array().into_iter().flatten().filter_map(|f| f.as_str()) {
             if file.ends_with(&format!(".{extension}")) {
                 artifacts.insert(name.clone(), PathBuf::from(file));
             }

@@ -26,16 +26,9 @@ pub enum ArgError {
     #[error("unknown argument type `{0}`")]
     UnknownType(String),
     #[error("`{value}` is not a valid {ty}: {reason}")]
-    BadValue {
-        ty: String,
-        value: String,
-        reason: String,
-    },
+    BadValue { ty: String, value: String, reason: String },
     #[error("could not read {path}: {source}")]
-    File {
-        path: String,
-        source: std::io::Error,
-    },
+    File { path: String, source: std::io::Error },
     #[error("output does not decode as {ty}: {reason}")]
     BadOutput { ty: String, reason: String },
 }
@@ -53,14 +46,8 @@ fn encode_arg(arg: &str) -> Result<Vec<u8>, ArgError> {
     if arg == "unit" || arg.is_empty() {
         return Ok(Vec::new());
     }
-    let (ty, value) = arg
-        .split_once(':')
-        .ok_or_else(|| ArgError::Syntax(arg.to_string()))?;
-    let bad = |reason: String| ArgError::BadValue {
-        ty: ty.to_string(),
-        value: value.to_string(),
-        reason,
-    };
+    let (ty, value) = arg.split_once(':').ok_or_else(|| ArgError::Syntax(arg.to_string()))?;
+    let bad = |reason: String| ArgError::BadValue { ty: ty.to_string(), value: value.to_string(), reason };
     let num = |r: Result<Vec<u8>, String>| r.map_err(bad);
     match ty {
         "u8" => num(parse_enc::<u8>(value)),
@@ -78,10 +65,7 @@ fn encode_arg(arg: &str) -> Result<Vec<u8>, ArgError> {
         "bytes" => Ok(enc(&hex::decode(value).map_err(|e| bad(e.to_string()))?)),
         "hex" => hex::decode(value).map_err(|e| bad(e.to_string())),
         "file" => {
-            let data = std::fs::read(value).map_err(|source| ArgError::File {
-                path: value.to_string(),
-                source,
-            })?;
+            let data = std::fs::read(value).map_err(|source| ArgError::File { path: value.to_string(), source })?;
             Ok(enc(&data))
         }
         other => Err(ArgError::UnknownType(other.to_string())),
@@ -92,10 +76,7 @@ fn parse_enc<T: std::str::FromStr + Serialize>(value: &str) -> Result<Vec<u8>, S
 where
     T::Err: std::fmt::Display,
 {
-    value
-        .parse::<T>()
-        .map(|v| enc(&v))
-        .map_err(|e| e.to_string())
+    value.parse::<T>().map(|v| enc(&v)).map_err(|e| e.to_string())
 }
 
 fn enc<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
@@ -104,20 +85,13 @@ fn enc<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
 
 /// Renders an output as the given type (same names as the argument literals), or as hex for `hex`.
 pub fn decode_as(ty: &str, bytes: &[u8]) -> Result<String, ArgError> {
-    fn show<T: DeserializeOwned + std::fmt::Debug>(
-        ty: &str,
-        bytes: &[u8],
-    ) -> Result<String, ArgError> {
+    fn show<T: DeserializeOwned + std::fmt::Debug>(ty: &str, bytes: &[u8]) -> Result<String, ArgError> {
         match postcard::take_from_bytes::<T>(bytes) {
             Ok((value, [])) => Ok(format!("{value:?}")),
-            Ok((_, rest)) => Err(ArgError::BadOutput {
-                ty: ty.to_string(),
-                reason: format!("{} bytes left over", rest.len()),
-            }),
-            Err(e) => Err(ArgError::BadOutput {
-                ty: ty.to_string(),
-                reason: e.to_string(),
-            }),
+            Ok((_, rest)) => {
+                Err(ArgError::BadOutput { ty: ty.to_string(), reason: format!("{} bytes left over", rest.len()) })
+            }
+            Err(e) => Err(ArgError::BadOutput { ty: ty.to_string(), reason: e.to_string() }),
         }
     }
     match ty {
@@ -136,10 +110,7 @@ pub fn decode_as(ty: &str, bytes: &[u8]) -> Result<String, ArgError> {
         "unit" => show::<()>(ty, bytes),
         "bytes" => match postcard::take_from_bytes::<Vec<u8>>(bytes) {
             Ok((v, [])) => Ok(hex::encode(v)),
-            _ => Err(ArgError::BadOutput {
-                ty: ty.to_string(),
-                reason: "not length-prefixed bytes".into(),
-            }),
+            _ => Err(ArgError::BadOutput { ty: ty.to_string(), reason: "not length-prefixed bytes".into() }),
         },
         "hex" => Ok(hex::encode(bytes)),
         other => Err(ArgError::UnknownType(other.to_string())),
@@ -152,22 +123,10 @@ mod tests {
 
     #[test]
     fn literals_encode_like_postcard_values() {
-        assert_eq!(
-            encode_args(&["u64:300"]).unwrap(),
-            postcard::to_allocvec(&300u64).unwrap()
-        );
-        assert_eq!(
-            encode_args(&["i32:-2"]).unwrap(),
-            postcard::to_allocvec(&-2i32).unwrap()
-        );
-        assert_eq!(
-            encode_args(&["str:hé"]).unwrap(),
-            postcard::to_allocvec("hé").unwrap()
-        );
-        assert_eq!(
-            encode_args(&["bytes:0aff"]).unwrap(),
-            postcard::to_allocvec(&vec![0x0au8, 0xff]).unwrap()
-        );
+        assert_eq!(encode_args(&["u64:300"]).unwrap(), postcard::to_allocvec(&300u64).unwrap());
+        assert_eq!(encode_args(&["i32:-2"]).unwrap(), postcard::to_allocvec(&-2i32).unwrap());
+        assert_eq!(encode_args(&["str:hé"]).unwrap(), postcard::to_allocvec("hé").unwrap());
+        assert_eq!(encode_args(&["bytes:0aff"]).unwrap(), postcard::to_allocvec(&vec![0x0au8, 0xff]).unwrap());
         // A struct { to: [u8; 2], amount: u64 } is its fields one after the other.
         let expected = postcard::to_allocvec(&([1u8, 2u8], 9u64)).unwrap();
         assert_eq!(encode_args(&["hex:0102", "u64:9"]).unwrap(), expected);
@@ -177,22 +136,10 @@ mod tests {
     #[test]
     fn bad_literals_are_refused_with_the_reason() {
         assert!(matches!(encode_args(&["u64"]), Err(ArgError::Syntax(_))));
-        assert!(matches!(
-            encode_args(&["u8:256"]),
-            Err(ArgError::BadValue { .. })
-        ));
-        assert!(matches!(
-            encode_args(&["bytes:xyz"]),
-            Err(ArgError::BadValue { .. })
-        ));
-        assert!(matches!(
-            encode_args(&["float:1"]),
-            Err(ArgError::UnknownType(_))
-        ));
-        assert!(matches!(
-            encode_args(&["file:/nonexistent/nexus"]),
-            Err(ArgError::File { .. })
-        ));
+        assert!(matches!(encode_args(&["u8:256"]), Err(ArgError::BadValue { .. })));
+        assert!(matches!(encode_args(&["bytes:xyz"]), Err(ArgError::BadValue { .. })));
+        assert!(matches!(encode_args(&["float:1"]), Err(ArgError::UnknownType(_))));
+        assert!(matches!(encode_args(&["file:/nonexistent/nexus"]), Err(ArgError::File { .. })));
     }
 
     #[test]

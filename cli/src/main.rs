@@ -10,11 +10,7 @@ use nexus_cli::{app_build, args, state_file};
 use nexus_wasm_host::{AppModule, CallContext, CallResult, Host, Limits, MemoryState, Outcome};
 
 #[derive(Parser)]
-#[command(
-    name = "nexus",
-    version,
-    about = "Nexus: verifiable compute. Build, run and call apps."
-)]
+#[command(name = "nexus", version, about = "Nexus: verifiable compute. Build, run and call apps.")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -61,23 +57,12 @@ enum Command {
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Build { manifest, out } => build(&manifest, &out),
-        Command::Run {
-            app,
-            function,
-            inputs,
-            decode,
-            caller,
-            fuel,
-            state,
-        } => {
+        Command::Run { app, function, inputs, decode, caller, fuel, state } => {
             let caller = caller.map(|hex| parse_caller(&hex)).transpose()?;
             let input = args::encode_args(&inputs)?;
             let host = Host::new(Limits::default())?;
-            let bytes =
-                std::fs::read(&app).with_context(|| format!("reading {}", app.display()))?;
-            let module = host
-                .load(&bytes)
-                .with_context(|| format!("loading {}", app.display()))?;
+            let bytes = std::fs::read(&app).with_context(|| format!("reading {}", app.display()))?;
+            let module = host.load(&bytes).with_context(|| format!("loading {}", app.display()))?;
             let mut st = match &state {
                 Some(path) => state_file::load(path)?,
                 None => MemoryState::new(),
@@ -97,36 +82,24 @@ fn main() -> Result<()> {
 }
 
 fn build(manifest: &Path, out: &Path) -> Result<()> {
-    let root = manifest
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let root = manifest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let target = app_build::default_target_dir(root);
     let apps = app_build::build_apps(manifest, &target)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     println!("{:<12} {:>9}  {:<64}  path", "app", "bytes", "sha256");
     for app in apps {
         let dest = out.join(format!("{}.wasm", app.name));
-        std::fs::copy(&app.wasm, &dest)
-            .with_context(|| format!("copying to {}", dest.display()))?;
+        std::fs::copy(&app.wasm, &dest).with_context(|| format!("copying to {}", dest.display()))?;
         let bytes = std::fs::read(&dest)?;
         let hash = nexus_wasm_host::CodeHash::of(&bytes);
-        println!(
-            "{:<12} {:>9}  {}  {}",
-            app.name,
-            bytes.len(),
-            hash,
-            dest.display()
-        );
+        println!("{:<12} {:>9}  {}  {}", app.name, bytes.len(), hash, dest.display());
     }
     Ok(())
 }
 
 fn parse_caller(hex_id: &str) -> Result<[u8; 32]> {
     let bytes = hex::decode(hex_id).context("--caller must be hex")?;
-    bytes
-        .try_into()
-        .map_err(|b: Vec<u8>| anyhow::anyhow!("--caller must be 32 bytes, got {}", b.len()))
+    bytes.try_into().map_err(|b: Vec<u8>| anyhow::anyhow!("--caller must be 32 bytes, got {}", b.len()))
 }
 
 /// Runs one call against `state` and applies its writes if it returned.
@@ -139,10 +112,7 @@ fn call(
     fuel: Option<u64>,
     state: &mut MemoryState,
 ) -> Result<CallResult> {
-    let ctx = CallContext {
-        caller,
-        fuel_limit: fuel,
-    };
+    let ctx = CallContext { caller, fuel_limit: fuel };
     let started = Instant::now();
     let result = host.call(module, function, input, &ctx, Arc::new(state.clone()))?;
     let elapsed = started.elapsed();
@@ -164,9 +134,7 @@ fn print_result(result: &CallResult, decode: &str) {
         println!("  writes     none");
     }
     for (key, value) in result.writes.iter() {
-        let value = value
-            .as_ref()
-            .map_or("(deleted)".to_string(), |v| format!("0x{}", hex::encode(v)));
+        let value = value.as_ref().map_or("(deleted)".to_string(), |v| format!("0x{}", hex::encode(v)));
         println!("  write      {} = {value}", show_key(key));
     }
     for line in &result.logs {
@@ -178,31 +146,21 @@ fn show_key(key: &[u8]) -> String {
     let printable = key.iter().take_while(|b| b.is_ascii_graphic()).count();
     let (text, rest) = key.split_at(printable);
     let text = String::from_utf8_lossy(text);
-    if rest.is_empty() {
-        format!("\"{text}\"")
-    } else {
-        format!("\"{text}\"+0x{}", hex::encode(rest))
-    }
+    if rest.is_empty() { format!("\"{text}\"") } else { format!("\"{text}\"+0x{}", hex::encode(rest)) }
 }
 
 /// The repository's example apps, found from where this binary was built.
 fn repo_apps_manifest() -> Result<PathBuf> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../apps/Cargo.toml");
     if !manifest.exists() {
-        bail!(
-            "the example apps are not at {}; run `nexus demo` from a checkout of the repository",
-            manifest.display()
-        );
+        bail!("the example apps are not at {}; run `nexus demo` from a checkout of the repository", manifest.display());
     }
     Ok(manifest)
 }
 
 fn demo() -> Result<()> {
     let manifest = repo_apps_manifest()?;
-    let root = manifest
-        .parent()
-        .and_then(Path::parent)
-        .unwrap_or(Path::new("."));
+    let root = manifest.parent().and_then(Path::parent).unwrap_or(Path::new("."));
     println!("building the example apps for wasm32 ...");
     let apps = app_build::build_apps(&manifest, &app_build::default_target_dir(root))?;
     let host = Host::new(Limits::default())?;
@@ -215,34 +173,13 @@ fn demo() -> Result<()> {
         ("fibonacci", "fib", &["u64:90"], None, "u64"),
         ("sha256", "digest", &["str:hello nexus"], None, "hex"),
         ("ledger", "init", &["u64:1000"], Some(alice), "hex"),
-        (
-            "ledger",
-            "transfer",
-            &[&format!("hex:{}", hex::encode(bob)), "u64:250"],
-            Some(alice),
-            "u64",
-        ),
-        (
-            "ledger",
-            "transfer",
-            &[&format!("hex:{}", hex::encode(alice)), "u64:9999"],
-            Some(bob),
-            "u64",
-        ),
-        (
-            "ledger",
-            "balance_of",
-            &[&format!("hex:{}", hex::encode(bob))],
-            None,
-            "u64",
-        ),
+        ("ledger", "transfer", &[&format!("hex:{}", hex::encode(bob)), "u64:250"], Some(alice), "u64"),
+        ("ledger", "transfer", &[&format!("hex:{}", hex::encode(alice)), "u64:9999"], Some(bob), "u64"),
+        ("ledger", "balance_of", &[&format!("hex:{}", hex::encode(bob))], None, "u64"),
     ];
     let mut states: std::collections::BTreeMap<&str, MemoryState> = Default::default();
     for (app_name, function, inputs, caller, decode) in steps {
-        let app = apps
-            .iter()
-            .find(|a| a.name == *app_name)
-            .with_context(|| format!("app {app_name} not built"))?;
+        let app = apps.iter().find(|a| a.name == *app_name).with_context(|| format!("app {app_name} not built"))?;
         let bytes = std::fs::read(&app.wasm)?;
         let started = Instant::now();
         let module = host.load(&bytes)?;
@@ -255,11 +192,7 @@ fn demo() -> Result<()> {
                 None => String::new(),
             }
         );
-        println!(
-            "  module     {} ({} bytes, loaded in {load_time:.2?})",
-            module.code_hash(),
-            bytes.len()
-        );
+        println!("  module     {} ({} bytes, loaded in {load_time:.2?})", module.code_hash(), bytes.len());
         let input = args::encode_args(inputs)?;
         let state = states.entry(app_name).or_default();
         let result = call(&host, &module, function, &input, *caller, None, state)?;

@@ -13,10 +13,7 @@ pub const MAX_STATE_FILE_BYTES: u64 = 256 << 20;
 #[derive(Debug, thiserror::Error)]
 pub enum StateFileError {
     #[error("could not read or write {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error("{path} is not a nexus state file (bad header)")]
     BadHeader { path: String },
     #[error("{path} is corrupt or truncated: {reason}")]
@@ -28,30 +25,19 @@ pub enum StateFileError {
 /// Loads the state in `path`; a missing file is an empty state.
 pub fn load(path: &Path) -> Result<MemoryState, StateFileError> {
     let p = path.display().to_string();
-    let io = |source| StateFileError::Io {
-        path: p.clone(),
-        source,
-    };
+    let io = |source| StateFileError::Io { path: p.clone(), source };
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(MemoryState::new()),
         Err(e) => return Err(io(e)),
         Ok(meta) if meta.len() > MAX_STATE_FILE_BYTES => {
-            return Err(StateFileError::TooLarge {
-                path: p,
-                size_bytes: meta.len(),
-            });
+            return Err(StateFileError::TooLarge { path: p, size_bytes: meta.len() });
         }
         Ok(_) => {}
     }
     let bytes = std::fs::read(path).map_err(io)?;
-    let body = bytes
-        .strip_prefix(MAGIC)
-        .ok_or_else(|| StateFileError::BadHeader { path: p.clone() })?;
+    let body = bytes.strip_prefix(MAGIC).ok_or_else(|| StateFileError::BadHeader { path: p.clone() })?;
     let entries: Vec<(Vec<u8>, Vec<u8>)> =
-        postcard::from_bytes(body).map_err(|e| StateFileError::Corrupt {
-            path: p.clone(),
-            reason: e.to_string(),
-        })?;
+        postcard::from_bytes(body).map_err(|e| StateFileError::Corrupt { path: p.clone(), reason: e.to_string() })?;
     Ok(entries.into_iter().collect())
 }
 
@@ -75,12 +61,7 @@ mod tests {
     fn round_trips_and_refuses_truncated_files() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s");
-        let state: MemoryState = [
-            (b"a".to_vec(), b"1".to_vec()),
-            (b"b".to_vec(), vec![0; 300]),
-        ]
-        .into_iter()
-        .collect();
+        let state: MemoryState = [(b"a".to_vec(), b"1".to_vec()), (b"b".to_vec(), vec![0; 300])].into_iter().collect();
         save(&path, &state).unwrap();
         assert_eq!(load(&path).unwrap(), state);
 

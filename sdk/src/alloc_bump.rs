@@ -20,9 +20,7 @@ mod guest {
     unsafe impl Sync for Bump {}
 
     #[global_allocator]
-    static ALLOCATOR: Bump = Bump {
-        cursor: UnsafeCell::new((0, 0)),
-    };
+    static ALLOCATOR: Bump = Bump { cursor: UnsafeCell::new((0, 0)) };
 
     unsafe impl GlobalAlloc for Bump {
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -70,11 +68,7 @@ mod guest {
                     let Some(end) = (ptr as usize).checked_add(new_size) else {
                         return core::ptr::null_mut();
                     };
-                    if end <= cursor.1
-                        || region::extend(cursor.1, end)
-                            .map(|e| cursor.1 = e)
-                            .is_some()
-                    {
+                    if end <= cursor.1 || region::extend(cursor.1, end).map(|e| cursor.1 = e).is_some() {
                         cursor.0 = end;
                         return ptr;
                     }

@@ -38,9 +38,7 @@ pub fn set_as<T: Serialize + ?Sized>(key: &[u8], value: &T) {
 
 /// Keys in ascending order starting at `start` (inclusive), e.g. `keys_from(b"")` for all keys.
 pub fn keys_from(start: &[u8]) -> Keys {
-    Keys {
-        next_from: Some((start.to_vec(), true)),
-    }
+    Keys { next_from: Some((start.to_vec(), true)) }
 }
 
 /// Keys that start with `prefix`, in ascending order.

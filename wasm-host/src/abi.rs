@@ -89,9 +89,7 @@ fn trap(t: Trap) -> wasmtime::Error {
 }
 
 fn bad_pointer(function: &str) -> wasmtime::Error {
-    trap(Trap::BadPointer {
-        function: function.to_string(),
-    })
+    trap(Trap::BadPointer { function: function.to_string() })
 }
 
 /// Charges `fuel` to the running call; running out here is the same trap as running out in wasm code.
@@ -99,9 +97,7 @@ fn charge(caller: &mut Caller<'_, CallData>, fuel: u64) -> HostResult<()> {
     let left = caller.get_fuel()?;
     if left < fuel {
         caller.set_fuel(0)?;
-        return Err(trap(Trap::OutOfFuel {
-            fuel_limit: caller.data().fuel_limit,
-        }));
+        return Err(trap(Trap::OutOfFuel { fuel_limit: caller.data().fuel_limit }));
     }
     caller.set_fuel(left - fuel)?;
     Ok(())
@@ -112,54 +108,26 @@ fn memory(caller: &Caller<'_, CallData>, function: &str) -> HostResult<Memory> {
 }
 
 /// Copies `len` guest bytes at `ptr` out of linear memory.
-fn read_guest(
-    caller: &mut Caller<'_, CallData>,
-    function: &str,
-    ptr: i32,
-    len: i32,
-) -> HostResult<Vec<u8>> {
+fn read_guest(caller: &mut Caller<'_, CallData>, function: &str, ptr: i32, len: i32) -> HostResult<Vec<u8>> {
     let mem = memory(caller, function)?;
     let (start, len) = (ptr as u32 as usize, len as u32 as usize);
-    let end = start
-        .checked_add(len)
-        .ok_or_else(|| bad_pointer(function))?;
-    mem.data(&caller)
-        .get(start..end)
-        .map(<[u8]>::to_vec)
-        .ok_or_else(|| bad_pointer(function))
+    let end = start.checked_add(len).ok_or_else(|| bad_pointer(function))?;
+    mem.data(&caller).get(start..end).map(<[u8]>::to_vec).ok_or_else(|| bad_pointer(function))
 }
 
 /// Copies `bytes` into linear memory at `ptr`.
-fn write_guest(
-    caller: &mut Caller<'_, CallData>,
-    function: &str,
-    ptr: i32,
-    bytes: &[u8],
-) -> HostResult<()> {
+fn write_guest(caller: &mut Caller<'_, CallData>, function: &str, ptr: i32, bytes: &[u8]) -> HostResult<()> {
     let mem = memory(caller, function)?;
     let start = ptr as u32 as usize;
-    let end = start
-        .checked_add(bytes.len())
-        .ok_or_else(|| bad_pointer(function))?;
-    mem.data_mut(caller)
-        .get_mut(start..end)
-        .ok_or_else(|| bad_pointer(function))?
-        .copy_from_slice(bytes);
+    let end = start.checked_add(bytes.len()).ok_or_else(|| bad_pointer(function))?;
+    mem.data_mut(caller).get_mut(start..end).ok_or_else(|| bad_pointer(function))?.copy_from_slice(bytes);
     Ok(())
 }
 
-fn read_key(
-    caller: &mut Caller<'_, CallData>,
-    function: &str,
-    ptr: i32,
-    len: i32,
-) -> HostResult<Vec<u8>> {
+fn read_key(caller: &mut Caller<'_, CallData>, function: &str, ptr: i32, len: i32) -> HostResult<Vec<u8>> {
     let limit = caller.data().limits.max_key_bytes;
     if len as u32 as usize > limit {
-        return Err(trap(Trap::HostLimit(format!(
-            "state key of {} bytes is longer than {limit} bytes",
-            len as u32
-        ))));
+        return Err(trap(Trap::HostLimit(format!("state key of {} bytes is longer than {limit} bytes", len as u32))));
     }
     read_guest(caller, function, ptr, len)
 }
@@ -174,11 +142,7 @@ fn state_fault(e: StateError) -> wasmtime::Error {
 }
 
 /// Records a pending write, enforcing the distinct-keys limit.
-fn record_write(
-    caller: &mut Caller<'_, CallData>,
-    key: Vec<u8>,
-    value: Option<Vec<u8>>,
-) -> HostResult<()> {
+fn record_write(caller: &mut Caller<'_, CallData>, key: Vec<u8>, value: Option<Vec<u8>>) -> HostResult<()> {
     let data = caller.data_mut();
     if !data.writes.contains(&key) && data.writes.len() >= data.limits.max_state_writes {
         return Err(trap(Trap::HostLimit(format!(
@@ -192,71 +156,42 @@ fn record_write(
 
 pub(crate) fn define_imports(linker: &mut Linker<CallData>) -> wasmtime::Result<()> {
     let m = ABI_MODULE;
-    linker.func_wrap(
-        m,
-        "input_len",
-        |mut caller: Caller<'_, CallData>| -> HostResult<i32> {
-            charge(&mut caller, HOST_CALL_FUEL)?;
-            Ok(length_i32(caller.data().input.len()))
-        },
-    )?;
-    linker.func_wrap(
-        m,
-        "input_read",
-        |mut caller: Caller<'_, CallData>, dst: i32| -> HostResult<()> {
-            let input = std::mem::take(&mut caller.data_mut().input);
-            let result = charge(&mut caller, HOST_CALL_FUEL + BYTE_FUEL * input.len() as u64)
-                .and_then(|()| write_guest(&mut caller, "input_read", dst, &input));
-            caller.data_mut().input = input;
-            result
-        },
-    )?;
-    linker.func_wrap(
-        m,
-        "output_write",
-        |mut caller: Caller<'_, CallData>, src: i32, len: i32| -> HostResult<()> {
-            charge(&mut caller, HOST_CALL_FUEL + BYTE_FUEL * len as u32 as u64)?;
-            let limit = caller.data().limits.max_output_bytes;
-            if caller.data().output.len() + len as u32 as usize > limit {
-                return Err(trap(Trap::HostLimit(format!(
-                    "output is longer than {limit} bytes"
-                ))));
-            }
-            let bytes = read_guest(&mut caller, "output_write", src, len)?;
-            caller.data_mut().output.extend_from_slice(&bytes);
-            Ok(())
-        },
-    )?;
-    linker.func_wrap(
-        m,
-        "caller",
-        |mut caller: Caller<'_, CallData>, dst: i32| -> HostResult<i32> {
-            charge(
-                &mut caller,
-                HOST_CALL_FUEL + BYTE_FUEL * CALLER_ID_BYTES as u64,
-            )?;
-            match caller.data().caller {
-                Some(id) => write_guest(&mut caller, "caller", dst, &id).map(|()| 1),
-                None => Ok(0),
-            }
-        },
-    )?;
+    linker.func_wrap(m, "input_len", |mut caller: Caller<'_, CallData>| -> HostResult<i32> {
+        charge(&mut caller, HOST_CALL_FUEL)?;
+        Ok(length_i32(caller.data().input.len()))
+    })?;
+    linker.func_wrap(m, "input_read", |mut caller: Caller<'_, CallData>, dst: i32| -> HostResult<()> {
+        let input = std::mem::take(&mut caller.data_mut().input);
+        let result = charge(&mut caller, HOST_CALL_FUEL + BYTE_FUEL * input.len() as u64)
+            .and_then(|()| write_guest(&mut caller, "input_read", dst, &input));
+        caller.data_mut().input = input;
+        result
+    })?;
+    linker.func_wrap(m, "output_write", |mut caller: Caller<'_, CallData>, src: i32, len: i32| -> HostResult<()> {
+        charge(&mut caller, HOST_CALL_FUEL + BYTE_FUEL * len as u32 as u64)?;
+        let limit = caller.data().limits.max_output_bytes;
+        if caller.data().output.len() + len as u32 as usize > limit {
+            return Err(trap(Trap::HostLimit(format!("output is longer than {limit} bytes"))));
+        }
+        let bytes = read_guest(&mut caller, "output_write", src, len)?;
+        caller.data_mut().output.extend_from_slice(&bytes);
+        Ok(())
+    })?;
+    linker.func_wrap(m, "caller", |mut caller: Caller<'_, CallData>, dst: i32| -> HostResult<i32> {
+        charge(&mut caller, HOST_CALL_FUEL + BYTE_FUEL * CALLER_ID_BYTES as u64)?;
+        match caller.data().caller {
+            Some(id) => write_guest(&mut caller, "caller", dst, &id).map(|()| 1),
+            None => Ok(0),
+        }
+    })?;
     linker.func_wrap(
         m,
         "state_get",
         |mut caller: Caller<'_, CallData>, key: i32, key_len: i32| -> HostResult<i32> {
-            charge(
-                &mut caller,
-                HOST_CALL_FUEL + STATE_READ_FUEL + BYTE_FUEL * key_len as u32 as u64,
-            )?;
+            charge(&mut caller, HOST_CALL_FUEL + STATE_READ_FUEL + BYTE_FUEL * key_len as u32 as u64)?;
             let key = read_key(&mut caller, "state_get", key, key_len)?;
             let data = caller.data();
-            let value = Overlay {
-                base: data.state.as_ref(),
-                writes: &data.writes,
-            }
-            .get(&key)
-            .map_err(state_fault)?;
+            let value = Overlay { base: data.state.as_ref(), writes: &data.writes }.get(&key).map_err(state_fault)?;
             match value {
                 Some(value) => {
                     charge(&mut caller, BYTE_FUEL * value.len() as u64)?;
@@ -271,17 +206,9 @@ pub(crate) fn define_imports(linker: &mut Linker<CallData>) -> wasmtime::Result<
     linker.func_wrap(
         m,
         "state_set",
-        |mut caller: Caller<'_, CallData>,
-         key: i32,
-         key_len: i32,
-         val: i32,
-         val_len: i32|
-         -> HostResult<()> {
+        |mut caller: Caller<'_, CallData>, key: i32, key_len: i32, val: i32, val_len: i32| -> HostResult<()> {
             let bytes = key_len as u32 as u64 + val_len as u32 as u64;
-            charge(
-                &mut caller,
-                HOST_CALL_FUEL + STATE_WRITE_FUEL + BYTE_FUEL * bytes,
-            )?;
+            charge(&mut caller, HOST_CALL_FUEL + STATE_WRITE_FUEL + BYTE_FUEL * bytes)?;
             let key = read_key(&mut caller, "state_set", key, key_len)?;
             let limit = caller.data().limits.max_value_bytes;
             if val_len as u32 as usize > limit {
@@ -298,10 +225,7 @@ pub(crate) fn define_imports(linker: &mut Linker<CallData>) -> wasmtime::Result<
         m,
         "state_delete",
         |mut caller: Caller<'_, CallData>, key: i32, key_len: i32| -> HostResult<()> {
-            charge(
-                &mut caller,
-                HOST_CALL_FUEL + STATE_WRITE_FUEL + BYTE_FUEL * key_len as u32 as u64,
-            )?;
+            charge(&mut caller, HOST_CALL_FUEL + STATE_WRITE_FUEL + BYTE_FUEL * key_len as u32 as u64)?;
             let key = read_key(&mut caller, "state_delete", key, key_len)?;
             record_write(&mut caller, key, None)
         },
@@ -309,28 +233,13 @@ pub(crate) fn define_imports(linker: &mut Linker<CallData>) -> wasmtime::Result<
     linker.func_wrap(
         m,
         "state_next",
-        |mut caller: Caller<'_, CallData>,
-         key: i32,
-         key_len: i32,
-         inclusive: i32|
-         -> HostResult<i32> {
-            charge(
-                &mut caller,
-                HOST_CALL_FUEL + STATE_READ_FUEL + BYTE_FUEL * key_len as u32 as u64,
-            )?;
+        |mut caller: Caller<'_, CallData>, key: i32, key_len: i32, inclusive: i32| -> HostResult<i32> {
+            charge(&mut caller, HOST_CALL_FUEL + STATE_READ_FUEL + BYTE_FUEL * key_len as u32 as u64)?;
             let key = read_key(&mut caller, "state_next", key, key_len)?;
-            let from = if inclusive != 0 {
-                Bound::Included(key.as_slice())
-            } else {
-                Bound::Excluded(key.as_slice())
-            };
+            let from = if inclusive != 0 { Bound::Included(key.as_slice()) } else { Bound::Excluded(key.as_slice()) };
             let data = caller.data();
-            let next = Overlay {
-                base: data.state.as_ref(),
-                writes: &data.writes,
-            }
-            .next_key(from)
-            .map_err(state_fault)?;
+            let next =
+                Overlay { base: data.state.as_ref(), writes: &data.writes }.next_key(from).map_err(state_fault)?;
             match next {
                 Some(next) => {
                     charge(&mut caller, BYTE_FUEL * next.len() as u64)?;
@@ -342,57 +251,34 @@ pub(crate) fn define_imports(linker: &mut Linker<CallData>) -> wasmtime::Result<
             }
         },
     )?;
-    linker.func_wrap(
-        m,
-        "register_read",
-        |mut caller: Caller<'_, CallData>, dst: i32| -> HostResult<()> {
-            let register = std::mem::take(&mut caller.data_mut().register);
-            let result = charge(
-                &mut caller,
-                HOST_CALL_FUEL + BYTE_FUEL * register.len() as u64,
-            )
+    linker.func_wrap(m, "register_read", |mut caller: Caller<'_, CallData>, dst: i32| -> HostResult<()> {
+        let register = std::mem::take(&mut caller.data_mut().register);
+        let result = charge(&mut caller, HOST_CALL_FUEL + BYTE_FUEL * register.len() as u64)
             .and_then(|()| write_guest(&mut caller, "register_read", dst, &register));
-            caller.data_mut().register = register;
-            result
-        },
-    )?;
-    linker.func_wrap(
-        m,
-        "log",
-        |mut caller: Caller<'_, CallData>, src: i32, len: i32| -> HostResult<()> {
-            charge(&mut caller, HOST_CALL_FUEL + BYTE_FUEL * len as u32 as u64)?;
-            let limits = caller.data().limits.clone();
-            if caller.data().logs.len() >= limits.max_log_lines {
-                return Err(trap(Trap::HostLimit(format!(
-                    "more than {} log lines",
-                    limits.max_log_lines
-                ))));
-            }
-            if len as u32 as usize > limits.max_log_line_bytes {
-                return Err(trap(Trap::HostLimit(format!(
-                    "log line of {} bytes is longer than {} bytes",
-                    len as u32, limits.max_log_line_bytes
-                ))));
-            }
-            let bytes = read_guest(&mut caller, "log", src, len)?;
-            caller
-                .data_mut()
-                .logs
-                .push(String::from_utf8_lossy(&bytes).into_owned());
-            Ok(())
-        },
-    )?;
-    linker.func_wrap(
-        m,
-        "abort",
-        |mut caller: Caller<'_, CallData>, src: i32, len: i32| -> HostResult<()> {
-            let keep = (len as u32 as usize).min(caller.data().limits.max_abort_message_bytes);
-            charge(&mut caller, HOST_CALL_FUEL + BYTE_FUEL * keep as u64)?;
-            let bytes = read_guest(&mut caller, "abort", src, keep as i32)?;
-            Err(trap(Trap::Abort {
-                message: String::from_utf8_lossy(&bytes).into_owned(),
-            }))
-        },
-    )?;
+        caller.data_mut().register = register;
+        result
+    })?;
+    linker.func_wrap(m, "log", |mut caller: Caller<'_, CallData>, src: i32, len: i32| -> HostResult<()> {
+        charge(&mut caller, HOST_CALL_FUEL + BYTE_FUEL * len as u32 as u64)?;
+        let limits = caller.data().limits.clone();
+        if caller.data().logs.len() >= limits.max_log_lines {
+            return Err(trap(Trap::HostLimit(format!("more than {} log lines", limits.max_log_lines))));
+        }
+        if len as u32 as usize > limits.max_log_line_bytes {
+            return Err(trap(Trap::HostLimit(format!(
+                "log line of {} bytes is longer than {} bytes",
+                len as u32, limits.max_log_line_bytes
+            ))));
+        }
+        let bytes = read_guest(&mut caller, "log", src, len)?;
+        caller.data_mut().logs.push(String::from_utf8_lossy(&bytes).into_owned());
+        Ok(())
+    })?;
+    linker.func_wrap(m, "abort", |mut caller: Caller<'_, CallData>, src: i32, len: i32| -> HostResult<()> {
+        let keep = (len as u32 as usize).min(caller.data().limits.max_abort_message_bytes);
+        charge(&mut caller, HOST_CALL_FUEL + BYTE_FUEL * keep as u64)?;
+        let bytes = read_guest(&mut caller, "abort", src, keep as i32)?;
+        Err(trap(Trap::Abort { message: String::from_utf8_lossy(&bytes).into_owned() }))
+    })?;
     Ok(())
 }

@@ -24,15 +24,11 @@ impl ArtifactCache {
     pub fn open(dir: PathBuf, engine: &Engine) -> Self {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        Self {
-            dir,
-            engine_tag: format!("{:016x}", hasher.finish()),
-        }
+        Self { dir, engine_tag: format!("{:016x}", hasher.finish()) }
     }
 
     fn path(&self, code_hash: &CodeHash) -> PathBuf {
-        self.dir
-            .join(format!("{}-{}.cwasm", code_hash.to_hex(), self.engine_tag))
+        self.dir.join(format!("{}-{}.cwasm", code_hash.to_hex(), self.engine_tag))
     }
 
     pub fn load(&self, engine: &Engine, code_hash: &CodeHash) -> Option<Module> {

@@ -64,12 +64,7 @@ pub(crate) struct GuestLimiter {
 }
 
 impl ResourceLimiter for GuestLimiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > self.max_memory_bytes {
             return Err(wasmtime::Error::new(Trap::MemoryLimit {
                 requested_bytes: desired as u64,
@@ -79,12 +74,7 @@ impl ResourceLimiter for GuestLimiter {
         Ok(true)
     }
 
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > self.max_table_elements {
             return Err(wasmtime::Error::new(Trap::TableLimit {
                 requested_elements: desired as u64,
@@ -122,10 +112,7 @@ impl Host {
     ) -> Result<CallResult, CallError> {
         let limits = &self.limits;
         if input.len() > limits.max_input_bytes {
-            return Err(CallError::InputTooLarge {
-                size_bytes: input.len(),
-                limit_bytes: limits.max_input_bytes,
-            });
+            return Err(CallError::InputTooLarge { size_bytes: input.len(), limit_bytes: limits.max_input_bytes });
         }
         if !app.has_function(function) {
             return Err(CallError::NoSuchFunction {
@@ -135,10 +122,7 @@ impl Host {
         }
         let fuel_limit = ctx.fuel_limit.unwrap_or(limits.default_call_fuel);
         if fuel_limit > limits.default_call_fuel {
-            return Err(CallError::FuelLimitTooHigh {
-                requested: fuel_limit,
-                maximum: limits.default_call_fuel,
-            });
+            return Err(CallError::FuelLimitTooHigh { requested: fuel_limit, maximum: limits.default_call_fuel });
         }
         let data = CallData {
             limits: limits.clone(),
@@ -172,20 +156,11 @@ impl Host {
             Outcome::Returned(_) => data.writes,
             Outcome::Trapped(_) => StateWrites::default(),
         };
-        Ok(CallResult {
-            outcome,
-            fuel_used,
-            writes,
-            logs: data.logs,
-        })
+        Ok(CallResult { outcome, fuel_used, writes, logs: data.logs })
     }
 }
 
-fn run_export(
-    store: &mut Store<CallData>,
-    app: &AppModule,
-    function: &str,
-) -> wasmtime::Result<()> {
+fn run_export(store: &mut Store<CallData>, app: &AppModule, function: &str) -> wasmtime::Result<()> {
     let instance = app.pre.instantiate(&mut *store)?;
     // Checked at deploy time; looked up here once per call.
     let memory = instance.get_memory(&mut *store, "memory");
@@ -197,9 +172,7 @@ fn run_export(
 /// Sorts an error from wasmtime into a deterministic trap, or a host failure that must not be certified.
 fn classify(error: wasmtime::Error, fuel_limit: u64) -> Result<Trap, CallError> {
     if let Some(fault) = error.downcast_ref::<HostFault>() {
-        return Err(CallError::State(crate::state::StateError(
-            fault.0.0.clone(),
-        )));
+        return Err(CallError::State(crate::state::StateError(fault.0.0.clone())));
     }
     if let Some(trap) = error.downcast_ref::<Trap>() {
         return Ok(trap.clone());

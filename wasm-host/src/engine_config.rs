@@ -3,9 +3,7 @@
 //! Each setting here closes a source of non-determinism or of unbounded resource use; changing any of them
 //! changes results (fuel used, trap points) and therefore needs a coordinated upgrade of the whole cluster.
 
-use wasmtime::{
-    Config, InstanceAllocationStrategy, OperatorCost, OptLevel, PoolingAllocationConfig, Strategy,
-};
+use wasmtime::{Config, InstanceAllocationStrategy, OperatorCost, OptLevel, PoolingAllocationConfig, Strategy};
 
 use crate::limits::Limits;
 

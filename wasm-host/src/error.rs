@@ -10,46 +10,23 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
     #[error("module is {size_bytes} bytes, more than the limit of {limit_bytes} bytes")]
-    TooLarge {
-        size_bytes: usize,
-        limit_bytes: usize,
-    },
+    TooLarge { size_bytes: usize, limit_bytes: usize },
     #[error("not a valid WebAssembly module: {0}")]
     Invalid(String),
     #[error(
         "module imports `{module}::{name}`, which is not part of the Nexus guest ABI (imports must come from module `nexus`)"
     )]
     UnknownImport { module: String, name: String },
-    #[error(
-        "module imports `nexus::{name}` with the wrong type: expected {expected}, found {found}"
-    )]
-    ImportTypeMismatch {
-        name: String,
-        expected: String,
-        found: String,
-    },
+    #[error("module imports `nexus::{name}` with the wrong type: expected {expected}, found {found}")]
+    ImportTypeMismatch { name: String, expected: String, found: String },
     #[error("module imports a {kind} `{module}::{name}`; only functions may be imported")]
-    NonFunctionImport {
-        kind: &'static str,
-        module: String,
-        name: String,
-    },
+    NonFunctionImport { kind: &'static str, module: String, name: String },
     #[error("module does not export its linear memory as `memory`")]
     MissingMemoryExport,
-    #[error(
-        "module declares {declared_bytes} bytes of initial memory, more than the limit of {limit_bytes} bytes"
-    )]
-    InitialMemoryTooLarge {
-        declared_bytes: u64,
-        limit_bytes: usize,
-    },
-    #[error(
-        "module declares a table of {declared_elements} elements, more than the limit of {limit_elements}"
-    )]
-    TableTooLarge {
-        declared_elements: u64,
-        limit_elements: usize,
-    },
+    #[error("module declares {declared_bytes} bytes of initial memory, more than the limit of {limit_bytes} bytes")]
+    InitialMemoryTooLarge { declared_bytes: u64, limit_bytes: usize },
+    #[error("module declares a table of {declared_elements} elements, more than the limit of {limit_elements}")]
+    TableTooLarge { declared_elements: u64, limit_elements: usize },
     #[error("module exports no callable function (an exported function takes and returns nothing)")]
     NoFunctions,
     #[error("compiled module could not be prepared for instantiation: {0}")]
@@ -62,10 +39,7 @@ pub enum CallError {
     #[error("app has no function `{function}` (it exports: {available})")]
     NoSuchFunction { function: String, available: String },
     #[error("input is {size_bytes} bytes, more than the limit of {limit_bytes} bytes")]
-    InputTooLarge {
-        size_bytes: usize,
-        limit_bytes: usize,
-    },
+    InputTooLarge { size_bytes: usize, limit_bytes: usize },
     #[error("fuel limit {requested} is above the host's maximum of {maximum}")]
     FuelLimitTooHigh { requested: u64, maximum: u64 },
     #[error(transparent)]
@@ -79,20 +53,10 @@ pub enum CallError {
 pub enum Trap {
     #[error("out of fuel (limit {fuel_limit})")]
     OutOfFuel { fuel_limit: u64 },
-    #[error(
-        "memory limit exceeded: tried to grow to {requested_bytes} bytes, limit {limit_bytes} bytes"
-    )]
-    MemoryLimit {
-        requested_bytes: u64,
-        limit_bytes: u64,
-    },
-    #[error(
-        "table limit exceeded: tried to grow to {requested_elements} elements, limit {limit_elements}"
-    )]
-    TableLimit {
-        requested_elements: u64,
-        limit_elements: u64,
-    },
+    #[error("memory limit exceeded: tried to grow to {requested_bytes} bytes, limit {limit_bytes} bytes")]
+    MemoryLimit { requested_bytes: u64, limit_bytes: u64 },
+    #[error("table limit exceeded: tried to grow to {requested_elements} elements, limit {limit_elements}")]
+    TableLimit { requested_elements: u64, limit_elements: u64 },
     #[error("app aborted: {message}")]
     Abort { message: String },
     #[error("wasm trap: {0}")]

@@ -18,9 +18,7 @@ use crate::error::DeployError;
 use crate::limits::Limits;
 
 /// SHA-256 of a module's bytes: the identity of its code everywhere (cache keys, app records, receipts).
-#[derive(
-    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct CodeHash(pub [u8; 32]);
 
 impl CodeHash {
@@ -63,9 +61,7 @@ impl AppModule {
     }
 
     pub fn has_function(&self, name: &str) -> bool {
-        self.functions
-            .binary_search_by(|f| f.as_str().cmp(name))
-            .is_ok()
+        self.functions.binary_search_by(|f| f.as_str().cmp(name)).is_ok()
     }
 }
 
@@ -83,17 +79,10 @@ pub struct Host {
 impl Host {
     /// A host with an in-memory module cache only.
     pub fn new(limits: Limits) -> Result<Self, DeployError> {
-        let engine = Engine::new(&deterministic_config(&limits))
-            .map_err(|e| DeployError::Link(e.to_string()))?;
+        let engine = Engine::new(&deterministic_config(&limits)).map_err(|e| DeployError::Link(e.to_string()))?;
         let mut linker = Linker::new(&engine);
         abi::define_imports(&mut linker).map_err(|e| DeployError::Link(e.to_string()))?;
-        Ok(Self {
-            engine,
-            linker,
-            limits: Arc::new(limits),
-            modules: Mutex::default(),
-            artifacts: None,
-        })
+        Ok(Self { engine, linker, limits: Arc::new(limits), modules: Mutex::default(), artifacts: None })
     }
 
     /// A host that also keeps compiled artifacts on disk under `dir`, so a restarted replica does not
@@ -111,10 +100,7 @@ impl Host {
     /// Validates and compiles `bytes`, or returns the cached module with the same code hash.
     pub fn load(&self, bytes: &[u8]) -> Result<Arc<AppModule>, DeployError> {
         if bytes.len() > self.limits.max_module_bytes {
-            return Err(DeployError::TooLarge {
-                size_bytes: bytes.len(),
-                limit_bytes: self.limits.max_module_bytes,
-            });
+            return Err(DeployError::TooLarge { size_bytes: bytes.len(), limit_bytes: self.limits.max_module_bytes });
         }
         let code_hash = CodeHash::of(bytes);
         if let Some(module) = self.cached(&code_hash) {
@@ -122,41 +108,31 @@ impl Host {
         }
         let module = self.compile(code_hash, bytes)?;
         let app = Arc::new(self.prepare(code_hash, module)?);
-        let mut modules = self
-            .modules
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let mut modules = self.modules.lock().unwrap_or_else(|poison| poison.into_inner());
         Ok(modules.entry(code_hash).or_insert(app).clone())
     }
 
     /// The module with this code hash, if it was loaded before.
     pub fn cached(&self, code_hash: &CodeHash) -> Option<Arc<AppModule>> {
-        self.modules
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .get(code_hash)
-            .cloned()
+        self.modules.lock().unwrap_or_else(|poison| poison.into_inner()).get(code_hash).cloned()
     }
 
     /// Drops a module from the in-memory cache (an upgraded app's old code).
     pub fn evict(&self, code_hash: &CodeHash) {
-        self.modules
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .remove(code_hash);
+        self.modules.lock().unwrap_or_else(|poison| poison.into_inner()).remove(code_hash);
     }
 
     fn compile(&self, code_hash: CodeHash, bytes: &[u8]) -> Result<Module, DeployError> {
-        // Validation first: it is cheap, and its errors are the clearest.
-        Module::validate(&self.engine, bytes)
-            .map_err(|e| DeployError::Invalid(format!("{e:#}")))?;
+        // Declared sizes first (wasmtime's own check of them reads as a pooling-allocator detail), then
+        // validation; both before any compile work is spent.
+        check_declared_sizes(bytes, &self.limits)?;
+        Module::validate(&self.engine, bytes).map_err(|e| DeployError::Invalid(format!("{e:#}")))?;
         if let Some(artifacts) = &self.artifacts
             && let Some(module) = artifacts.load(&self.engine, &code_hash)
         {
             return Ok(module);
         }
-        let module =
-            Module::new(&self.engine, bytes).map_err(|e| DeployError::Invalid(format!("{e:#}")))?;
+        let module = Module::new(&self.engine, bytes).map_err(|e| DeployError::Invalid(format!("{e:#}")))?;
         if let Some(artifacts) = &self.artifacts {
             artifacts.store(&module, &code_hash);
         }
@@ -170,16 +146,7 @@ impl Host {
         let mut functions = Vec::new();
         for export in module.exports() {
             match export.ty() {
-                ExternType::Memory(mem) if export.name() == "memory" => {
-                    has_memory = true;
-                    let declared_bytes = mem.minimum().saturating_mul(mem.page_size());
-                    if declared_bytes > self.limits.max_memory_bytes as u64 {
-                        return Err(DeployError::InitialMemoryTooLarge {
-                            declared_bytes,
-                            limit_bytes: self.limits.max_memory_bytes,
-                        });
-                    }
-                }
+                ExternType::Memory(_) if export.name() == "memory" => has_memory = true,
                 ExternType::Func(f) if f.params().len() == 0 && f.results().len() == 0 => {
                     functions.push(export.name().to_string());
                 }
@@ -192,28 +159,9 @@ impl Host {
         if functions.is_empty() {
             return Err(DeployError::NoFunctions);
         }
-        for table in module
-            .imports()
-            .filter_map(|i| i.ty().table().cloned())
-            .chain(module.exports().filter_map(|e| e.ty().table().cloned()))
-        {
-            if table.minimum() > self.limits.max_table_elements as u64 {
-                return Err(DeployError::TableTooLarge {
-                    declared_elements: table.minimum(),
-                    limit_elements: self.limits.max_table_elements,
-                });
-            }
-        }
         functions.sort();
-        let pre = self
-            .linker
-            .instantiate_pre(&module)
-            .map_err(|e| DeployError::Link(format!("{e:#}")))?;
-        Ok(AppModule {
-            code_hash,
-            functions,
-            pre,
-        })
+        let pre = self.linker.instantiate_pre(&module).map_err(|e| DeployError::Link(format!("{e:#}")))?;
+        Ok(AppModule { code_hash, functions, pre })
     }
 }
 
@@ -229,22 +177,12 @@ fn check_imports(module: &Module) -> Result<(), DeployError> {
                     ExternType::Global(_) => "global",
                     _ => "tag",
                 };
-                return Err(DeployError::NonFunctionImport {
-                    kind,
-                    module: module_name,
-                    name,
-                });
+                return Err(DeployError::NonFunctionImport { kind, module: module_name, name });
             }
         };
-        let spec = ABI_IMPORTS
-            .iter()
-            .find(|(n, _, _)| *n == name)
-            .filter(|_| module_name == ABI_MODULE);
+        let spec = ABI_IMPORTS.iter().find(|(n, _, _)| *n == name).filter(|_| module_name == ABI_MODULE);
         let Some(&(_, params, results)) = spec else {
-            return Err(DeployError::UnknownImport {
-                module: module_name,
-                name,
-            });
+            return Err(DeployError::UnknownImport { module: module_name, name });
         };
         let ok = func.params().len() == params
             && func.results().len() == results
@@ -254,12 +192,44 @@ fn check_imports(module: &Module) -> Result<(), DeployError> {
             return Err(DeployError::ImportTypeMismatch {
                 name,
                 expected: format!("{params} i32 params -> {results} i32 results"),
-                found: format!(
-                    "{:?} -> {:?}",
-                    func.params().collect::<Vec<_>>(),
-                    func.results().collect::<Vec<_>>()
-                ),
+                found: format!("{:?} -> {:?}", func.params().collect::<Vec<_>>(), func.results().collect::<Vec<_>>()),
             });
+        }
+    }
+    Ok(())
+}
+
+/// Refuses memories and tables whose *initial* size is above the limits (growth is bounded at run time).
+fn check_declared_sizes(bytes: &[u8], limits: &Limits) -> Result<(), DeployError> {
+    use wasmparser::{Parser, Payload};
+    let invalid = |e: wasmparser::BinaryReaderError| DeployError::Invalid(e.to_string());
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.map_err(invalid)? {
+            Payload::MemorySection(memories) => {
+                for memory in memories {
+                    let memory = memory.map_err(invalid)?;
+                    let page_bytes = 1u64 << memory.page_size_log2.unwrap_or(16);
+                    let declared_bytes = memory.initial.saturating_mul(page_bytes);
+                    if declared_bytes > limits.max_memory_bytes as u64 {
+                        return Err(DeployError::InitialMemoryTooLarge {
+                            declared_bytes,
+                            limit_bytes: limits.max_memory_bytes,
+                        });
+                    }
+                }
+            }
+            Payload::TableSection(tables) => {
+                for table in tables {
+                    let table = table.map_err(invalid)?;
+                    if table.ty.initial > limits.max_table_elements as u64 {
+                        return Err(DeployError::TableTooLarge {
+                            declared_elements: table.ty.initial,
+                            limit_elements: limits.max_table_elements,
+                        });
+                    }
+                }
+            }
+            _ => {}
         }
     }
     Ok(())

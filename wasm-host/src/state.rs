@@ -58,9 +58,7 @@ impl MemoryState {
 
 impl FromIterator<(Vec<u8>, Vec<u8>)> for MemoryState {
     fn from_iter<I: IntoIterator<Item = (Vec<u8>, Vec<u8>)>>(iter: I) -> Self {
-        Self {
-            entries: iter.into_iter().collect(),
-        }
+        Self { entries: iter.into_iter().collect() }
     }
 }
 
@@ -70,11 +68,7 @@ impl StateView for MemoryState {
     }
 
     fn next_key(&self, from: Bound<&[u8]>) -> Result<Option<Vec<u8>>, StateError> {
-        Ok(self
-            .entries
-            .range::<[u8], _>((from, Bound::Unbounded))
-            .next()
-            .map(|(k, _)| k.clone()))
+        Ok(self.entries.range::<[u8], _>((from, Bound::Unbounded)).next().map(|(k, _)| k.clone()))
     }
 }
 
@@ -112,9 +106,7 @@ impl StateWrites {
 
     /// Smallest written (set or deleted) key within `from..`.
     fn next_written(&self, from: Bound<&[u8]>) -> Option<(&Vec<u8>, &Option<Vec<u8>>)> {
-        self.writes
-            .range::<[u8], _>((from, Bound::Unbounded))
-            .next()
+        self.writes.range::<[u8], _>((from, Bound::Unbounded)).next()
     }
 }
 
@@ -210,10 +202,7 @@ mod tests {
         writes.set(b"e".to_vec(), None);
         writes.set(b"h".to_vec(), Some(b"new".to_vec()));
         writes.set(b"z".to_vec(), None);
-        let overlay = Overlay {
-            base: &base,
-            writes: &writes,
-        };
+        let overlay = Overlay { base: &base, writes: &writes };
         assert_eq!(walk(&overlay), ["a", "b", "g", "h"]);
         assert_eq!(overlay.get(b"c").unwrap(), None);
         assert_eq!(overlay.get(b"b").unwrap().as_deref(), Some(&b"new"[..]));
@@ -224,14 +213,8 @@ mod tests {
     fn inclusive_bound_returns_the_key_itself() {
         let base = state(&["k"]);
         let writes = StateWrites::default();
-        let overlay = Overlay {
-            base: &base,
-            writes: &writes,
-        };
-        assert_eq!(
-            overlay.next_key(Bound::Included(b"k")).unwrap().as_deref(),
-            Some(&b"k"[..])
-        );
+        let overlay = Overlay { base: &base, writes: &writes };
+        assert_eq!(overlay.next_key(Bound::Included(b"k")).unwrap().as_deref(), Some(&b"k"[..]));
         assert_eq!(overlay.next_key(Bound::Excluded(b"k")).unwrap(), None);
     }
 }

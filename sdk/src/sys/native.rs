@@ -4,8 +4,7 @@ use alloc::vec::Vec;
 
 use crate::CALLER_ID_BYTES;
 
-const NO_HOST: &str =
-    "nexus-sdk: guest functions only run inside a Nexus host (wasm32) or the NVM (riscv32)";
+const NO_HOST: &str = "nexus-sdk: guest functions only run inside a Nexus host (wasm32) or the NVM (riscv32)";
 
 pub(crate) fn input() -> Vec<u8> {
     panic!("{NO_HOST}")

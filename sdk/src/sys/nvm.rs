@@ -51,12 +51,7 @@ fn read_stdin() -> Vec<u8> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
-        let n = ecall3(
-            SYS_READ,
-            FD_INPUT,
-            chunk.as_mut_ptr() as u32,
-            chunk.len() as u32,
-        );
+        let n = ecall3(SYS_READ, FD_INPUT, chunk.as_mut_ptr() as u32, chunk.len() as u32);
         if n <= 0 {
             return buf;
         }
@@ -99,14 +94,7 @@ extern "C" fn nexus_main() -> ! {
     let state = call.state.iter().cloned().collect();
     let function = call.function.clone();
     // SAFETY: single-threaded, before any other access to RUN.
-    unsafe {
-        *RUN.0.get() = Some(Run {
-            call,
-            state,
-            writes: BTreeMap::new(),
-            output: Vec::new(),
-        })
-    };
+    unsafe { *RUN.0.get() = Some(Run { call, state, writes: BTreeMap::new(), output: Vec::new() }) };
     // SAFETY: the symbol is defined by `entrypoints!` in the app being linked.
     let entries = unsafe { __nexus_entrypoints() };
     let Some((_, entry)) = entries.iter().find(|(name, _)| *name == function) else {
@@ -174,16 +162,9 @@ pub(crate) fn state_delete(key: &[u8]) {
 
 pub(crate) fn state_next(from: &[u8], inclusive: bool) -> Option<Vec<u8>> {
     let run = run();
-    let bound = if inclusive {
-        Bound::Included(from)
-    } else {
-        Bound::Excluded(from)
-    };
-    let live_write = run
-        .writes
-        .range::<[u8], _>((bound, Bound::Unbounded))
-        .find(|(_, v)| v.is_some())
-        .map(|(k, _)| k.clone());
+    let bound = if inclusive { Bound::Included(from) } else { Bound::Excluded(from) };
+    let live_write =
+        run.writes.range::<[u8], _>((bound, Bound::Unbounded)).find(|(_, v)| v.is_some()).map(|(k, _)| k.clone());
     let live_base = run
         .state
         .range::<[u8], _>((bound, Bound::Unbounded))
