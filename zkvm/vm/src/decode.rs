@@ -89,13 +89,7 @@ pub(crate) struct Insn {
 
 impl Insn {
     const fn new(op: Op, rd: u8, rs1: u8, rs2: u8, imm: u32) -> Self {
-        Insn {
-            op,
-            rd,
-            rs1,
-            rs2,
-            imm,
-        }
+        Insn { op, rd, rs1, rs2, imm }
     }
 
     pub(crate) const ILLEGAL: Insn = Insn::new(Op::Illegal, 0, 0, 0, 0);
@@ -254,10 +248,7 @@ mod tests {
     fn immediates_sign_extend() {
         // addi x1, x0, -1
         let w = 0xfff0_0093;
-        assert_eq!(
-            decode(w, 0, &Coprocessors::none()),
-            Insn::new(Op::Addi, 1, 0, 0, u32::MAX)
-        );
+        assert_eq!(decode(w, 0, &Coprocessors::none()), Insn::new(Op::Addi, 1, 0, 0, u32::MAX));
         // jal x0, -4 at pc 0x100
         let w = 0xffdf_f06f;
         let d = decode(w, 0x100, &Coprocessors::none());

@@ -38,10 +38,7 @@ impl Program {
 
 fn load(bytes: &[u8]) -> Result<Program, ElfError> {
     if bytes.len() > MAX_ELF_BYTES {
-        return Err(ElfError::TooLarge {
-            size_bytes: bytes.len(),
-            max_bytes: MAX_ELF_BYTES,
-        });
+        return Err(ElfError::TooLarge { size_bytes: bytes.len(), max_bytes: MAX_ELF_BYTES });
     }
     // Identification checks are done by hand first so the errors name the actual problem; the elf
     // crate would report several of them as generic parse errors.
@@ -49,9 +46,7 @@ fn load(bytes: &[u8]) -> Result<Program, ElfError> {
         return Err(ElfError::NotElf);
     }
     if bytes.len() < 6 {
-        return Err(ElfError::Truncated {
-            what: "ELF identification",
-        });
+        return Err(ElfError::Truncated { what: "ELF identification" });
     }
     if bytes[4] != 1 {
         return Err(ElfError::WrongClass { found: bytes[4] });
@@ -65,17 +60,13 @@ fn load(bytes: &[u8]) -> Result<Program, ElfError> {
     let file = ElfBytes::<LittleEndian>::minimal_parse(bytes).map_err(map_parse_error)?;
     let ehdr = &file.ehdr;
     if ehdr.e_machine != EM_RISCV {
-        return Err(ElfError::WrongMachine {
-            found: ehdr.e_machine,
-        });
+        return Err(ElfError::WrongMachine { found: ehdr.e_machine });
     }
     if ehdr.e_type != ET_EXEC {
         return Err(ElfError::NotExecutable { found: ehdr.e_type });
     }
     if ehdr.e_flags & EF_RISCV_RVC != 0 {
-        return Err(ElfError::CompressedInstructions {
-            flags: ehdr.e_flags,
-        });
+        return Err(ElfError::CompressedInstructions { flags: ehdr.e_flags });
     }
 
     let mut segments = Vec::new();
@@ -98,9 +89,7 @@ fn load(bytes: &[u8]) -> Result<Program, ElfError> {
 
     let entry = ehdr.e_entry;
     let entry_ok = entry % 4 == 0
-        && segments
-            .iter()
-            .any(|s| s.is_executable() && entry >= s.vaddr as u64 && entry + 4 <= s.end() as u64);
+        && segments.iter().any(|s| s.is_executable() && entry >= s.vaddr as u64 && entry + 4 <= s.end() as u64);
     if !segments.iter().any(LoadSegment::is_executable) {
         return Err(ElfError::NoExecutableSegment);
     }
@@ -112,24 +101,17 @@ fn load(bytes: &[u8]) -> Result<Program, ElfError> {
 
 fn map_parse_error(e: elf::ParseError) -> ElfError {
     match e {
-        elf::ParseError::SliceReadError(_) => ElfError::Truncated {
-            what: "header table or segment",
-        },
+        elf::ParseError::SliceReadError(_) => ElfError::Truncated { what: "header table or segment" },
         other => ElfError::Malformed(other.to_string()),
     }
 }
 
 fn load_segment(bytes: &[u8], ph: &elf::segment::ProgramHeader) -> Result<LoadSegment, ElfError> {
     if ph.p_filesz > ph.p_memsz {
-        return Err(ElfError::FileSizeExceedsMemSize {
-            vaddr: ph.p_vaddr,
-            filesz: ph.p_filesz,
-            memsz: ph.p_memsz,
-        });
+        return Err(ElfError::FileSizeExceedsMemSize { vaddr: ph.p_vaddr, filesz: ph.p_filesz, memsz: ph.p_memsz });
     }
     let end = ph.p_vaddr.checked_add(ph.p_memsz);
-    let in_range =
-        ph.p_vaddr >= MIN_SEGMENT_ADDR as u64 && end.is_some_and(|e| e <= STACK_BOTTOM as u64);
+    let in_range = ph.p_vaddr >= MIN_SEGMENT_ADDR as u64 && end.is_some_and(|e| e <= STACK_BOTTOM as u64);
     if !in_range {
         return Err(ElfError::SegmentOutOfRange {
             vaddr: ph.p_vaddr,
@@ -142,20 +124,13 @@ fn load_segment(bytes: &[u8], ph: &elf::segment::ProgramHeader) -> Result<LoadSe
         .p_offset
         .checked_add(ph.p_filesz)
         .and_then(|end| bytes.get(usize::try_from(ph.p_offset).ok()?..usize::try_from(end).ok()?))
-        .ok_or(ElfError::Truncated {
-            what: "segment data",
-        })?;
+        .ok_or(ElfError::Truncated { what: "segment data" })?;
     let flags = ph.p_flags & (SEG_READ | SEG_WRITE | SEG_EXEC);
     let vaddr = ph.p_vaddr as u32;
     if flags & SEG_WRITE != 0 && flags & SEG_EXEC != 0 {
         return Err(ElfError::WritableExecutableSegment { vaddr });
     }
-    Ok(LoadSegment {
-        vaddr,
-        memsz: ph.p_memsz as u32,
-        flags,
-        data: data.to_vec(),
-    })
+    Ok(LoadSegment { vaddr, memsz: ph.p_memsz as u32, flags, data: data.to_vec() })
 }
 
 /// Segments (sorted) must be disjoint, must not share a page unless their permissions agree, and
@@ -164,26 +139,17 @@ fn check_layout(segments: &[LoadSegment]) -> Result<(), ElfError> {
     for pair in segments.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
         if a.end() > b.vaddr {
-            return Err(ElfError::OverlappingSegments {
-                first: a.vaddr,
-                second: b.vaddr,
-            });
+            return Err(ElfError::OverlappingSegments { first: a.vaddr, second: b.vaddr });
         }
         let same_page = (a.end() - 1) / PAGE_BYTES == b.vaddr / PAGE_BYTES;
         if same_page && a.flags != b.flags {
-            return Err(ElfError::SegmentsSharePage {
-                first: a.vaddr,
-                second: b.vaddr,
-            });
+            return Err(ElfError::SegmentsSharePage { first: a.vaddr, second: b.vaddr });
         }
     }
     if let (Some(first), Some(last)) = (segments.first(), segments.last()) {
         let span_bytes = (last.end() - (first.vaddr & !(PAGE_BYTES - 1))) as u64;
         if span_bytes > MAX_IMAGE_SPAN_BYTES {
-            return Err(ElfError::ImageTooLarge {
-                span_bytes,
-                max_bytes: MAX_IMAGE_SPAN_BYTES,
-            });
+            return Err(ElfError::ImageTooLarge { span_bytes, max_bytes: MAX_IMAGE_SPAN_BYTES });
         }
     }
     let mut exec = segments.iter().filter(|s| s.is_executable());
@@ -191,10 +157,7 @@ fn check_layout(segments: &[LoadSegment]) -> Result<(), ElfError> {
         let end = exec.last().unwrap_or(first).end();
         let text_bytes = (end - first.vaddr) as u64;
         if text_bytes > MAX_TEXT_BYTES {
-            return Err(ElfError::TextTooLarge {
-                text_bytes,
-                max_bytes: MAX_TEXT_BYTES,
-            });
+            return Err(ElfError::TextTooLarge { text_bytes, max_bytes: MAX_TEXT_BYTES });
         }
     }
     Ok(())

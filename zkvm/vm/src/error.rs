@@ -25,13 +25,9 @@ pub enum ElfError {
     WrongMachine { found: u16 },
     #[error("ELF type {found} is not an executable: the NVM runs static ET_EXEC files (type 2)")]
     NotExecutable { found: u16 },
-    #[error(
-        "ELF flags {flags:#x} ask for the compressed (C) extension, which the NVM does not implement"
-    )]
+    #[error("ELF flags {flags:#x} ask for the compressed (C) extension, which the NVM does not implement")]
     CompressedInstructions { flags: u32 },
-    #[error(
-        "dynamically linked executables are not supported (found program header type {p_type:#x})"
-    )]
+    #[error("dynamically linked executables are not supported (found program header type {p_type:#x})")]
     NotStatic { p_type: u32 },
     #[error("malformed ELF file: {0}")]
     Malformed(String),
@@ -41,24 +37,13 @@ pub enum ElfError {
     NoExecutableSegment,
     #[error("segment at {vaddr:#x} has file size {filesz} larger than its memory size {memsz}")]
     FileSizeExceedsMemSize { vaddr: u64, filesz: u64, memsz: u64 },
-    #[error(
-        "segment [{vaddr:#x}, {vaddr:#x} + {memsz:#x}) is outside the program area [{min:#x}, {max:#x})"
-    )]
-    SegmentOutOfRange {
-        vaddr: u64,
-        memsz: u64,
-        min: u32,
-        max: u32,
-    },
+    #[error("segment [{vaddr:#x}, {vaddr:#x} + {memsz:#x}) is outside the program area [{min:#x}, {max:#x})")]
+    SegmentOutOfRange { vaddr: u64, memsz: u64, min: u32, max: u32 },
     #[error("segments at {first:#x} and {second:#x} overlap")]
     OverlappingSegments { first: u32, second: u32 },
-    #[error(
-        "segments at {first:#x} and {second:#x} share a 4 KiB page but have different permissions"
-    )]
+    #[error("segments at {first:#x} and {second:#x} share a 4 KiB page but have different permissions")]
     SegmentsSharePage { first: u32, second: u32 },
-    #[error(
-        "segment at {vaddr:#x} is both writable and executable (self-modifying code is not supported)"
-    )]
+    #[error("segment at {vaddr:#x} is both writable and executable (self-modifying code is not supported)")]
     WritableExecutableSegment { vaddr: u32 },
     #[error("loaded image spans {span_bytes} bytes, more than the limit of {max_bytes} bytes")]
     ImageTooLarge { span_bytes: u64, max_bytes: u64 },
@@ -123,9 +108,7 @@ pub enum VmError {
 pub enum ReplayError {
     #[error("step {step} of the segment: {what} differs from the recorded trace")]
     Mismatch { step: usize, what: &'static str },
-    #[error(
-        "step {step} of the segment accessed word {addr:#x}, which is not in the segment's memory witness"
-    )]
+    #[error("step {step} of the segment accessed word {addr:#x}, which is not in the segment's memory witness")]
     MissingMemory { step: usize, addr: u32 },
     #[error("replay trapped: {0}")]
     Trap(Trap),

@@ -69,11 +69,7 @@ impl Cpu {
         let mut all = [0u32; 256];
         all[..32].copy_from_slice(regs);
         all[0] = 0;
-        Cpu {
-            regs: all,
-            pc,
-            steps: 0,
-        }
+        Cpu { regs: all, pc, steps: 0 }
     }
 
     pub(crate) fn arch_regs(&self) -> [u32; 32] {
@@ -119,17 +115,7 @@ pub(crate) fn run<M: GuestMemory, T: Tracer>(
         if T::ENABLED {
             tracer.begin(pc, code.raw.get(idx).copied().unwrap_or(0));
         }
-        match step(
-            insn,
-            pc,
-            &mut cpu.regs,
-            mem,
-            io,
-            coprocessors,
-            code,
-            idx,
-            tracer,
-        ) {
+        match step(insn, pc, &mut cpu.regs, mem, io, coprocessors, code, idx, tracer) {
             Ok(next) => {
                 if T::ENABLED {
                     tracer.end(next);
@@ -199,12 +185,7 @@ fn step<M: GuestMemory, T: Tracer>(
             let addr = $addr;
             let w = mem.load_word(addr)?;
             if T::ENABLED {
-                tracer.mem(MemAccess {
-                    addr,
-                    old: w,
-                    new: w,
-                    is_write: false,
-                });
+                tracer.mem(MemAccess { addr, old: w, new: w, is_write: false });
             }
             w
         }};
@@ -276,20 +257,12 @@ fn step<M: GuestMemory, T: Tracer>(
                 return Err(TrapKind::MisalignedLoad { addr }.into());
             }
             let half = (load_word!(addr & !3) >> ((addr & 2) * 8)) as u16;
-            wr!(if insn.op == Op::Lh {
-                half as i16 as i32 as u32
-            } else {
-                half as u32
-            });
+            wr!(if insn.op == Op::Lh { half as i16 as i32 as u32 } else { half as u32 });
         }
         Op::Lb | Op::Lbu => {
             let addr = rs1!().wrapping_add(insn.imm);
             let byte = (load_word!(addr & !3) >> ((addr & 3) * 8)) as u8;
-            wr!(if insn.op == Op::Lb {
-                byte as i8 as i32 as u32
-            } else {
-                byte as u32
-            });
+            wr!(if insn.op == Op::Lb { byte as i8 as i32 as u32 } else { byte as u32 });
         }
         Op::Sw => {
             let addr = rs1!().wrapping_add(insn.imm);
@@ -299,12 +272,7 @@ fn step<M: GuestMemory, T: Tracer>(
             }
             let old = mem.store_word(addr, value)?;
             if T::ENABLED {
-                tracer.mem(MemAccess {
-                    addr,
-                    old,
-                    new: value,
-                    is_write: true,
-                });
+                tracer.mem(MemAccess { addr, old, new: value, is_write: true });
             }
         }
         Op::Sh | Op::Sb => {
@@ -329,11 +297,7 @@ fn step<M: GuestMemory, T: Tracer>(
         Op::Div => {
             let (a, b) = (rs1!() as i32, rs2!() as i32);
             // Division by zero gives -1; i32::MIN / -1 overflows to i32::MIN (RISC-V spec 13.2).
-            wr!(if b == 0 {
-                u32::MAX
-            } else {
-                a.wrapping_div(b) as u32
-            })
+            wr!(if b == 0 { u32::MAX } else { a.wrapping_div(b) as u32 })
         }
         Op::Divu => {
             let (a, b) = (rs1!(), rs2!());
@@ -342,11 +306,7 @@ fn step<M: GuestMemory, T: Tracer>(
         Op::Rem => {
             let (a, b) = (rs1!() as i32, rs2!() as i32);
             // Remainder by zero gives the dividend; i32::MIN % -1 gives 0.
-            wr!(if b == 0 {
-                a as u32
-            } else {
-                a.wrapping_rem(b) as u32
-            })
+            wr!(if b == 0 { a as u32 } else { a.wrapping_rem(b) as u32 })
         }
         Op::Remu => {
             let (a, b) = (rs1!(), rs2!());
@@ -383,11 +343,7 @@ fn step<M: GuestMemory, T: Tracer>(
 /// Taken branch: the target was computed at decode time; it must be word aligned (no C extension).
 #[inline(always)]
 fn jump(target: u32) -> Result<u32, Stop> {
-    if target & 3 != 0 {
-        Err(TrapKind::MisalignedFetch { addr: target }.into())
-    } else {
-        Ok(target)
-    }
+    if target & 3 != 0 { Err(TrapKind::MisalignedFetch { addr: target }.into()) } else { Ok(target) }
 }
 
 /// SB/SH as a read-modify-write of the containing word. A fault on the read half is reported as a
@@ -402,18 +358,11 @@ fn store_sub_word<M: GuestMemory, T: Tracer>(
     shift: u32,
 ) -> Result<(), TrapKind> {
     let aligned = addr & !3;
-    let old = mem
-        .load_word(aligned)
-        .map_err(|_| TrapKind::StoreFault { addr })?;
+    let old = mem.load_word(aligned).map_err(|_| TrapKind::StoreFault { addr })?;
     let new = (old & !(mask << shift)) | ((value & mask) << shift);
     mem.store_word(aligned, new)?;
     if T::ENABLED {
-        tracer.mem(MemAccess {
-            addr: aligned,
-            old,
-            new,
-            is_write: true,
-        });
+        tracer.mem(MemAccess { addr: aligned, old, new, is_write: true });
     }
     Ok(())
 }
@@ -431,12 +380,7 @@ impl<M: GuestMemory, T: Tracer> CoprocessorMemory for CopMem<'_, M, T> {
         }
         let w = self.mem.load_word(addr)?;
         if T::ENABLED {
-            self.tracer.mem(MemAccess {
-                addr,
-                old: w,
-                new: w,
-                is_write: false,
-            });
+            self.tracer.mem(MemAccess { addr, old: w, new: w, is_write: false });
         }
         Ok(w)
     }
@@ -447,12 +391,7 @@ impl<M: GuestMemory, T: Tracer> CoprocessorMemory for CopMem<'_, M, T> {
         }
         let old = self.mem.store_word(addr, value)?;
         if T::ENABLED {
-            self.tracer.mem(MemAccess {
-                addr,
-                old,
-                new: value,
-                is_write: true,
-            });
+            self.tracer.mem(MemAccess { addr, old, new: value, is_write: true });
         }
         Ok(())
     }

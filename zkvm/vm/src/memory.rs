@@ -58,21 +58,12 @@ impl Layout {
             let last = ((seg.vaddr + seg.memsz - 1 - base) / PAGE_BYTES) as usize;
             // Executable segments are never writable (the loader rejects W+X), which is what makes
             // pre-decoding the text sound: code cannot change under the decoded copy.
-            let flags = PAGE_MAPPED
-                | if seg.flags & SEG_WRITE != 0 {
-                    PAGE_WRITABLE
-                } else {
-                    0
-                };
+            let flags = PAGE_MAPPED | if seg.flags & SEG_WRITE != 0 { PAGE_WRITABLE } else { 0 };
             for f in &mut page_flags[first..=last] {
                 *f |= flags;
             }
         }
-        Layout {
-            image_base: base,
-            image_words: pages * WORDS_PER_PAGE,
-            page_flags,
-        }
+        Layout { image_base: base, image_words: pages * WORDS_PER_PAGE, page_flags }
     }
 
     /// Index of `addr` in the image word array if it lies in the image, with its page flags.
@@ -80,11 +71,7 @@ impl Layout {
     fn image_slot(&self, addr: u32) -> Option<(usize, u8)> {
         let idx = (addr.wrapping_sub(self.image_base) >> 2) as usize;
         if idx < self.image_words {
-            let flags = self
-                .page_flags
-                .get(idx / WORDS_PER_PAGE)
-                .copied()
-                .unwrap_or(0);
+            let flags = self.page_flags.get(idx / WORDS_PER_PAGE).copied().unwrap_or(0);
             Some((idx, flags))
         } else {
             None
@@ -136,13 +123,8 @@ impl Memory {
                 *word |= (b as u32) << (8 * (off % 4));
             }
         }
-        Memory {
-            layout,
-            image,
-            stack: vec![0u32; (STACK_BYTES / 4) as usize],
-        }
+        Memory { layout, image, stack: vec![0u32; (STACK_BYTES / 4) as usize] }
     }
-
 }
 
 impl GuestMemory for Memory {

@@ -48,11 +48,7 @@ impl Program {
     /// Assembles a program from already validated parts (used by the ELF loader).
     pub(crate) fn from_parts(entry: u32, segments: Vec<LoadSegment>) -> Program {
         let digest = compute_digest(entry, &segments);
-        Program {
-            entry,
-            segments,
-            digest,
-        }
+        Program { entry, segments, digest }
     }
 
     /// The entry point (initial pc).
@@ -86,16 +82,9 @@ impl Program {
         let mut exec = self.segments.iter().filter(|s| s.is_executable());
         let first = exec.next();
         let lo = first.map_or(0, |s| s.vaddr);
-        let hi = self
-            .segments
-            .iter()
-            .filter(|s| s.is_executable())
-            .map(LoadSegment::end)
-            .max()
-            .unwrap_or(0);
+        let hi = self.segments.iter().filter(|s| s.is_executable()).map(LoadSegment::end).max().unwrap_or(0);
         (lo, hi)
     }
-
 }
 
 fn compute_digest(entry: u32, segments: &[LoadSegment]) -> [u8; 32] {

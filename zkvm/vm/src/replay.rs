@@ -61,43 +61,26 @@ pub fn replay_segment(vm: &Vm<'_>, segment: &Segment<'_>) -> Result<ReplayOutcom
     }
     let start = &segment.start;
     let layout = Layout::new(vm.program());
-    let mut mem = SparseMemory {
-        layout: &layout,
-        words: segment.memory_in.iter().copied().collect(),
-        missing: None,
-    };
+    let mut mem = SparseMemory { layout: &layout, words: segment.memory_in.iter().copied().collect(), missing: None };
     let mut cpu = Cpu::new(start.pc, &start.regs);
     let mut io = Io::new(vm.input());
     io.input_pos = start.io.input_pos as usize;
     io.output_before = start.io.output_len as usize;
     io.log_before = start.io.log_len as usize;
     let mut rec = Recorder::new();
-    let result = run(
-        &mut cpu,
-        vm.code(),
-        &mut mem,
-        &mut io,
-        &vm.config().coprocessors,
-        &mut rec,
-        n as u64,
-    );
+    let result = run(&mut cpu, vm.code(), &mut mem, &mut io, &vm.config().coprocessors, &mut rec, n as u64);
     let exit_code = match result {
         Ok(code) => Some(code),
         Err(t) if matches!(t.kind, TrapKind::StepLimitExceeded { .. }) => None,
         Err(t) => {
             if let Some(addr) = mem.missing {
-                return Err(ReplayError::MissingMemory {
-                    step: rec.steps.len(),
-                    addr,
-                });
+                return Err(ReplayError::MissingMemory { step: rec.steps.len(), addr });
             }
             return Err(ReplayError::Trap(t));
         }
     };
     if rec.steps.len() != n {
-        return Err(ReplayError::EndStateMismatch {
-            what: "number of steps",
-        });
+        return Err(ReplayError::EndStateMismatch { what: "number of steps" });
     }
     for (i, (got, want)) in rec.steps.iter().zip(segment.steps).enumerate() {
         let mismatch = |what| Err(ReplayError::Mismatch { step: i, what });
@@ -116,12 +99,7 @@ pub fn replay_segment(vm: &Vm<'_>, segment: &Segment<'_>) -> Result<ReplayOutcom
             return mismatch("memory accesses");
         }
     }
-    let end = MachineState {
-        pc: cpu.pc,
-        regs: cpu.arch_regs(),
-        io: io.state(),
-        exit_code,
-    };
+    let end = MachineState { pc: cpu.pc, regs: cpu.arch_regs(), io: io.state(), exit_code };
     if end.pc != segment.end.pc {
         return Err(ReplayError::EndStateMismatch { what: "pc" });
     }
@@ -134,33 +112,16 @@ pub fn replay_segment(vm: &Vm<'_>, segment: &Segment<'_>) -> Result<ReplayOutcom
     if end.exit_code != segment.end.exit_code {
         return Err(ReplayError::EndStateMismatch { what: "exit code" });
     }
-    let memory_out: Vec<(u32, u32)> = segment
-        .memory_in
-        .iter()
-        .map(|(a, _)| (*a, mem.words.get(a).copied().unwrap_or(0)))
-        .collect();
+    let memory_out: Vec<(u32, u32)> =
+        segment.memory_in.iter().map(|(a, _)| (*a, mem.words.get(a).copied().unwrap_or(0))).collect();
     if memory_out != segment.memory_out {
         return Err(ReplayError::EndStateMismatch { what: "memory" });
     }
-    Ok(ReplayOutcome {
-        end,
-        memory_out,
-        output: io.output,
-        log: io.log,
-    })
+    Ok(ReplayOutcome { end, memory_out, output: io.output, log: io.log })
 }
 
-fn step_mem<'m>(
-    mem: &'m [crate::MemAccess],
-    steps: &[crate::Step],
-    i: usize,
-    base: u32,
-) -> &'m [crate::MemAccess] {
-    let lo = steps
-        .get(i)
-        .map_or(0, |s| s.mem_start.wrapping_sub(base) as usize);
-    let hi = steps
-        .get(i + 1)
-        .map_or(mem.len(), |s| s.mem_start.wrapping_sub(base) as usize);
+fn step_mem<'m>(mem: &'m [crate::MemAccess], steps: &[crate::Step], i: usize, base: u32) -> &'m [crate::MemAccess] {
+    let lo = steps.get(i).map_or(0, |s| s.mem_start.wrapping_sub(base) as usize);
+    let hi = steps.get(i + 1).map_or(mem.len(), |s| s.mem_start.wrapping_sub(base) as usize);
     mem.get(lo..hi).unwrap_or(&[])
 }

@@ -40,14 +40,7 @@ pub(crate) struct Io<'a> {
 
 impl<'a> Io<'a> {
     pub(crate) fn new(input: &'a [u8]) -> Io<'a> {
-        Io {
-            input,
-            input_pos: 0,
-            output: Vec::new(),
-            log: Vec::new(),
-            output_before: 0,
-            log_before: 0,
-        }
+        Io { input, input_pos: 0, output: Vec::new(), log: Vec::new(), output_before: 0, log_before: 0 }
     }
 
     pub(crate) fn state(&self) -> IoState {
@@ -132,21 +125,13 @@ fn copy_to_guest<M: GuestMemory, T: Tracer>(
         let word_addr = a & !3;
         let first = (a & 3) as usize;
         let take = (4 - first).min(bytes.len() - i);
-        let old = mem
-            .load_word(word_addr)
-            .map_err(|_| TrapKind::StoreFault { addr: a })?;
+        let old = mem.load_word(word_addr).map_err(|_| TrapKind::StoreFault { addr: a })?;
         let mut le = old.to_le_bytes();
         le[first..first + take].copy_from_slice(&bytes[i..i + take]);
         let new = u32::from_le_bytes(le);
-        mem.store_word(word_addr, new)
-            .map_err(|_| TrapKind::StoreFault { addr: a })?;
+        mem.store_word(word_addr, new).map_err(|_| TrapKind::StoreFault { addr: a })?;
         if T::ENABLED {
-            tracer.mem(MemAccess {
-                addr: word_addr,
-                old,
-                new,
-                is_write: true,
-            });
+            tracer.mem(MemAccess { addr: word_addr, old, new, is_write: true });
         }
         i += take;
     }
@@ -169,12 +154,7 @@ fn copy_from_guest<M: GuestMemory, T: Tracer>(
         let take = (4 - first).min((count - i) as usize);
         let w = mem.load_word(word_addr)?;
         if T::ENABLED {
-            tracer.mem(MemAccess {
-                addr: word_addr,
-                old: w,
-                new: w,
-                is_write: false,
-            });
+            tracer.mem(MemAccess { addr: word_addr, old: w, new: w, is_write: false });
         }
         sink.extend_from_slice(&w.to_le_bytes()[first..first + take]);
         i += take as u32;

@@ -69,20 +69,12 @@ impl Step {
 
     /// Registers read as `(index, value)`.
     pub fn reg_reads(&self) -> impl Iterator<Item = (u8, u32)> + '_ {
-        self.read_regs
-            .iter()
-            .zip(self.read_values)
-            .filter(|(r, _)| **r != NO_REG)
-            .map(|(r, v)| (*r, v))
+        self.read_regs.iter().zip(self.read_values).filter(|(r, _)| **r != NO_REG).map(|(r, v)| (*r, v))
     }
 
     /// The register written, if any.
     pub fn reg_write(&self) -> Option<RegWrite> {
-        (self.rd != NO_REG).then_some(RegWrite {
-            index: self.rd,
-            old: self.rd_old,
-            new: self.rd_new,
-        })
+        (self.rd != NO_REG).then_some(RegWrite { index: self.rd, old: self.rd_old, new: self.rd_new })
     }
 }
 
@@ -130,10 +122,7 @@ impl Trace {
     /// Memory accesses of step `i`.
     pub fn step_memory(&self, i: usize) -> &[MemAccess] {
         let start = self.steps.get(i).map_or(0, |s| s.mem_start as usize);
-        let end = self
-            .steps
-            .get(i + 1)
-            .map_or(self.mem.len(), |s| s.mem_start as usize);
+        let end = self.steps.get(i + 1).map_or(self.mem.len(), |s| s.mem_start as usize);
         self.mem.get(start..end).unwrap_or(&[])
     }
 
@@ -171,10 +160,7 @@ impl Trace {
                 state.exit_code = self.exit_code;
             }
             let mem_lo = chunk.first().map_or(0, |s| s.mem_start as usize);
-            let mem_hi = self
-                .steps
-                .get(first_step + chunk.len())
-                .map_or(self.mem.len(), |s| s.mem_start as usize);
+            let mem_hi = self.steps.get(first_step + chunk.len()).map_or(self.mem.len(), |s| s.mem_start as usize);
             let mem = self.mem.get(mem_lo..mem_hi).unwrap_or(&[]);
             let (memory_in, memory_out) = touched_words(mem);
             out.push(Segment {
@@ -197,10 +183,7 @@ impl Trace {
 fn touched_words(mem: &[MemAccess]) -> (Vec<(u32, u32)>, Vec<(u32, u32)>) {
     let mut words: std::collections::BTreeMap<u32, (u32, u32)> = Default::default();
     for a in mem {
-        words
-            .entry(a.addr)
-            .and_modify(|(_, last)| *last = a.new)
-            .or_insert((a.old, a.new));
+        words.entry(a.addr).and_modify(|(_, last)| *last = a.new).or_insert((a.old, a.new));
     }
     let memory_in = words.iter().map(|(a, (first, _))| (*a, *first)).collect();
     let memory_out = words.iter().map(|(a, (_, last))| (*a, *last)).collect();
@@ -266,13 +249,7 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     pub(crate) fn new() -> Recorder {
-        Recorder {
-            steps: Vec::new(),
-            mem: Vec::new(),
-            io_marks: Vec::new(),
-            cur: Step::empty(0, 0, 0),
-            nreads: 0,
-        }
+        Recorder { steps: Vec::new(), mem: Vec::new(), io_marks: Vec::new(), cur: Step::empty(0, 0, 0), nreads: 0 }
     }
 }
 
@@ -285,10 +262,8 @@ impl Tracer for Recorder {
     }
     #[inline(always)]
     fn read_reg(&mut self, index: u8, value: u32) {
-        if let (Some(r), Some(v)) = (
-            self.cur.read_regs.get_mut(self.nreads),
-            self.cur.read_values.get_mut(self.nreads),
-        ) {
+        if let (Some(r), Some(v)) = (self.cur.read_regs.get_mut(self.nreads), self.cur.read_values.get_mut(self.nreads))
+        {
             *r = index;
             *v = value;
             self.nreads += 1;
@@ -308,14 +283,28 @@ impl Tracer for Recorder {
     }
     #[inline(always)]
     fn mem(&mut self, access: MemAccess) {
+        if self.mem.len() == self.mem.capacity() {
+            grow(&mut self.mem);
+        }
         self.mem.push(access);
     }
     #[inline(always)]
     fn end(&mut self, next_pc: u32) {
         self.cur.next_pc = next_pc;
+        if self.steps.len() == self.steps.capacity() {
+            grow(&mut self.steps);
+        }
         self.steps.push(self.cur);
     }
     fn io(&mut self, io: IoState) {
         self.io_marks.push((self.steps.len(), io));
     }
+}
+
+/// Grows a trace vector by doubling (at least 16 Ki entries). Kept out of line so the recording
+/// fast path is a compare and a store.
+#[cold]
+#[inline(never)]
+fn grow<T>(v: &mut Vec<T>) {
+    v.reserve_exact(v.capacity().max(1 << 14));
 }

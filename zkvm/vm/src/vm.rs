@@ -23,10 +23,7 @@ pub struct VmConfig {
 
 impl Default for VmConfig {
     fn default() -> Self {
-        VmConfig {
-            max_steps: DEFAULT_MAX_STEPS,
-            coprocessors: Coprocessors::default(),
-        }
+        VmConfig { max_steps: DEFAULT_MAX_STEPS, coprocessors: Coprocessors::default() }
     }
 }
 
@@ -56,18 +53,10 @@ impl<'a> Vm<'a> {
     /// Pre-decodes the program's text with the configured co-processors.
     pub fn new(program: &'a Program, input: &'a [u8], config: VmConfig) -> Result<Vm<'a>, VmError> {
         if input.len() > MAX_INPUT_BYTES {
-            return Err(VmError::InputTooLarge {
-                size_bytes: input.len(),
-                max_bytes: MAX_INPUT_BYTES,
-            });
+            return Err(VmError::InputTooLarge { size_bytes: input.len(), max_bytes: MAX_INPUT_BYTES });
         }
         let code = Code::new(program, &config.coprocessors);
-        Ok(Vm {
-            program,
-            input,
-            config,
-            code,
-        })
+        Ok(Vm { program, input, config, code })
     }
 
     /// The architectural state before the first step: pc = entry, sp = [`INITIAL_SP`], all other
@@ -75,12 +64,7 @@ impl<'a> Vm<'a> {
     pub fn initial_state(&self) -> MachineState {
         let mut regs = [0u32; 32];
         regs[2] = INITIAL_SP;
-        MachineState {
-            pc: self.program.entry(),
-            regs,
-            io: Default::default(),
-            exit_code: None,
-        }
+        MachineState { pc: self.program.entry(), regs, io: Default::default(), exit_code: None }
     }
 
     /// Runs without recording a trace.
@@ -98,12 +82,7 @@ impl<'a> Vm<'a> {
             &mut NoTrace,
             self.config.max_steps,
         )?;
-        Ok(RunResult {
-            exit_code,
-            output: io.output,
-            log: io.log,
-            steps: cpu.steps,
-        })
+        Ok(RunResult { exit_code, output: io.output, log: io.log, steps: cpu.steps })
     }
 
     /// Runs and records every step.
@@ -113,28 +92,11 @@ impl<'a> Vm<'a> {
         let mut mem = Memory::new(self.program);
         let mut io = Io::new(self.input);
         let mut rec = Recorder::new();
-        let exit_code = run(
-            &mut cpu,
-            &self.code,
-            &mut mem,
-            &mut io,
-            &self.config.coprocessors,
-            &mut rec,
-            self.config.max_steps,
-        )?;
-        let trace = Trace {
-            initial: init,
-            steps: rec.steps,
-            mem: rec.mem,
-            io_marks: rec.io_marks,
-            exit_code: Some(exit_code),
-        };
-        let result = RunResult {
-            exit_code,
-            output: io.output,
-            log: io.log,
-            steps: cpu.steps,
-        };
+        let exit_code =
+            run(&mut cpu, &self.code, &mut mem, &mut io, &self.config.coprocessors, &mut rec, self.config.max_steps)?;
+        let trace =
+            Trace { initial: init, steps: rec.steps, mem: rec.mem, io_marks: rec.io_marks, exit_code: Some(exit_code) };
+        let result = RunResult { exit_code, output: io.output, log: io.log, steps: cpu.steps };
         Ok((result, trace))
     }
 

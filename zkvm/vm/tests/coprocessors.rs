@@ -6,9 +6,7 @@ use common::*;
 use std::sync::Arc;
 
 use nexus_vm::coprocessor::encode_custom0;
-use nexus_vm::{
-    Coprocessor, CoprocessorMemory, Coprocessors, Program, TrapKind, Vm, VmConfig, VmError,
-};
+use nexus_vm::{Coprocessor, CoprocessorMemory, Coprocessors, Program, TrapKind, Vm, VmConfig, VmError};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -89,10 +87,7 @@ fn sha256_matches_reference() {
 fn unregistered_or_non_canonical_custom_words_are_illegal() {
     let mut code = li(T0, DATA_VADDR).to_vec();
     code.push(keccak_insn(T0));
-    let config = VmConfig {
-        coprocessors: Coprocessors::none(),
-        ..Default::default()
-    };
+    let config = VmConfig { coprocessors: Coprocessors::none(), ..Default::default() };
     match run_with(code, &[0; 200], 0, config) {
         Err(VmError::Trap(t)) => {
             assert_eq!(t.kind, TrapKind::IllegalInstruction { insn: keccak_insn(T0) });
@@ -187,10 +182,7 @@ fn custom_coprocessors_register_through_the_trait() {
     code.push(insn);
     code.extend(li(T0, DATA_VADDR));
     code.push(sw(T2, T0, 0));
-    let config = VmConfig {
-        coprocessors: Coprocessors::default().with(Arc::new(MulAddMem)),
-        ..Default::default()
-    };
+    let config = VmConfig { coprocessors: Coprocessors::default().with(Arc::new(MulAddMem)), ..Default::default() };
     assert_eq!(config.coprocessors.names(), ["keccak-f1600", "sha256-compress", "test-muladd"]);
     let out = run_with(code, &100u32.to_le_bytes(), 4, config).unwrap();
     assert_eq!(out, 115u32.to_le_bytes());

@@ -26,19 +26,12 @@ const BLOCK_DATA: u32 = BUF + 128;
 const BASE: u32 = 31; // data base register, never written by the random stream
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// Fails (not skips) when qemu is missing: these tests are the ISA conformance check.
 fn require_qemu() {
-    let ok = Command::new("qemu-riscv32")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+    let ok = Command::new("qemu-riscv32").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
     assert!(
         ok,
         "qemu-riscv32 not found: the NVM differential tests need Debian's qemu-user \
@@ -47,17 +40,7 @@ fn require_qemu() {
 }
 
 fn interesting(rng: &mut StdRng) -> u32 {
-    const SPECIAL: [u32; 9] = [
-        0,
-        1,
-        u32::MAX,
-        0x8000_0000,
-        0x7fff_ffff,
-        0x8000_0001,
-        2,
-        31,
-        32,
-    ];
+    const SPECIAL: [u32; 9] = [0, 1, u32::MAX, 0x8000_0000, 0x7fff_ffff, 0x8000_0001, 2, 31, 32];
     match rng.random_range(0..4) {
         0 => SPECIAL[rng.random_range(0..SPECIAL.len())],
         1 => rng.random_range(0..64),
@@ -78,12 +61,7 @@ fn rs(rng: &mut StdRng) -> u32 {
 /// One straight-line (non-control-flow) random instruction.
 fn simple(rng: &mut StdRng) -> u32 {
     match rng.random_range(0..10) {
-        0..=3 => reg_op(
-            REG_OPS[rng.random_range(0..REG_OPS.len())],
-            rd(rng),
-            rs(rng),
-            rs(rng),
-        ),
+        0..=3 => reg_op(REG_OPS[rng.random_range(0..REG_OPS.len())], rd(rng), rs(rng), rs(rng)),
         4 | 5 => {
             let op = IMM_OPS[rng.random_range(0..IMM_OPS.len())];
             let imm = match op {
@@ -206,21 +184,13 @@ struct QemuRun {
 }
 
 fn qemu(path: &std::path::Path) -> QemuRun {
-    let out = Command::new("qemu-riscv32")
-        .arg(path)
-        .output()
-        .expect("failed to start qemu-riscv32");
-    QemuRun {
-        stdout: out.stdout,
-        exit_code: out.status.code(),
-    }
+    let out = Command::new("qemu-riscv32").arg(path).output().expect("failed to start qemu-riscv32");
+    QemuRun { stdout: out.stdout, exit_code: out.status.code() }
 }
 
 /// Runs `jobs` through a pool of at most `parallelism` qemu processes.
 fn qemu_pool(paths: &[std::path::PathBuf]) -> Vec<QemuRun> {
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(1, 8);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<QemuRun>>> = Mutex::new((0..paths.len()).map(|_| None).collect());
     std::thread::scope(|s| {
@@ -235,20 +205,13 @@ fn qemu_pool(paths: &[std::path::PathBuf]) -> Vec<QemuRun> {
             });
         }
     });
-    results
-        .into_inner()
-        .unwrap()
-        .into_iter()
-        .map(|r| r.expect("every job ran"))
-        .collect()
+    results.into_inner().unwrap().into_iter().map(|r| r.expect("every job ran")).collect()
 }
 
 fn compare(name: &str, elf_bytes: &[u8], reference: &QemuRun, traced: bool, blocks: usize) {
     let program = Program::from_elf(elf_bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
     let vm = Vm::new(&program, &[], VmConfig::default()).unwrap();
-    let res = vm
-        .run_fast()
-        .unwrap_or_else(|e| panic!("{name}: NVM trapped: {e}"));
+    let res = vm.run_fast().unwrap_or_else(|e| panic!("{name}: NVM trapped: {e}"));
     if traced {
         let (t, _) = vm.run_traced().unwrap();
         assert_eq!(res, t, "{name}: fast and traced runs differ");
@@ -263,27 +226,15 @@ fn compare(name: &str, elf_bytes: &[u8], reference: &QemuRun, traced: bool, bloc
             .position(|(a, b)| a != b)
             .unwrap_or(res.output.len().min(reference.stdout.len()));
         let (blk, off) = (i / per_block, i % per_block);
-        let what = if off < 124 {
-            format!("register x{}", off / 4 + 1)
-        } else {
-            format!("data byte {}", off - 124)
-        };
+        let what = if off < 124 { format!("register x{}", off / 4 + 1) } else { format!("data byte {}", off - 124) };
         panic!(
             "{name}: stdout differs at byte {i} (block {blk} of {blocks}, {what}); NVM {} bytes, qemu {} bytes",
             res.output.len(),
             reference.stdout.len()
         );
     }
-    assert_eq!(
-        res.output.len(),
-        per_block * blocks,
-        "{name}: output length"
-    );
-    assert_eq!(
-        Some((res.exit_code & 0xff) as i32),
-        reference.exit_code,
-        "{name}: exit code"
-    );
+    assert_eq!(res.output.len(), per_block * blocks, "{name}: output length");
+    assert_eq!(Some((res.exit_code & 0xff) as i32), reference.exit_code, "{name}: exit code");
 }
 
 #[test]
@@ -293,9 +244,8 @@ fn random_programs_match_qemu() {
     let blocks = env_usize("NVM_DIFF_BLOCKS", 50);
     let seed = env_usize("NVM_DIFF_SEED", 0x5eed) as u64;
     let dir = tempfile::tempdir().unwrap();
-    let elves: Vec<Vec<u8>> = (0..processes)
-        .map(|p| random_elf(seed.wrapping_mul(1_000_003).wrapping_add(p as u64), blocks))
-        .collect();
+    let elves: Vec<Vec<u8>> =
+        (0..processes).map(|p| random_elf(seed.wrapping_mul(1_000_003).wrapping_add(p as u64), blocks)).collect();
     let paths: Vec<_> = elves
         .iter()
         .enumerate()
@@ -307,13 +257,7 @@ fn random_programs_match_qemu() {
         .collect();
     let refs = qemu_pool(&paths);
     for (i, (e, r)) in elves.iter().zip(&refs).enumerate() {
-        compare(
-            &format!("seed {seed} process {i}"),
-            e,
-            r,
-            i % 8 == 0,
-            blocks,
-        );
+        compare(&format!("seed {seed} process {i}"), e, r, i % 8 == 0, blocks);
     }
 }
 
@@ -323,20 +267,12 @@ fn the_random_generator_covers_what_it_claims() {
     let elf_bytes = random_elf(1, 50);
     let program = Program::from_elf(&elf_bytes).unwrap();
     let text = &program.segments()[0].data;
-    let words: Vec<u32> = text
-        .chunks(4)
-        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
-        .collect();
+    let words: Vec<u32> = text.chunks(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
     let opcodes: std::collections::BTreeSet<u32> = words.iter().map(|w| w & 0x7f).collect();
-    for op in [
-        0x33, 0x13, 0x03, 0x23, 0x37, 0x17, 0x6f, 0x67, 0x63, 0x0f, 0x73,
-    ] {
+    for op in [0x33, 0x13, 0x03, 0x23, 0x37, 0x17, 0x6f, 0x67, 0x63, 0x0f, 0x73] {
         assert!(opcodes.contains(&op), "opcode {op:#x} never generated");
     }
-    let m_ext = words
-        .iter()
-        .filter(|w| *w & 0x7f == 0x33 && *w >> 25 == 1)
-        .count();
+    let m_ext = words.iter().filter(|w| *w & 0x7f == 0x33 && *w >> 25 == 1).count();
     assert!(m_ext > 50, "too few M-extension instructions: {m_ext}");
 }
 

@@ -89,10 +89,7 @@ fn rejects_bad_segments() {
     // W+X.
     let mut f = good();
     set32(&mut f, ph(0, P_FLAGS), 7);
-    assert_eq!(
-        err(&f),
-        ElfError::WritableExecutableSegment { vaddr: TEXT_VADDR }
-    );
+    assert_eq!(err(&f), ElfError::WritableExecutableSegment { vaddr: TEXT_VADDR });
     // Overlap: move data onto text.
     let mut f = good();
     set32(&mut f, ph(1, P_VADDR), TEXT_VADDR + 4);
@@ -105,10 +102,7 @@ fn rejects_bad_segments() {
     for vaddr in [0u32, 0x800, nexus_vm::STACK_BOTTOM, 0xffff_fff0] {
         let mut f = good();
         set32(&mut f, ph(1, P_VADDR), vaddr);
-        assert!(
-            matches!(err(&f), ElfError::SegmentOutOfRange { .. }),
-            "vaddr {vaddr:#x}"
-        );
+        assert!(matches!(err(&f), ElfError::SegmentOutOfRange { .. }), "vaddr {vaddr:#x}");
     }
     // filesz > memsz.
     let mut f = good();
@@ -138,12 +132,7 @@ fn rejects_bad_entry_points() {
     for entry in [DATA_VADDR, TEXT_VADDR + 2, TEXT_VADDR + 0x1000, 0] {
         let mut f = good();
         set32(&mut f, 24, entry);
-        assert_eq!(
-            err(&f),
-            ElfError::EntryNotExecutable {
-                entry: entry as u64
-            }
-        );
+        assert_eq!(err(&f), ElfError::EntryNotExecutable { entry: entry as u64 });
     }
 }
 
@@ -151,13 +140,7 @@ fn rejects_bad_entry_points() {
 fn rejects_oversized_files_before_parsing() {
     let mut f = good();
     f.resize(MAX_ELF_BYTES + 1, 0);
-    assert_eq!(
-        err(&f),
-        ElfError::TooLarge {
-            size_bytes: MAX_ELF_BYTES + 1,
-            max_bytes: MAX_ELF_BYTES
-        }
-    );
+    assert_eq!(err(&f), ElfError::TooLarge { size_bytes: MAX_ELF_BYTES + 1, max_bytes: MAX_ELF_BYTES });
 }
 
 #[test]
@@ -179,18 +162,11 @@ fn digest_follows_its_definition() {
 
     // Every part of the program changes the digest.
     let variants = [
-        elf(&with_exit(vec![NOP]), &[1, 2, 4], 64), // data byte
-        elf(&with_exit(vec![NOP]), &[1, 2, 3], 68), // memsz
+        elf(&with_exit(vec![NOP]), &[1, 2, 4], 64),      // data byte
+        elf(&with_exit(vec![NOP]), &[1, 2, 3], 68),      // memsz
         elf(&with_exit(vec![NOP, NOP]), &[1, 2, 3], 64), // code
-        elf_at(
-            TEXT_VADDR + 4,
-            TEXT_VADDR,
-            &with_exit(vec![NOP]),
-            DATA_VADDR,
-            &[1, 2, 3],
-            64,
-        ), // entry
-        elf(&with_exit(vec![NOP]), &[1, 2, 3, 0], 64), // filesz
+        elf_at(TEXT_VADDR + 4, TEXT_VADDR, &with_exit(vec![NOP]), DATA_VADDR, &[1, 2, 3], 64), // entry
+        elf(&with_exit(vec![NOP]), &[1, 2, 3, 0], 64),   // filesz
     ];
     for (i, v) in variants.iter().enumerate() {
         let q = Program::from_elf(v).unwrap();
@@ -211,11 +187,7 @@ fn mutated_elves_never_panic() {
         let mut f = base.clone();
         for _ in 0..rng.random_range(1..8) {
             // Bias mutations toward the headers, where the interesting checks are.
-            let i = if rng.random_bool(0.8) {
-                rng.random_range(0..52 + 64)
-            } else {
-                rng.random_range(0..f.len())
-            };
+            let i = if rng.random_bool(0.8) { rng.random_range(0..52 + 64) } else { rng.random_range(0..f.len()) };
             f[i] = rng.random();
         }
         if rng.random_bool(0.1) {
@@ -224,32 +196,17 @@ fn mutated_elves_never_panic() {
         if let Ok(p) = Program::from_elf(&f) {
             accepted += 1;
             // Whatever loads must also run without panicking.
-            let vm = nexus_vm::Vm::new(
-                &p,
-                &[],
-                nexus_vm::VmConfig {
-                    max_steps: 1000,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
+            let vm = nexus_vm::Vm::new(&p, &[], nexus_vm::VmConfig { max_steps: 1000, ..Default::default() }).unwrap();
             let _ = vm.run_fast();
         }
     }
-    assert!(
-        accepted > 0,
-        "mutation test never exercised the accepting path"
-    );
+    assert!(accepted > 0, "mutation test never exercised the accepting path");
 }
 
 #[test]
 fn compiled_guests_load() {
     for name in ["fib", "sha256"] {
-        let bytes = std::fs::read(format!(
-            "{}/tests/fixtures/{name}.elf",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
+        let bytes = std::fs::read(format!("{}/tests/fixtures/{name}.elf", env!("CARGO_MANIFEST_DIR"))).unwrap();
         let p = Program::from_elf(&bytes).unwrap();
         assert!(p.segments().iter().any(|s| s.is_executable()));
     }

@@ -1,8 +1,8 @@
 //! Compiled guest programs (tests/fixtures, built from guests/ by guests/build.sh) run identically
 //! under the NVM and qemu-riscv32, and compute the right answers.
 
-use std::process::{Command, Stdio};
 use std::io::Write;
+use std::process::{Command, Stdio};
 
 use nexus_vm::{Program, Vm, VmConfig};
 use sha2::{Digest, Sha256};

@@ -7,9 +7,7 @@ use nexus_vm::{TrapKind, VmError};
 
 /// Runs `body` (preceded by nothing, followed by exit 0) and returns the final registers.
 fn regs_after(body: Vec<u32>) -> [u32; 32] {
-    run_code(&with_exit(body), &[])
-        .expect("program must exit")
-        .1
+    run_code(&with_exit(body), &[]).expect("program must exit").1
 }
 
 fn li_v(rd: u32, v: u32) -> Vec<u32> {
@@ -23,18 +21,7 @@ fn trap_of(body: Vec<u32>) -> nexus_vm::Trap {
     }
 }
 
-const EDGE: [u32; 10] = [
-    0,
-    1,
-    2,
-    0xffff_ffff,
-    0x8000_0000,
-    0x7fff_ffff,
-    0x8000_0001,
-    0x1234_5678,
-    0xfffe_0001,
-    31,
-];
+const EDGE: [u32; 10] = [0, 1, 2, 0xffff_ffff, 0x8000_0000, 0x7fff_ffff, 0x8000_0001, 0x1234_5678, 0xfffe_0001, 31];
 
 fn reg_op_reference(op: RegOp, a: u32, b: u32) -> u32 {
     let (sa, sb) = (a as i32, b as i32);
@@ -89,11 +76,7 @@ fn register_ops_on_edge_values() {
         body.extend(li_v(A7, 64));
         body.push(ECALL);
         let (res, _) = run_code(&with_exit(body), &[]).unwrap();
-        let got: Vec<u32> = res
-            .output
-            .chunks(4)
-            .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
-            .collect();
+        let got: Vec<u32> = res.output.chunks(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
         for (k, (g, e)) in got.iter().zip(&expected).enumerate() {
             let (a, b) = (EDGE[k / EDGE.len()], EDGE[k % EDGE.len()]);
             assert_eq!(g, e, "{op:?}({a:#x}, {b:#x})");
@@ -129,13 +112,8 @@ fn division_special_cases_from_the_spec() {
 
 #[test]
 fn writes_to_x0_are_dropped() {
-    let r = regs_after(vec![
-        addi(ZERO, ZERO, 5),
-        lui(ZERO, 0x12345),
-        jal(ZERO, 4),
-        add(T0, ZERO, ZERO),
-        addi(T1, ZERO, 0),
-    ]);
+    let r =
+        regs_after(vec![addi(ZERO, ZERO, 5), lui(ZERO, 0x12345), jal(ZERO, 4), add(T0, ZERO, ZERO), addi(T1, ZERO, 0)]);
     assert_eq!(r[0], 0);
     assert_eq!(r[T0 as usize], 0);
     assert_eq!(r[T1 as usize], 0);
@@ -160,11 +138,7 @@ fn immediate_ops_and_shift_masking() {
             ],
             // Register shifts use only the low 5 bits of rs2: shifting by 33 shifts by 1.
             li_v(T1, 33),
-            vec![
-                reg_op(RegOp::Sll, 25, T0, T1),
-                reg_op(RegOp::Srl, 26, T0, T1),
-                reg_op(RegOp::Sra, 27, T0, T1),
-            ],
+            vec![reg_op(RegOp::Sll, 25, T0, T1), reg_op(RegOp::Srl, 26, T0, T1), reg_op(RegOp::Sra, 27, T0, T1)],
         ]
         .concat(),
     );
@@ -240,26 +214,12 @@ fn regs_after_with_data(body: Vec<u32>) -> [u32; 32] {
 #[test]
 fn branches_at_boundaries() {
     // For each branch and pair, set t2 = 1 if taken, by branching over "t2 = 0".
-    let pairs = [
-        (0u32, 0u32),
-        (0x7fff_ffff, 0x8000_0000),
-        (0x8000_0000, 0x7fff_ffff),
-        (u32::MAX, 0),
-        (0, u32::MAX),
-        (5, 5),
-    ];
+    let pairs =
+        [(0u32, 0u32), (0x7fff_ffff, 0x8000_0000), (0x8000_0000, 0x7fff_ffff), (u32::MAX, 0), (0, u32::MAX), (5, 5)];
     for kind in BRANCHES {
         for (a, b) in pairs {
-            let body = [
-                li_v(T0, a),
-                li_v(T1, b),
-                vec![
-                    addi(T2, ZERO, 1),
-                    branch(kind, T0, T1, 8),
-                    addi(T2, ZERO, 0),
-                ],
-            ]
-            .concat();
+            let body = [li_v(T0, a), li_v(T1, b), vec![addi(T2, ZERO, 1), branch(kind, T0, T1, 8), addi(T2, ZERO, 0)]]
+                .concat();
             let taken = regs_after(body)[T2 as usize] == 1;
             let (sa, sb) = (a as i32, b as i32);
             let expected = match kind {
@@ -317,45 +277,20 @@ fn traps_carry_pc_and_address() {
     let pc_after_base = TEXT_VADDR + 8;
 
     let t = trap_of([base.clone(), vec![lw(T0, 28, 2)]].concat());
-    assert_eq!(
-        t.kind,
-        TrapKind::MisalignedLoad {
-            addr: DATA_VADDR + 2
-        }
-    );
+    assert_eq!(t.kind, TrapKind::MisalignedLoad { addr: DATA_VADDR + 2 });
     assert_eq!(t.pc, pc_after_base);
     assert_eq!(t.steps, 2);
 
     let t = trap_of([base.clone(), vec![load(Load::Lh, T0, 28, 1)]].concat());
-    assert_eq!(
-        t.kind,
-        TrapKind::MisalignedLoad {
-            addr: DATA_VADDR + 1
-        }
-    );
+    assert_eq!(t.kind, TrapKind::MisalignedLoad { addr: DATA_VADDR + 1 });
     let t = trap_of([base.clone(), vec![store(Store::Sh, T0, 28, 3)]].concat());
-    assert_eq!(
-        t.kind,
-        TrapKind::MisalignedStore {
-            addr: DATA_VADDR + 3
-        }
-    );
+    assert_eq!(t.kind, TrapKind::MisalignedStore { addr: DATA_VADDR + 3 });
     let t = trap_of([base.clone(), vec![sw(T0, 28, 1)]].concat());
-    assert_eq!(
-        t.kind,
-        TrapKind::MisalignedStore {
-            addr: DATA_VADDR + 1
-        }
-    );
+    assert_eq!(t.kind, TrapKind::MisalignedStore { addr: DATA_VADDR + 1 });
 
     // Unmapped: one page past the data segment, and the null page.
     let t = trap_of([li_v(28, DATA_VADDR + 0x1000), vec![lw(T0, 28, 0)]].concat());
-    assert_eq!(
-        t.kind,
-        TrapKind::LoadFault {
-            addr: DATA_VADDR + 0x1000
-        }
-    );
+    assert_eq!(t.kind, TrapKind::LoadFault { addr: DATA_VADDR + 0x1000 });
     let t = trap_of(vec![store(Store::Sb, T0, ZERO, 5)]);
     assert_eq!(t.kind, TrapKind::StoreFault { addr: 5 });
 
@@ -375,12 +310,7 @@ fn traps_carry_pc_and_address() {
 
     // Jump to a misaligned target: the jump traps, with the target as address.
     let t = trap_of(vec![NOP, jal(RA, 6)]);
-    assert_eq!(
-        t.kind,
-        TrapKind::MisalignedFetch {
-            addr: TEXT_VADDR + 10
-        }
-    );
+    assert_eq!(t.kind, TrapKind::MisalignedFetch { addr: TEXT_VADDR + 10 });
     assert_eq!(t.pc, TEXT_VADDR + 4);
     // Not-taken branch to a misaligned target does not trap.
     let r = regs_after(vec![branch(Branch::Bne, ZERO, ZERO, 6), addi(T0, ZERO, 1)]);
@@ -399,9 +329,7 @@ fn traps_carry_pc_and_address() {
         VmError::Trap(nexus_vm::Trap {
             pc: TEXT_VADDR + 4,
             steps: 1,
-            kind: TrapKind::FetchFault {
-                addr: TEXT_VADDR + 4
-            }
+            kind: TrapKind::FetchFault { addr: TEXT_VADDR + 4 }
         })
     );
 }
@@ -409,10 +337,7 @@ fn traps_carry_pc_and_address() {
 #[test]
 fn step_limit_traps() {
     let program = nexus_vm::Program::from_elf(&elf(&[jal(ZERO, 0)], &[], 0)).unwrap();
-    let config = nexus_vm::VmConfig {
-        max_steps: 1000,
-        ..Default::default()
-    };
+    let config = nexus_vm::VmConfig { max_steps: 1000, ..Default::default() };
     let vm = nexus_vm::Vm::new(&program, &[], config).unwrap();
     for err in [vm.run_fast().unwrap_err(), vm.run_traced().unwrap_err()] {
         assert_eq!(
@@ -440,10 +365,5 @@ fn stack_pointer_and_stack_memory() {
     assert_eq!(r[T2 as usize], 0);
     // Below the stack region is unmapped.
     let t = trap_of([li_v(T0, nexus_vm::STACK_BOTTOM - 4), vec![lw(T1, T0, 0)]].concat());
-    assert_eq!(
-        t.kind,
-        TrapKind::LoadFault {
-            addr: nexus_vm::STACK_BOTTOM - 4
-        }
-    );
+    assert_eq!(t.kind, TrapKind::LoadFault { addr: nexus_vm::STACK_BOTTOM - 4 });
 }

@@ -96,8 +96,7 @@ fn segments_replay_independently_to_the_same_final_state() {
         // Replay in reverse order, so no state can leak from one replay into the next.
         let mut outs = Vec::new();
         for seg in segments.iter().rev() {
-            let out = replay_segment(&vm, seg)
-                .unwrap_or_else(|e| panic!("k={k} segment {}: {e}", seg.index));
+            let out = replay_segment(&vm, seg).unwrap_or_else(|e| panic!("k={k} segment {}: {e}", seg.index));
             assert_eq!(out.end, seg.end);
             assert_eq!(out.memory_out, seg.memory_out);
             outs.push(out);

@@ -59,9 +59,7 @@ pub struct Coprocessors {
 impl Default for Coprocessors {
     /// The shipped co-processors: Keccak-f[1600] and SHA-256 compression.
     fn default() -> Self {
-        Coprocessors::none()
-            .with(Arc::new(KeccakF1600))
-            .with(Arc::new(Sha256Compress))
+        Coprocessors::none().with(Arc::new(KeccakF1600)).with(Arc::new(Sha256Compress))
     }
 }
 
@@ -94,12 +92,7 @@ impl Coprocessors {
 /// Encodes an R-type custom-0 instruction `funct7 | rs2 | rs1 | funct3 | rd | 0001011`, the same word
 /// `.insn r 0x0B, funct3, funct7, rd, rs1, rs2` assembles to.
 pub const fn encode_custom0(funct3: u32, funct7: u32, rd: u32, rs1: u32, rs2: u32) -> u32 {
-    (funct7 << 25)
-        | (rs2 << 20)
-        | (rs1 << 15)
-        | (funct3 << 12)
-        | (rd << 7)
-        | crate::decode::OPCODE_CUSTOM_0
+    (funct7 << 25) | (rs2 << 20) | (rs1 << 15) | (funct3 << 12) | (rd << 7) | crate::decode::OPCODE_CUSTOM_0
 }
 
 /// True if `insn` is exactly `.insn r 0x0B, funct3, funct7, x0, rs1, rs2` for some rs1, and rs2 = 0
@@ -113,9 +106,5 @@ fn matches_r_type(insn: u32, funct3: u32, funct7: u32, uses_rs2: bool) -> bool {
 
 /// Checks word alignment of a co-processor memory operand.
 fn check_aligned(addr: u32) -> Result<(), TrapKind> {
-    if addr % 4 == 0 {
-        Ok(())
-    } else {
-        Err(TrapKind::MisalignedLoad { addr })
-    }
+    if addr % 4 == 0 { Ok(()) } else { Err(TrapKind::MisalignedLoad { addr }) }
 }

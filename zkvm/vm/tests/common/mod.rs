@@ -27,24 +27,13 @@ pub fn r_type(f7: u32, rs2: u32, rs1: u32, f3: u32, rd: u32, op: u32) -> u32 {
     (f7 << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op
 }
 pub fn i_type(imm: i32, rs1: u32, f3: u32, rd: u32, op: u32) -> u32 {
-    assert!(
-        (-2048..2048).contains(&imm),
-        "I immediate {imm} out of range"
-    );
+    assert!((-2048..2048).contains(&imm), "I immediate {imm} out of range");
     (((imm as u32) & 0xfff) << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op
 }
 pub fn s_type(imm: i32, rs2: u32, rs1: u32, f3: u32) -> u32 {
-    assert!(
-        (-2048..2048).contains(&imm),
-        "S immediate {imm} out of range"
-    );
+    assert!((-2048..2048).contains(&imm), "S immediate {imm} out of range");
     let imm = imm as u32;
-    (((imm >> 5) & 0x7f) << 25)
-        | (rs2 << 20)
-        | (rs1 << 15)
-        | (f3 << 12)
-        | ((imm & 0x1f) << 7)
-        | 0x23
+    (((imm >> 5) & 0x7f) << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | ((imm & 0x1f) << 7) | 0x23
 }
 pub fn b_type(offset: i32, rs2: u32, rs1: u32, f3: u32) -> u32 {
     assert!(offset % 2 == 0 && (-4096..4096).contains(&offset));
@@ -95,14 +84,7 @@ pub enum Branch {
     Bltu = 6,
     Bgeu = 7,
 }
-pub const BRANCHES: [Branch; 6] = [
-    Branch::Beq,
-    Branch::Bne,
-    Branch::Blt,
-    Branch::Bge,
-    Branch::Bltu,
-    Branch::Bgeu,
-];
+pub const BRANCHES: [Branch; 6] = [Branch::Beq, Branch::Bne, Branch::Blt, Branch::Bge, Branch::Bltu, Branch::Bgeu];
 pub fn branch(kind: Branch, rs1: u32, rs2: u32, offset: i32) -> u32 {
     b_type(offset, rs2, rs1, kind as u32)
 }
@@ -278,29 +260,19 @@ pub fn elf(text: &[u32], data: &[u8], data_memsz: u32) -> Vec<u8> {
     elf_at(TEXT_VADDR, TEXT_VADDR, text, DATA_VADDR, data, data_memsz)
 }
 
-pub fn elf_at(
-    entry: u32,
-    text_vaddr: u32,
-    text: &[u32],
-    data_vaddr: u32,
-    data: &[u8],
-    data_memsz: u32,
-) -> Vec<u8> {
+pub fn elf_at(entry: u32, text_vaddr: u32, text: &[u32], data_vaddr: u32, data: &[u8], data_memsz: u32) -> Vec<u8> {
     let has_data = data_memsz > 0;
     let phnum: u16 = if has_data { 2 } else { 1 };
     let text_off = 0x1000u32 + (text_vaddr & 0xfff);
     let text_bytes: Vec<u8> = text.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let data_off =
-        (text_off + text_bytes.len() as u32).div_ceil(0x1000) * 0x1000 + (data_vaddr & 0xfff);
+    let data_off = (text_off + text_bytes.len() as u32).div_ceil(0x1000) * 0x1000 + (data_vaddr & 0xfff);
     let mut f = vec![0u8; 52];
     f[..4].copy_from_slice(b"\x7fELF");
     f[4] = 1; // ELFCLASS32
     f[5] = 1; // little endian
     f[6] = 1; // EV_CURRENT
-    let put16 =
-        |f: &mut Vec<u8>, at: usize, v: u16| f[at..at + 2].copy_from_slice(&v.to_le_bytes());
-    let put32 =
-        |f: &mut Vec<u8>, at: usize, v: u32| f[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    let put16 = |f: &mut Vec<u8>, at: usize, v: u16| f[at..at + 2].copy_from_slice(&v.to_le_bytes());
+    let put32 = |f: &mut Vec<u8>, at: usize, v: u32| f[at..at + 4].copy_from_slice(&v.to_le_bytes());
     put16(&mut f, 16, 2); // ET_EXEC
     put16(&mut f, 18, 243); // EM_RISCV
     put32(&mut f, 20, 1); // e_version
@@ -320,23 +292,9 @@ pub fn elf_at(
             .flat_map(|w| w.to_le_bytes())
             .collect::<Vec<u8>>()
     };
-    f.extend(phdr(
-        1,
-        text_off,
-        text_vaddr,
-        text_bytes.len() as u32,
-        text_bytes.len() as u32,
-        5,
-    ));
+    f.extend(phdr(1, text_off, text_vaddr, text_bytes.len() as u32, text_bytes.len() as u32, 5));
     if has_data {
-        f.extend(phdr(
-            1,
-            data_off,
-            data_vaddr,
-            data.len() as u32,
-            data_memsz,
-            6,
-        ));
+        f.extend(phdr(1, data_off, data_vaddr, data.len() as u32, data_memsz, 6));
     }
     f.resize(text_off as usize, 0);
     f.extend(&text_bytes);
@@ -352,15 +310,11 @@ pub fn elf_at(
 /// Runs `text` (which must exit) with a 4 KiB zeroed data segment at `DATA_VADDR`, both fast and
 /// traced, checks both agree, and returns the result with the final registers.
 pub fn run_code(text: &[u32], data: &[u8]) -> Result<(RunResult, [u32; 32]), nexus_vm::VmError> {
-    let program = Program::from_elf(&elf(text, data, 4096.max(data.len() as u32)))
-        .expect("test ELF must load");
+    let program = Program::from_elf(&elf(text, data, 4096.max(data.len() as u32))).expect("test ELF must load");
     run_program(&program, &[])
 }
 
-pub fn run_program(
-    program: &Program,
-    input: &[u8],
-) -> Result<(RunResult, [u32; 32]), nexus_vm::VmError> {
+pub fn run_program(program: &Program, input: &[u8]) -> Result<(RunResult, [u32; 32]), nexus_vm::VmError> {
     let vm = Vm::new(program, input, VmConfig::default())?;
     let fast = vm.run_fast();
     let traced = vm.run_traced();
@@ -374,18 +328,14 @@ pub fn run_program(
             assert_eq!(a, b, "fast and traced runs trap differently");
             Err(a)
         }
-        (a, b) => panic!(
-            "fast and traced runs disagree: {a:?} vs {:?}",
-            b.map(|x| x.0)
-        ),
+        (a, b) => panic!("fast and traced runs disagree: {a:?} vs {:?}", b.map(|x| x.0)),
     }
 }
 
 /// Architectural registers after the last step.
 pub fn final_regs(trace: &Trace) -> [u32; 32] {
     let segs = trace.segments(usize::MAX);
-    segs.last()
-        .map_or(trace.initial_state().regs, |s| s.end.regs)
+    segs.last().map_or(trace.initial_state().regs, |s| s.end.regs)
 }
 
 /// Appends `a0 = 0; exit` to `code`.
