@@ -154,7 +154,7 @@ fn check_layout(segments: &[LoadSegment]) -> Result<(), ElfError> {
     }
     let mut exec = segments.iter().filter(|s| s.is_executable());
     if let Some(first) = exec.next() {
-        let end = exec.last().unwrap_or(first).end();
+        let end = exec.next_back().unwrap_or(first).end();
         let text_bytes = (end - first.vaddr) as u64;
         if text_bytes > MAX_TEXT_BYTES {
             return Err(ElfError::TextTooLarge { text_bytes, max_bytes: MAX_TEXT_BYTES });

@@ -179,8 +179,11 @@ impl Trace {
     }
 }
 
+/// `(word address, value)` pairs, ascending by address.
+pub type WordValues = Vec<(u32, u32)>;
+
 /// First and last values of every word touched, sorted by address.
-fn touched_words(mem: &[MemAccess]) -> (Vec<(u32, u32)>, Vec<(u32, u32)>) {
+fn touched_words(mem: &[MemAccess]) -> (WordValues, WordValues) {
     let mut words: std::collections::BTreeMap<u32, (u32, u32)> = Default::default();
     for a in mem {
         words.entry(a.addr).and_modify(|(_, last)| *last = a.new).or_insert((a.old, a.new));
@@ -203,9 +206,9 @@ pub struct Segment<'a> {
     pub mem: &'a [MemAccess],
     pub mem_base: u32,
     /// `(word address, value at segment start)` for every word the segment touches, ascending.
-    pub memory_in: Vec<(u32, u32)>,
+    pub memory_in: WordValues,
     /// `(word address, value at segment end)` for the same words.
-    pub memory_out: Vec<(u32, u32)>,
+    pub memory_out: WordValues,
 }
 
 /// Hooks the interpreter calls while executing; [`NoTrace`] compiles them away for fast runs.

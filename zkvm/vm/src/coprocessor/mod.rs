@@ -106,5 +106,5 @@ fn matches_r_type(insn: u32, funct3: u32, funct7: u32, uses_rs2: bool) -> bool {
 
 /// Checks word alignment of a co-processor memory operand.
 fn check_aligned(addr: u32) -> Result<(), TrapKind> {
-    if addr % 4 == 0 { Ok(()) } else { Err(TrapKind::MisalignedLoad { addr }) }
+    if addr.is_multiple_of(4) { Ok(()) } else { Err(TrapKind::MisalignedLoad { addr }) }
 }
