@@ -60,6 +60,12 @@ pub fn replay_segment(vm: &Vm<'_>, segment: &Segment<'_>) -> Result<ReplayOutcom
         return Err(ReplayError::Malformed { what: "no steps" });
     }
     let start = &segment.start;
+    if start.regs[0] != 0 {
+        return Err(ReplayError::Malformed { what: "x0 is not zero in the start state" });
+    }
+    if start.exit_code.is_some() {
+        return Err(ReplayError::Malformed { what: "start state has already exited" });
+    }
     let layout = Layout::new(vm.program());
     let mut mem = SparseMemory { layout: &layout, words: segment.memory_in.iter().copied().collect(), missing: None };
     let mut cpu = Cpu::new(start.pc, &start.regs);

@@ -159,6 +159,13 @@ fn tampered_segments_are_rejected() {
     let mut bad = seg.clone();
     bad.steps = &steps;
     assert!(matches!(replay_segment(&vm, &bad), Err(ReplayError::Mismatch { .. })));
+    // x0 claimed nonzero, or a start after exit.
+    let mut bad = seg.clone();
+    bad.start.regs[0] = 1;
+    assert!(matches!(replay_segment(&vm, &bad), Err(ReplayError::Malformed { .. })));
+    let mut bad = seg.clone();
+    bad.start.exit_code = Some(0);
+    assert!(matches!(replay_segment(&vm, &bad), Err(ReplayError::Malformed { .. })));
     // A wrong io position.
     let mut bad = segments[0].clone();
     bad.start.io.input_pos = 1;
