@@ -301,7 +301,8 @@ fn the_differential_harness_detects_a_difference() {
 
 /// Programs that must fail: the NVM traps and qemu kills the process with the matching signal.
 /// Documented divergences are left out: misaligned accesses (qemu-user emulates them, the NVM traps;
-/// checked in tests/instructions.rs) and Zicsr instructions (qemu implements them, the NVM does not).
+/// checked in tests/instructions.rs) and Zicsr/Zifencei instructions (qemu implements them, the NVM
+/// does not).
 #[test]
 fn traps_match_qemu_signals() {
     use nexus_vm::TrapKind;
@@ -313,6 +314,10 @@ fn traps_match_qemu_signals() {
     let base = li(BASE, DATA_VADDR).to_vec();
     let cases: Vec<(&str, Vec<u32>, i32)> = vec![
         ("illegal word", vec![0xffff_ffff], SIGILL),
+        ("slli with shamt bit 5 (RV64 only)", vec![0x0201_1093], SIGILL),
+        ("add with funct7 = 2", vec![0x0400_00b3], SIGILL),
+        ("jalr with funct3 = 1", vec![0x0000_1067], SIGILL),
+        ("ecall with rd != 0", vec![0x0000_00f3], SIGILL),
         ("ebreak", vec![EBREAK], SIGTRAP),
         ("load from null page", vec![lw(T0, ZERO, 16)], SIGSEGV),
         ("store to text", [li(T0, TEXT_VADDR).to_vec(), vec![sw(T0, T0, 0)]].concat(), SIGSEGV),

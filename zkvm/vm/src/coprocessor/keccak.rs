@@ -1,4 +1,4 @@
-//! Keccak-f[1600] permutation co-processor.
+//! Keccak-f\[1600\] permutation co-processor.
 //!
 //! `.insn r 0x0B, 0, 0, x0, rs1, x0`: permutes in place the 200-byte state at address rs1 (4-byte
 //! aligned), laid out as 25 little-endian u64 lanes, lane `x + 5*y` at offset `8*(x + 5*y)` (the
@@ -42,7 +42,7 @@ const ROUND_CONSTANTS: [u64; 24] = [
 const ROTATIONS: [u32; 25] =
     [0, 1, 62, 28, 27, 36, 44, 6, 55, 20, 3, 10, 43, 25, 39, 41, 45, 15, 21, 8, 18, 2, 61, 56, 14];
 
-/// The Keccak-f[1600] permutation (24 rounds of theta, rho, pi, chi, iota).
+/// The Keccak-f\[1600\] permutation (24 rounds of theta, rho, pi, chi, iota).
 pub fn keccak_f1600(a: &mut [u64; 25]) {
     for rc in ROUND_CONSTANTS {
         // theta
@@ -75,7 +75,7 @@ pub fn keccak_f1600(a: &mut [u64; 25]) {
     }
 }
 
-/// The Keccak-f[1600] co-processor (custom-0, funct3 0, funct7 0).
+/// The Keccak-f\[1600\] co-processor (custom-0, funct3 0, funct7 0).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KeccakF1600;
 

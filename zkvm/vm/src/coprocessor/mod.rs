@@ -57,7 +57,7 @@ pub struct Coprocessors {
 }
 
 impl Default for Coprocessors {
-    /// The shipped co-processors: Keccak-f[1600] and SHA-256 compression.
+    /// The shipped co-processors: Keccak-f\[1600\] and SHA-256 compression.
     fn default() -> Self {
         Coprocessors::none().with(Arc::new(KeccakF1600)).with(Arc::new(Sha256Compress))
     }
