@@ -18,6 +18,7 @@ mod execute;
 mod memory;
 mod program;
 mod replay;
+mod segmenter;
 pub mod syscall;
 mod trace;
 mod vm;

@@ -106,6 +106,8 @@ pub struct Trace {
     /// `(index of an ECALL step, io state after it)`, so segment boundaries know their io state.
     pub(crate) io_marks: Vec<(usize, IoState)>,
     pub(crate) exit_code: Option<u32>,
+    /// Global index of `mem[0]` (nonzero only for the partial traces of streamed segments).
+    pub(crate) mem_base: u32,
 }
 
 impl Trace {
@@ -121,8 +123,8 @@ impl Trace {
     }
     /// Memory accesses of step `i`.
     pub fn step_memory(&self, i: usize) -> &[MemAccess] {
-        let start = self.steps.get(i).map_or(0, |s| s.mem_start as usize);
-        let end = self.steps.get(i + 1).map_or(self.mem.len(), |s| s.mem_start as usize);
+        let start = self.steps.get(i).map_or(0, |s| s.mem_start.wrapping_sub(self.mem_base) as usize);
+        let end = self.steps.get(i + 1).map_or(self.mem.len(), |s| s.mem_start.wrapping_sub(self.mem_base) as usize);
         self.mem.get(start..end).unwrap_or(&[])
     }
 
@@ -159,8 +161,9 @@ impl Trace {
             if first_step + chunk.len() == self.steps.len() {
                 state.exit_code = self.exit_code;
             }
-            let mem_lo = chunk.first().map_or(0, |s| s.mem_start as usize);
-            let mem_hi = self.steps.get(first_step + chunk.len()).map_or(self.mem.len(), |s| s.mem_start as usize);
+            let local = |s: &Step| s.mem_start.wrapping_sub(self.mem_base) as usize;
+            let mem_lo = chunk.first().map_or(0, local);
+            let mem_hi = self.steps.get(first_step + chunk.len()).map_or(self.mem.len(), local);
             let mem = self.mem.get(mem_lo..mem_hi).unwrap_or(&[]);
             let (memory_in, memory_out) = touched_words(mem);
             out.push(Segment {
@@ -170,7 +173,7 @@ impl Trace {
                 end: state,
                 steps: chunk,
                 mem,
-                mem_base: mem_lo as u32,
+                mem_base: self.mem_base.wrapping_add(mem_lo as u32),
                 memory_in,
                 memory_out,
             });
@@ -246,13 +249,22 @@ pub(crate) struct Recorder {
     pub steps: Vec<Step>,
     pub mem: Vec<MemAccess>,
     pub io_marks: Vec<(usize, IoState)>,
+    /// Global index of `mem[0]`: streamed segmentation empties `mem` but keeps indices global.
+    pub mem_base: u32,
     cur: Step,
     nreads: usize,
 }
 
 impl Recorder {
     pub(crate) fn new() -> Recorder {
-        Recorder { steps: Vec::new(), mem: Vec::new(), io_marks: Vec::new(), cur: Step::empty(0, 0, 0), nreads: 0 }
+        Recorder {
+            steps: Vec::new(),
+            mem: Vec::new(),
+            io_marks: Vec::new(),
+            mem_base: 0,
+            cur: Step::empty(0, 0, 0),
+            nreads: 0,
+        }
     }
 }
 
@@ -260,7 +272,7 @@ impl Tracer for Recorder {
     const ENABLED: bool = true;
     #[inline(always)]
     fn begin(&mut self, pc: u32, insn: u32) {
-        self.cur = Step::empty(pc, insn, self.mem.len() as u32);
+        self.cur = Step::empty(pc, insn, self.mem_base.wrapping_add(self.mem.len() as u32));
         self.nreads = 0;
     }
     #[inline(always)]

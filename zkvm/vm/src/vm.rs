@@ -4,8 +4,9 @@ use crate::coprocessor::Coprocessors;
 use crate::execute::{Code, Cpu, run};
 use crate::memory::{INITIAL_SP, Memory};
 use crate::program::Program;
+use crate::segmenter::Segmenter;
 use crate::syscall::Io;
-use crate::trace::{MachineState, NoTrace, Recorder, Trace};
+use crate::trace::{MachineState, NoTrace, Recorder, Segment, Trace};
 use crate::{MAX_INPUT_BYTES, VmError};
 
 /// Default step limit: about ten seconds of fast execution on a laptop. Traced runs store about
@@ -94,10 +95,33 @@ impl<'a> Vm<'a> {
         let mut rec = Recorder::new();
         let exit_code =
             run(&mut cpu, &self.code, &mut mem, &mut io, &self.config.coprocessors, &mut rec, self.config.max_steps)?;
-        let trace =
-            Trace { initial: init, steps: rec.steps, mem: rec.mem, io_marks: rec.io_marks, exit_code: Some(exit_code) };
+        let trace = Trace {
+            initial: init,
+            steps: rec.steps,
+            mem: rec.mem,
+            io_marks: rec.io_marks,
+            exit_code: Some(exit_code),
+            mem_base: 0,
+        };
         let result = RunResult { exit_code, output: io.output, log: io.log, steps: cpu.steps };
         Ok((result, trace))
+    }
+
+    /// Runs and streams the trace as segments of `k` steps (the last may be shorter): `on_segment`
+    /// is called with each segment as soon as it is complete, in order, and the segments are
+    /// identical to `run_traced()` followed by `trace.segments(k)`. Memory use is O(k) instead of
+    /// O(steps). If the run traps, the segments already delivered stay delivered and the error is
+    /// returned; the partial last segment is dropped.
+    pub fn run_segmented(&self, k: usize, on_segment: impl FnMut(&Segment<'_>)) -> Result<RunResult, VmError> {
+        let init = self.initial_state();
+        let mut cpu = Cpu::new(init.pc, &init.regs);
+        let mut mem = Memory::new(self.program);
+        let mut io = Io::new(self.input);
+        let mut seg = Segmenter::new(k, init, on_segment);
+        let exit_code =
+            run(&mut cpu, &self.code, &mut mem, &mut io, &self.config.coprocessors, &mut seg, self.config.max_steps)?;
+        seg.flush(Some(exit_code));
+        Ok(RunResult { exit_code, output: io.output, log: io.log, steps: cpu.steps })
     }
 
     pub fn program(&self) -> &Program {

@@ -171,3 +171,34 @@ fn tampered_segments_are_rejected() {
     bad.start.io.input_pos = 1;
     assert!(replay_segment(&vm, &bad).is_err());
 }
+
+#[test]
+fn streamed_segments_equal_segments_of_the_full_trace() {
+    let program = fixture("sha256");
+    let input = sha_input(4, &[7; 70]);
+    let vm = Vm::new(&program, &input, VmConfig::default()).unwrap();
+    let (res, trace) = vm.run_traced().unwrap();
+    for k in [1usize, 100, 4096, trace.steps().len(), trace.steps().len() - 1, 1 << 30] {
+        let expected = trace.segments(k);
+        let mut got = 0usize;
+        let streamed = vm
+            .run_segmented(k, |seg| {
+                let e = &expected[got];
+                assert_eq!((seg.index, seg.first_step), (e.index, e.first_step), "k={k}");
+                assert_eq!(seg.start, e.start, "k={k} segment {got}");
+                assert_eq!(seg.end, e.end, "k={k} segment {got}");
+                assert_eq!(seg.steps, e.steps, "k={k} segment {got}");
+                assert_eq!(seg.mem, e.mem, "k={k} segment {got}");
+                assert_eq!(seg.memory_in, e.memory_in);
+                assert_eq!(seg.memory_out, e.memory_out);
+                // Streamed segments replay like any other.
+                if got % 7 == 0 {
+                    replay_segment(&vm, seg).unwrap();
+                }
+                got += 1;
+            })
+            .unwrap();
+        assert_eq!(got, expected.len(), "k={k}");
+        assert_eq!(streamed, res);
+    }
+}
