@@ -192,7 +192,7 @@ fn streamed_segments_equal_segments_of_the_full_trace() {
                 assert_eq!(seg.memory_in, e.memory_in);
                 assert_eq!(seg.memory_out, e.memory_out);
                 // Streamed segments replay like any other.
-                if got % 7 == 0 {
+                if got.is_multiple_of(7) {
                     replay_segment(&vm, seg).unwrap();
                 }
                 got += 1;
