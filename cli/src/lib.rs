@@ -3,4 +3,5 @@
 
 pub mod app_build;
 pub mod args;
+pub mod scaffold;
 pub mod state_file;

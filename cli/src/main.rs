@@ -18,7 +18,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build the apps of a cargo package or workspace for wasm32, reproducibly.
+    /// Build the apps of a cargo package or workspace, reproducibly: APP.wasm (Nexus tier) and APP.elf (NVM).
     Build {
         /// The app's (or workspace's) Cargo.toml.
         #[arg(long, default_value = "Cargo.toml")]
@@ -27,12 +27,13 @@ enum Command {
         #[arg(long, default_value = "out")]
         out: PathBuf,
     },
-    /// Run one function of a wasm app locally, through the same deterministic host the replicas use.
+    /// Run an app locally: a .wasm through the deterministic host the replicas use, or an .elf on the NVM.
     Run {
-        /// The app module (.wasm).
+        /// The app: APP.wasm or APP.elf.
         app: PathBuf,
-        /// The function to call.
-        function: String,
+        /// The function to call. Optional for an .elf: without it the input is passed to the program raw
+        /// (for programs that do not use the SDK).
+        function: Option<String>,
         /// Input arguments as TYPE:VALUE literals, concatenated in order (e.g. --input u64:5).
         #[arg(long = "input", short = 'i')]
         inputs: Vec<String>,
@@ -49,6 +50,14 @@ enum Command {
         #[arg(long)]
         state: Option<PathBuf>,
     },
+    /// Create a new app that builds for both targets (wasm32 and the NVM).
+    New {
+        /// The app's name; a directory of that name is created.
+        name: String,
+        /// Path to the nexus-sdk crate (default: the SDK of the checkout this binary was built from).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
     /// Build the example apps and run a few calls of each through the host (the main job until the
     /// network lands).
     Demo,
@@ -57,11 +66,24 @@ enum Command {
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Build { manifest, out } => build(&manifest, &out),
+        Command::New { name, sdk } => {
+            let sdk = match sdk {
+                Some(path) => path,
+                None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk"),
+            };
+            let dir = nexus_cli::scaffold::new_app(Path::new(&name), &sdk)?;
+            println!("created app `{name}` in {}; build it with: cd {name} && nexus build", dir.display());
+            Ok(())
+        }
         Command::Run { app, function, inputs, decode, caller, fuel, state } => {
             let caller = caller.map(|hex| parse_caller(&hex)).transpose()?;
             let input = args::encode_args(&inputs)?;
-            let host = Host::new(Limits::default())?;
             let bytes = std::fs::read(&app).with_context(|| format!("reading {}", app.display()))?;
+            if bytes.starts_with(b"\x7fELF") {
+                return run_nvm(&bytes, function.as_deref(), input, caller, state.as_deref(), &decode);
+            }
+            let function = function.context("a .wasm app needs the function to call")?;
+            let host = Host::new(Limits::default())?;
             let module = host.load(&bytes).with_context(|| format!("loading {}", app.display()))?;
             let mut st = match &state {
                 Some(path) => state_file::load(path)?,
@@ -88,11 +110,76 @@ fn build(manifest: &Path, out: &Path) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     println!("{:<12} {:>9}  {:<64}  path", "app", "bytes", "sha256");
     for app in apps {
-        let dest = out.join(format!("{}.wasm", app.name));
-        std::fs::copy(&app.wasm, &dest).with_context(|| format!("copying to {}", dest.display()))?;
-        let bytes = std::fs::read(&dest)?;
-        let hash = nexus_wasm_host::CodeHash::of(&bytes);
-        println!("{:<12} {:>9}  {}  {}", app.name, bytes.len(), hash, dest.display());
+        let artifacts = std::iter::once((&app.wasm, "wasm")).chain(app.elf.as_ref().map(|elf| (elf, "elf")));
+        for (path, extension) in artifacts {
+            let dest = out.join(format!("{}.{extension}", app.name));
+            std::fs::copy(path, &dest).with_context(|| format!("copying to {}", dest.display()))?;
+            let bytes = std::fs::read(&dest)?;
+            let hash = nexus_wasm_host::CodeHash::of(&bytes);
+            println!("{:<12} {:>9}  {}  {}", app.name, bytes.len(), hash, dest.display());
+        }
+    }
+    Ok(())
+}
+
+/// Runs an ELF on the NVM. With a function, the input is wrapped in the SDK's call envelope (with the
+/// state file's contents as the state) and the envelope's result is decoded; without, it is passed raw.
+fn run_nvm(
+    elf: &[u8],
+    function: Option<&str>,
+    input: Vec<u8>,
+    caller: Option<[u8; 32]>,
+    state_path: Option<&Path>,
+    decode: &str,
+) -> Result<()> {
+    use nexus_sdk::nvm_envelope::{NvmCall, NvmReturn};
+    let program = nexus_vm::Program::from_elf(elf)?;
+    let mut state = match state_path {
+        Some(path) => state_file::load(path)?,
+        None => MemoryState::new(),
+    };
+    let envelope = match function {
+        Some(function) => postcard::to_allocvec(&NvmCall::new(
+            function,
+            caller,
+            input,
+            state.iter().map(|(k, v)| (k.clone(), v.clone())),
+        ))?,
+        None => input,
+    };
+    let vm = nexus_vm::Vm::new(&program, &envelope, nexus_vm::VmConfig::default())?;
+    let started = Instant::now();
+    let result = vm.run_fast()?;
+    let elapsed = started.elapsed();
+    println!("  program    {}", hex::encode(program.digest()));
+    println!("  exit code  {}", result.exit_code);
+    match (function, result.exit_code) {
+        (Some(_), 0) => {
+            let ret: NvmReturn =
+                postcard::from_bytes(&result.output).context("the program's output is not an SDK result")?;
+            match args::decode_as(decode, &ret.output) {
+                Ok(shown) => println!("  output     {shown}"),
+                Err(e) => println!("  output     0x{} ({e})", hex::encode(&ret.output)),
+            }
+            let writes = ret.plain_writes();
+            for (key, value) in &writes {
+                let shown = value.as_ref().map_or("(deleted)".to_string(), |v| format!("0x{}", hex::encode(v)));
+                println!("  write      {} = {shown}", show_key(key));
+            }
+            if let Some(path) = state_path {
+                state.apply(&writes.into_iter().collect());
+                state_file::save(path, &state)?;
+            }
+        }
+        _ => println!("  output     0x{}", hex::encode(&result.output)),
+    }
+    for line in String::from_utf8_lossy(&result.log).lines() {
+        println!("  log        {line}");
+    }
+    let speed = result.steps as f64 / elapsed.as_secs_f64().max(1e-9);
+    println!("  steps      {} in {elapsed:.2?} ({:.1} M instructions/s)", result.steps, speed / 1e6);
+    if result.exit_code != 0 {
+        std::process::exit(1);
     }
     Ok(())
 }
@@ -158,6 +245,9 @@ fn repo_apps_manifest() -> Result<PathBuf> {
     Ok(manifest)
 }
 
+/// (app, function, arguments, caller, how to show the output)
+type DemoStep<'a> = (&'a str, &'a str, &'a [&'a str], Option<[u8; 32]>, &'a str);
+
 fn demo() -> Result<()> {
     let manifest = repo_apps_manifest()?;
     let root = manifest.parent().and_then(Path::parent).unwrap_or(Path::new("."));
@@ -166,7 +256,7 @@ fn demo() -> Result<()> {
     let host = Host::new(Limits::default())?;
     let alice = [0xa1; 32];
     let bob = [0xb0; 32];
-    let steps: &[(&str, &str, &[&str], Option<[u8; 32]>, &str)] = &[
+    let steps: &[DemoStep] = &[
         ("counter", "increment", &["u64:5"], None, "u64"),
         ("counter", "increment", &["u64:2"], None, "u64"),
         ("counter", "get", &[], None, "u64"),

@@ -29,6 +29,7 @@ extern crate alloc;
 
 mod alloc_bump;
 pub mod codec;
+pub mod crypto;
 mod entry;
 pub mod nvm_envelope;
 pub mod state;

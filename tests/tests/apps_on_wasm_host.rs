@@ -3,15 +3,9 @@
 
 use std::sync::Arc;
 
-use nexus_tests::{EXAMPLE_APPS, enc, example_wasm};
+use nexus_tests::{ALICE, BOB, EXAMPLE_APPS, Step, enc, example_apps};
 use nexus_wasm_host::{CallContext, CallResult, Host, Limits, MemoryState, Outcome, Trap};
 use sha2::Digest;
-
-/// One step of a scripted session: (app, function, input, caller).
-type Step = (&'static str, &'static str, Vec<u8>, Option<[u8; 32]>);
-
-const ALICE: [u8; 32] = [0xa1; 32];
-const BOB: [u8; 32] = [0xb0; 32];
 
 fn script() -> Vec<Step> {
     vec![
@@ -44,7 +38,7 @@ fn run_script(host: &Host) -> Vec<CallResult> {
     script()
         .into_iter()
         .map(|(app, function, input, caller)| {
-            let module = host.load(&example_wasm()[app]).expect("example app loads");
+            let module = host.load(&example_apps()[app].wasm).expect("example app loads");
             let state = states.entry(app).or_default();
             let ctx = CallContext { caller, fuel_limit: None };
             let result = host.call(&module, function, &input, &ctx, Arc::new(state.clone())).expect("call runs");
@@ -71,7 +65,7 @@ fn abort_message(result: &CallResult) -> &str {
 #[test]
 fn all_example_apps_are_built() {
     for name in EXAMPLE_APPS {
-        assert!(example_wasm().contains_key(name), "{name} missing");
+        assert!(example_apps().contains_key(name), "{name} missing");
     }
 }
 
@@ -126,7 +120,7 @@ fn two_independent_hosts_agree_on_every_call_including_traps() {
 #[test]
 fn sha256_of_one_mebibyte_matches_native() {
     let host = Host::new(Limits::default()).unwrap();
-    let module = host.load(&example_wasm()["sha256"]).unwrap();
+    let module = host.load(&example_apps()["sha256"].wasm).unwrap();
     let data: Vec<u8> = (0..1u32 << 20).map(|i| (i * 31 % 251) as u8).collect();
     let result =
         host.call(&module, "digest", &enc(&data), &CallContext::default(), Arc::new(MemoryState::new())).unwrap();
@@ -137,7 +131,7 @@ fn sha256_of_one_mebibyte_matches_native() {
 #[test]
 fn a_call_with_too_little_fuel_runs_out_and_changes_nothing() {
     let host = Host::new(Limits::default()).unwrap();
-    let module = host.load(&example_wasm()["counter"]).unwrap();
+    let module = host.load(&example_apps()["counter"].wasm).unwrap();
     let ctx = CallContext { caller: None, fuel_limit: Some(500) };
     let result = host.call(&module, "increment", &enc(&1u64), &ctx, Arc::new(MemoryState::new())).unwrap();
     assert_eq!(result.trap(), Some(&Trap::OutOfFuel { fuel_limit: 500 }));

@@ -110,6 +110,12 @@ impl StateWrites {
     }
 }
 
+impl FromIterator<(Vec<u8>, Option<Vec<u8>>)> for StateWrites {
+    fn from_iter<I: IntoIterator<Item = (Vec<u8>, Option<Vec<u8>>)>>(iter: I) -> Self {
+        Self { writes: iter.into_iter().collect() }
+    }
+}
+
 /// The view a guest sees during a call: the caller's state with the call's own writes on top.
 pub(crate) struct Overlay<'a> {
     pub base: &'a dyn StateView,

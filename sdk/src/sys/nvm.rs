@@ -87,11 +87,11 @@ unsafe extern "Rust" {
 }
 
 extern "C" fn nexus_main() -> ! {
-    let call = match crate::codec::decode::<NvmCall>(&read_stdin()) {
+    let mut call = match crate::codec::decode::<NvmCall>(&read_stdin()) {
         Ok(call) => call,
         Err(e) => abort(alloc::format!("call envelope does not decode: {e}").as_bytes()),
     };
-    let state = call.state.iter().cloned().collect();
+    let state = call.state.drain(..).map(|(k, v)| (k.into_vec(), v.into_vec())).collect();
     let function = call.function.clone();
     // SAFETY: single-threaded, before any other access to RUN.
     unsafe { *RUN.0.get() = Some(Run { call, state, writes: BTreeMap::new(), output: Vec::new() }) };
@@ -104,7 +104,7 @@ extern "C" fn nexus_main() -> ! {
     let run = run();
     let ret = NvmReturn {
         output: core::mem::take(&mut run.output),
-        writes: core::mem::take(&mut run.writes).into_iter().collect(),
+        writes: core::mem::take(&mut run.writes).into_iter().map(|(k, v)| (k.into(), v.map(Into::into))).collect(),
     };
     write_all(FD_OUTPUT, &crate::codec::encode(&ret));
     exit(0)
