@@ -8,6 +8,7 @@
 //! let result = vm.run_fast()?;                 // exit code, output, log, steps
 //! let (result, trace) = vm.run_traced()?;      // plus the per-step trace
 //! for segment in trace.segments(1 << 16) { replay_segment(&vm, &segment)?; }
+//! vm.run_segmented(1 << 16, |segment| prove(segment))?; // streamed, O(k) memory
 //! ```
 
 pub mod coprocessor;
@@ -30,7 +31,7 @@ pub use error::{ElfError, ReplayError, Trap, TrapKind, VmError};
 pub use memory::{INITIAL_SP, MIN_SEGMENT_ADDR, PAGE_BYTES, STACK_BOTTOM, STACK_BYTES, STACK_TOP};
 pub use program::{DIGEST_DOMAIN, LoadSegment, Program, SEG_EXEC, SEG_READ, SEG_WRITE};
 pub use replay::{ReplayOutcome, replay_segment};
-pub use trace::{IoState, MachineState, MemAccess, NO_REG, RegWrite, Segment, Step, Trace};
+pub use trace::{IoState, MachineState, MemAccess, NO_REG, RegWrite, Segment, Step, Trace, WordValues};
 pub use vm::{DEFAULT_MAX_STEPS, RunResult, Vm, VmConfig};
 
 /// Largest accepted call input, in bytes.
