@@ -1,0 +1,1 @@
+//! Nova folding engine (in progress).
