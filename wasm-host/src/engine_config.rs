@@ -3,12 +3,17 @@
 //! Each setting here closes a source of non-determinism or of unbounded resource use; changing any of them
 //! changes results (fuel used, trap points) and therefore needs a coordinated upgrade of the whole cluster.
 
-use wasmtime::{Config, InstanceAllocationStrategy, OperatorCost, OptLevel, PoolingAllocationConfig, Strategy};
+use wasmtime::{
+    Config, Enabled, InstanceAllocationStrategy, OperatorCost, OptLevel, PoolingAllocationConfig, Strategy,
+};
 
 use crate::limits::Limits;
 
 /// How many instances may be live at once across all threads of one host (pooling allocator slots).
 const POOL_INSTANCES: u32 = 64;
+
+/// Bytes of each memory and table slot reset in place between calls instead of being decommitted.
+const KEEP_RESIDENT_BYTES: usize = 1 << 20;
 
 /// Fuel charged per 64 KiB page requested by `memory.grow`, on top of the flat cost: the host zeroes
 /// the page, so growth is not free. (The per-byte costs of `memory.copy`/`memory.fill` are already 1.)
@@ -55,6 +60,11 @@ pub(crate) fn deterministic_config(limits: &Limits) -> Config {
     pool.max_tables_per_module(1);
     pool.max_memory_size(limits.max_memory_bytes);
     pool.table_elements(limits.max_table_elements);
+    // Resetting a slot's first pages with memset is cheaper than returning them to the kernel and faulting
+    // them back in on the next call; Rust guests keep their stack and statics in the first MiB.
+    pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES);
+    pool.table_keep_resident(KEEP_RESIDENT_BYTES);
+    pool.pagemap_scan(Enabled::Auto);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     config.memory_init_cow(true);
     config
