@@ -141,6 +141,21 @@ fn state_fault(e: StateError) -> wasmtime::Error {
     wasmtime::Error::new(HostFault(e))
 }
 
+/// The state as this call sees it: the caller's view with the call's own writes on top.
+fn overlay(data: &CallData) -> Overlay<'_> {
+    Overlay { base: data.state.as_ref(), writes: &data.writes }
+}
+
+/// Puts a found value (or key) in the register for `register_read`, charging for the bytes; returns its
+/// length, or -1 for "none".
+fn stage(caller: &mut Caller<'_, CallData>, found: Option<Vec<u8>>) -> HostResult<i32> {
+    let Some(bytes) = found else { return Ok(-1) };
+    charge(caller, BYTE_FUEL * bytes.len() as u64)?;
+    let len = length_i32(bytes.len());
+    caller.data_mut().register = bytes;
+    Ok(len)
+}
+
 /// Records a pending write, enforcing the distinct-keys limit.
 fn record_write(caller: &mut Caller<'_, CallData>, key: Vec<u8>, value: Option<Vec<u8>>) -> HostResult<()> {
     let data = caller.data_mut();
@@ -190,17 +205,8 @@ pub(crate) fn define_imports(linker: &mut Linker<CallData>) -> wasmtime::Result<
         |mut caller: Caller<'_, CallData>, key: i32, key_len: i32| -> HostResult<i32> {
             charge(&mut caller, HOST_CALL_FUEL + STATE_READ_FUEL + BYTE_FUEL * key_len as u32 as u64)?;
             let key = read_key(&mut caller, "state_get", key, key_len)?;
-            let data = caller.data();
-            let value = Overlay { base: data.state.as_ref(), writes: &data.writes }.get(&key).map_err(state_fault)?;
-            match value {
-                Some(value) => {
-                    charge(&mut caller, BYTE_FUEL * value.len() as u64)?;
-                    let len = length_i32(value.len());
-                    caller.data_mut().register = value;
-                    Ok(len)
-                }
-                None => Ok(-1),
-            }
+            let value = overlay(caller.data()).get(&key).map_err(state_fault)?;
+            stage(&mut caller, value)
         },
     )?;
     linker.func_wrap(
@@ -237,18 +243,8 @@ pub(crate) fn define_imports(linker: &mut Linker<CallData>) -> wasmtime::Result<
             charge(&mut caller, HOST_CALL_FUEL + STATE_READ_FUEL + BYTE_FUEL * key_len as u32 as u64)?;
             let key = read_key(&mut caller, "state_next", key, key_len)?;
             let from = if inclusive != 0 { Bound::Included(key.as_slice()) } else { Bound::Excluded(key.as_slice()) };
-            let data = caller.data();
-            let next =
-                Overlay { base: data.state.as_ref(), writes: &data.writes }.next_key(from).map_err(state_fault)?;
-            match next {
-                Some(next) => {
-                    charge(&mut caller, BYTE_FUEL * next.len() as u64)?;
-                    let len = length_i32(next.len());
-                    caller.data_mut().register = next;
-                    Ok(len)
-                }
-                None => Ok(-1),
-            }
+            let next = overlay(caller.data()).next_key(from).map_err(state_fault)?;
+            stage(&mut caller, next)
         },
     )?;
     linker.func_wrap(m, "register_read", |mut caller: Caller<'_, CallData>, dst: i32| -> HostResult<()> {
