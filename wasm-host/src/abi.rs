@@ -77,6 +77,34 @@ pub(crate) struct CallData {
     pub fuel_limit: u64,
 }
 
+impl CallData {
+    pub fn new(
+        limits: Arc<Limits>,
+        input: Vec<u8>,
+        caller: Option<[u8; CALLER_ID_BYTES]>,
+        state: Arc<dyn StateView>,
+        fuel_limit: u64,
+    ) -> Self {
+        let limiter = crate::call::GuestLimiter {
+            max_memory_bytes: limits.max_memory_bytes,
+            max_table_elements: limits.max_table_elements,
+        };
+        Self {
+            limits,
+            input,
+            caller,
+            state,
+            writes: StateWrites::default(),
+            output: Vec::new(),
+            logs: Vec::new(),
+            register: Vec::new(),
+            memory: None,
+            limiter,
+            fuel_limit,
+        }
+    }
+}
+
 /// A failure of the host itself inside an import (the state store failed): not a result of the call.
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]

@@ -59,8 +59,8 @@ impl CallResult {
 /// Bounds memory and table growth, and turns a refused growth into a trap that says which limit was hit,
 /// rather than a `-1` from `memory.grow` that the guest may misreport.
 pub(crate) struct GuestLimiter {
-    max_memory_bytes: usize,
-    max_table_elements: usize,
+    pub max_memory_bytes: usize,
+    pub max_table_elements: usize,
 }
 
 impl ResourceLimiter for GuestLimiter {
@@ -124,22 +124,7 @@ impl Host {
         if fuel_limit > limits.default_call_fuel {
             return Err(CallError::FuelLimitTooHigh { requested: fuel_limit, maximum: limits.default_call_fuel });
         }
-        let data = CallData {
-            limits: limits.clone(),
-            input: input.to_vec(),
-            caller: ctx.caller,
-            state,
-            writes: StateWrites::default(),
-            output: Vec::new(),
-            logs: Vec::new(),
-            register: Vec::new(),
-            memory: None,
-            limiter: GuestLimiter {
-                max_memory_bytes: limits.max_memory_bytes,
-                max_table_elements: limits.max_table_elements,
-            },
-            fuel_limit,
-        };
+        let data = CallData::new(limits.clone(), input.to_vec(), ctx.caller, state, fuel_limit);
         let mut store = Store::new(&self.engine, data);
         store.limiter(|data| &mut data.limiter);
         store.set_fuel(fuel_limit).map_err(host_error)?;
@@ -157,6 +142,18 @@ impl Host {
             Outcome::Trapped(_) => StateWrites::default(),
         };
         Ok(CallResult { outcome, fuel_used, writes, logs: data.logs })
+    }
+}
+
+impl Host {
+    /// Instantiates `pre` once without running any code: data and element segments that do not fit are
+    /// found at deploy time instead of failing every call. (Modules have no start function, so nothing runs.)
+    pub(crate) fn trial_instantiate(&self, pre: &wasmtime::InstancePre<CallData>) -> wasmtime::Result<()> {
+        let data = CallData::new(self.limits.clone(), Vec::new(), None, Arc::new(crate::MemoryState::new()), 0);
+        let mut store = Store::new(&self.engine, data);
+        store.limiter(|data| &mut data.limiter);
+        store.set_fuel(0)?;
+        pre.instantiate(&mut store).map(drop)
     }
 }
 

@@ -31,6 +31,10 @@ pub enum DeployError {
     NoFunctions,
     #[error("compiled module could not be prepared for instantiation: {0}")]
     Link(String),
+    #[error("module has a start function; apps run code only in exported functions")]
+    StartFunction,
+    #[error("module cannot be instantiated: {0}")]
+    Instantiation(String),
 }
 
 /// Why a call did not run to a result. Nothing from such a call may be certified or applied.

@@ -161,6 +161,7 @@ impl Host {
         }
         functions.sort();
         let pre = self.linker.instantiate_pre(&module).map_err(|e| DeployError::Link(format!("{e:#}")))?;
+        self.trial_instantiate(&pre).map_err(|e| DeployError::Instantiation(format!("{e:#}")))?;
         Ok(AppModule { code_hash, functions, pre })
     }
 }
@@ -199,7 +200,8 @@ fn check_imports(module: &Module) -> Result<(), DeployError> {
     Ok(())
 }
 
-/// Refuses memories and tables whose *initial* size is above the limits (growth is bounded at run time).
+/// Refuses memories and tables whose *initial* size is above the limits (growth is bounded at run time), and
+/// start functions (code that would run at instantiation, outside any call and its fuel accounting).
 fn check_declared_sizes(bytes: &[u8], limits: &Limits) -> Result<(), DeployError> {
     use wasmparser::{Parser, Payload};
     let invalid = |e: wasmparser::BinaryReaderError| DeployError::Invalid(e.to_string());
@@ -218,6 +220,7 @@ fn check_declared_sizes(bytes: &[u8], limits: &Limits) -> Result<(), DeployError
                     }
                 }
             }
+            Payload::StartSection { .. } => return Err(DeployError::StartFunction),
             Payload::TableSection(tables) => {
                 for table in tables {
                     let table = table.map_err(invalid)?;

@@ -119,3 +119,14 @@ fn compiled_artifacts_survive_a_restart_and_corruption_means_recompile() {
     let fourth = Host::with_artifact_dir(Limits::default(), dir.path()).unwrap();
     assert_eq!(call(&fourth, &fourth.load(&bytes).unwrap(), "f", &[]), expected);
 }
+
+#[test]
+fn start_functions_and_segments_that_do_not_fit_are_refused_at_deploy() {
+    let host = host();
+    let start = r#"(module (memory (export "memory") 1) (func $s) (start $s) (func (export "f")))"#;
+    assert!(matches!(refuse(&host, &wat::parse_str(start).unwrap()), DeployError::StartFunction));
+    // Valid wasm, but the data segment lies past the end of the one-page memory: every call would fail.
+    let data = r#"(module (memory (export "memory") 1) (data (i32.const 65535) "xy") (func (export "f")))"#;
+    let err = refuse(&host, &wat::parse_str(data).unwrap());
+    assert!(matches!(err, DeployError::Instantiation(_)), "{err}");
+}
