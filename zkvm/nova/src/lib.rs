@@ -1,1 +1,6 @@
-//! Nova folding engine (in progress).
+//! Nova folding engine over the BN254/Grumpkin cycle (in progress; see the status section).
+
+pub mod commitment;
+pub mod poseidon_params;
+pub mod r1cs;
+pub mod transcript;
