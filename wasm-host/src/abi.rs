@@ -30,7 +30,7 @@ use wasmtime::{Caller, Linker, Memory};
 
 use crate::error::Trap;
 use crate::limits::Limits;
-use crate::state::{Overlay, StateError, StateView, StateWrites};
+use crate::state::{Layered, StateError, StateView, StateWrites};
 
 /// The module name every ABI import comes from.
 pub const ABI_MODULE: &str = "nexus";
@@ -170,8 +170,8 @@ fn state_fault(e: StateError) -> wasmtime::Error {
 }
 
 /// The state as this call sees it: the caller's view with the call's own writes on top.
-fn overlay(data: &CallData) -> Overlay<'_> {
-    Overlay { base: data.state.as_ref(), writes: &data.writes }
+fn overlay(data: &CallData) -> Layered<'_> {
+    Layered { base: data.state.as_ref(), writes: &data.writes }
 }
 
 /// Puts a found value (or key) in the register for `register_read`, charging for the bytes; returns its

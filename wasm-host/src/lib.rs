@@ -27,4 +27,4 @@ pub use call::{CallContext, CallResult, Outcome};
 pub use error::{CallError, DeployError, Trap, WasmTrapCode};
 pub use limits::Limits;
 pub use module::{AppModule, CodeHash, Host};
-pub use state::{MemoryState, StateError, StateView, StateWrites};
+pub use state::{Layered, MemoryState, StateError, StateView, StateWrites};

@@ -92,8 +92,15 @@ impl StateWrites {
         self.writes.iter()
     }
 
-    pub(crate) fn set(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+    pub fn set(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
         self.writes.insert(key, value);
+    }
+
+    /// Puts `later`'s writes on top of these (later writes win).
+    pub fn extend(&mut self, later: &StateWrites) {
+        for (key, value) in later.iter() {
+            self.writes.insert(key.clone(), value.clone());
+        }
     }
 
     pub(crate) fn contains(&self, key: &[u8]) -> bool {
@@ -116,13 +123,14 @@ impl FromIterator<(Vec<u8>, Option<Vec<u8>>)> for StateWrites {
     }
 }
 
-/// The view a guest sees during a call: the caller's state with the call's own writes on top.
-pub(crate) struct Overlay<'a> {
+/// A state view with pending writes on top: what a guest sees during a call (the caller's state plus the
+/// call's own writes), and what a state machine uses to let later calls of a batch see earlier ones.
+pub struct Layered<'a> {
     pub base: &'a dyn StateView,
     pub writes: &'a StateWrites,
 }
 
-impl Overlay<'_> {
+impl Layered<'_> {
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
         match self.writes.pending(key) {
             Some(pending) => Ok(pending.clone()),
@@ -189,7 +197,7 @@ mod tests {
         s
     }
 
-    fn walk(overlay: &Overlay<'_>) -> Vec<String> {
+    fn walk(overlay: &Layered<'_>) -> Vec<String> {
         let mut out = Vec::new();
         let mut from: Bound<Vec<u8>> = Bound::Unbounded;
         while let Some(k) = overlay.next_key(as_ref_bound(&from)).unwrap() {
@@ -208,7 +216,7 @@ mod tests {
         writes.set(b"e".to_vec(), None);
         writes.set(b"h".to_vec(), Some(b"new".to_vec()));
         writes.set(b"z".to_vec(), None);
-        let overlay = Overlay { base: &base, writes: &writes };
+        let overlay = Layered { base: &base, writes: &writes };
         assert_eq!(walk(&overlay), ["a", "b", "g", "h"]);
         assert_eq!(overlay.get(b"c").unwrap(), None);
         assert_eq!(overlay.get(b"b").unwrap().as_deref(), Some(&b"new"[..]));
@@ -219,7 +227,7 @@ mod tests {
     fn inclusive_bound_returns_the_key_itself() {
         let base = state(&["k"]);
         let writes = StateWrites::default();
-        let overlay = Overlay { base: &base, writes: &writes };
+        let overlay = Layered { base: &base, writes: &writes };
         assert_eq!(overlay.next_key(Bound::Included(b"k")).unwrap().as_deref(), Some(&b"k"[..]));
         assert_eq!(overlay.next_key(Bound::Excluded(b"k")).unwrap(), None);
     }

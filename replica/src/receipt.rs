@@ -1,0 +1,50 @@
+//! What applying a log entry produces.
+
+use nexus_wasm_host::{CodeHash, Trap};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppId;
+
+/// The result of one call, as every replica computes it. The call id is the log index of the call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub call_id: u64,
+    pub app: AppId,
+    pub function: String,
+    pub caller: [u8; 32],
+    /// SHA-256 of the call input.
+    pub input_digest: [u8; 32],
+    /// The output if the call returned.
+    pub output: Option<Vec<u8>>,
+    /// How the call ended if it did not return; its state writes were discarded.
+    pub trap: Option<Trap>,
+    pub fuel_used: u64,
+    /// The state root after this call.
+    pub state_root: [u8; 32],
+}
+
+/// Why a request in the log was refused. Deterministic: every replica refuses the same requests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Rejection {
+    #[error("signature does not verify")]
+    BadSignature,
+    #[error("nonce {nonce} is not above the signer's last nonce {last}")]
+    ReplayedNonce { nonce: u64, last: u64 },
+    #[error("unknown app {0}")]
+    UnknownApp(AppId),
+    #[error("only the app's owner may upgrade it")]
+    NotOwner,
+    #[error("module refused: {0}")]
+    InvalidModule(String),
+    #[error("call refused: {0}")]
+    BadCall(String),
+}
+
+/// The result of applying one log entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApplyOutcome {
+    Deployed { app: AppId, code_hash: CodeHash },
+    Upgraded { app: AppId, code_hash: CodeHash, version: u32 },
+    Called(Receipt),
+    Rejected(Rejection),
+}

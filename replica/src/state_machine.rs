@@ -1,0 +1,342 @@
+//! The replicated state machine: applies ordered, signed requests to apps and their state.
+//!
+//! Deterministic by construction: the outcome of a batch depends only on the stored state and the batch
+//! (signatures verified strictly, nonces per signer, apps run by the deterministic wasm host, writes applied
+//! in key order, the state root an order-independent multiset hash). Two replicas that apply the same log
+//! have byte-identical receipts and roots, which is what threshold certification relies on.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use nexus_wasm_host::{
+    AppModule, CallContext, CallError, CallResult, CodeHash, Host, Layered, Outcome, StateError, StateView, StateWrites,
+};
+use redb::{Database, ReadableDatabase, ReadableTable, Table};
+use sha2::{Digest, Sha256};
+
+use crate::app::{AppId, AppRecord};
+use crate::error::ReplicaError;
+use crate::receipt::{ApplyOutcome, Receipt, Rejection};
+use crate::request::{ClusterId, Request, SignedRequest};
+use crate::state_root::StateRoot;
+use crate::store::{APPS, AppSnapshot, META, META_APPLIED, META_ROOT, MODULES, NONCES, RECEIPTS, STATE, state_key};
+
+/// One app state entry: (app, key, value).
+pub type StateEntry = (AppId, Vec<u8>, Vec<u8>);
+
+/// What `status` reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    pub applied_index: u64,
+    pub state_root: [u8; 32],
+}
+
+pub struct StateMachine {
+    db: Database,
+    host: Arc<Host>,
+    cluster: ClusterId,
+    applied: u64,
+    root: StateRoot,
+}
+
+/// The tables one batch writes, opened once per batch.
+struct Tables<'t> {
+    apps: Table<'t, &'static [u8], &'static [u8]>,
+    modules: Table<'t, &'static [u8], &'static [u8]>,
+    state: Table<'t, &'static [u8], &'static [u8]>,
+    nonces: Table<'t, &'static [u8], u64>,
+    receipts: Table<'t, u64, &'static [u8]>,
+}
+
+/// What a call sees: the committed state of its app plus the writes of earlier calls in the same batch.
+struct BatchView {
+    snapshot: AppSnapshot,
+    pending: Arc<Mutex<StateWrites>>,
+}
+
+impl StateView for BatchView {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        Layered { base: &self.snapshot, writes: &pending }.get(key)
+    }
+
+    fn next_key(&self, from: std::ops::Bound<&[u8]>) -> Result<Option<Vec<u8>>, StateError> {
+        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        Layered { base: &self.snapshot, writes: &pending }.next_key(from)
+    }
+}
+
+fn decode_record(bytes: &[u8]) -> Result<AppRecord, ReplicaError> {
+    postcard::from_bytes(bytes).map_err(|e| ReplicaError::Corrupt(format!("app record: {e}")))
+}
+
+impl StateMachine {
+    /// Opens (or creates) the state machine's database at `path`.
+    pub fn open(path: &Path, cluster: ClusterId, host: Arc<Host>) -> Result<Self, ReplicaError> {
+        let db = Database::create(path)?;
+        let txn = db.begin_write()?;
+        let (applied, root) = {
+            // Create every table up front, so readers never meet a missing one.
+            let meta = txn.open_table(META)?;
+            txn.open_table(APPS)?;
+            txn.open_table(MODULES)?;
+            txn.open_table(STATE)?;
+            txn.open_table(NONCES)?;
+            txn.open_table(RECEIPTS)?;
+            let applied = match meta.get(META_APPLIED)? {
+                Some(v) => {
+                    u64::from_le_bytes(v.value().try_into().map_err(|_| ReplicaError::Corrupt("applied index".into()))?)
+                }
+                None => 0,
+            };
+            let root = match meta.get(META_ROOT)? {
+                Some(v) => {
+                    let bytes: [u8; 32] =
+                        v.value().try_into().map_err(|_| ReplicaError::Corrupt("state root".into()))?;
+                    StateRoot::from_bytes(bytes).ok_or_else(|| ReplicaError::Corrupt("state root".into()))?
+                }
+                None => StateRoot::default(),
+            };
+            (applied, root)
+        };
+        txn.commit()?;
+        Ok(Self { db, host, cluster, applied, root })
+    }
+
+    pub fn status(&self) -> Status {
+        Status { applied_index: self.applied, state_root: self.root.to_bytes() }
+    }
+
+    pub fn cluster(&self) -> &ClusterId {
+        &self.cluster
+    }
+
+    /// Applies log entries `(index, request)` in one transaction. Indexes must continue the applied index
+    /// without gaps. A refused request is an outcome, not an error; an error means nothing was applied.
+    pub fn apply_batch(&mut self, entries: &[(u64, SignedRequest)]) -> Result<Vec<ApplyOutcome>, ReplicaError> {
+        let read = Arc::new(self.db.begin_read()?);
+        let txn = self.db.begin_write()?;
+        let mut root = self.root;
+        let mut applied = self.applied;
+        let mut outcomes = Vec::with_capacity(entries.len());
+        {
+            let mut tables = Tables {
+                apps: txn.open_table(APPS)?,
+                modules: txn.open_table(MODULES)?,
+                state: txn.open_table(STATE)?,
+                nonces: txn.open_table(NONCES)?,
+                receipts: txn.open_table(RECEIPTS)?,
+            };
+            let mut pending: HashMap<AppId, Arc<Mutex<StateWrites>>> = HashMap::new();
+            for (index, request) in entries {
+                if *index != applied + 1 {
+                    return Err(ReplicaError::OutOfOrder { index: *index, applied });
+                }
+                let mut batch = Batch { tables: &mut tables, read: &read, pending: &mut pending, root: &mut root };
+                outcomes.push(self.apply_one(*index, request, &mut batch)?);
+                applied = *index;
+            }
+            let mut meta = txn.open_table(META)?;
+            meta.insert(META_APPLIED, applied.to_le_bytes().as_slice())?;
+            meta.insert(META_ROOT, root.to_bytes().as_slice())?;
+        }
+        txn.commit()?;
+        self.applied = applied;
+        self.root = root;
+        Ok(outcomes)
+    }
+
+    fn apply_one(
+        &self,
+        index: u64,
+        req: &SignedRequest,
+        batch: &mut Batch<'_, '_>,
+    ) -> Result<ApplyOutcome, ReplicaError> {
+        if !req.verify(&self.cluster) {
+            return Ok(ApplyOutcome::Rejected(Rejection::BadSignature));
+        }
+        // A verified request consumes its nonce even if it is refused below, so it can never be replayed.
+        let last = batch.tables.nonces.get(req.signer.as_slice())?.map(|v| v.value());
+        if let Some(last) = last.filter(|last| req.nonce <= *last) {
+            return Ok(ApplyOutcome::Rejected(Rejection::ReplayedNonce { nonce: req.nonce, last }));
+        }
+        batch.tables.nonces.insert(req.signer.as_slice(), req.nonce)?;
+
+        match &req.request {
+            Request::Deploy { module } => {
+                let app = req.app();
+                let loaded = match self.host.load(module) {
+                    Ok(loaded) => loaded,
+                    Err(e) => return Ok(ApplyOutcome::Rejected(Rejection::InvalidModule(e.to_string()))),
+                };
+                let code_hash = loaded.code_hash();
+                batch.tables.modules.insert(code_hash.0.as_slice(), module.as_slice())?;
+                let record = AppRecord { owner: req.signer, code_hash, version: 1, deployed_at: index };
+                batch
+                    .tables
+                    .apps
+                    .insert(app.0.as_slice(), postcard::to_allocvec(&record).expect("encodes").as_slice())?;
+                Ok(ApplyOutcome::Deployed { app, code_hash })
+            }
+            Request::Upgrade { app, module } => {
+                let Some(mut record) = batch.record(app)? else {
+                    return Ok(ApplyOutcome::Rejected(Rejection::UnknownApp(*app)));
+                };
+                if record.owner != req.signer {
+                    return Ok(ApplyOutcome::Rejected(Rejection::NotOwner));
+                }
+                let loaded = match self.host.load(module) {
+                    Ok(loaded) => loaded,
+                    Err(e) => return Ok(ApplyOutcome::Rejected(Rejection::InvalidModule(e.to_string()))),
+                };
+                record.code_hash = loaded.code_hash();
+                record.version += 1;
+                batch.tables.modules.insert(record.code_hash.0.as_slice(), module.as_slice())?;
+                batch
+                    .tables
+                    .apps
+                    .insert(app.0.as_slice(), postcard::to_allocvec(&record).expect("encodes").as_slice())?;
+                Ok(ApplyOutcome::Upgraded { app: *app, code_hash: record.code_hash, version: record.version })
+            }
+            Request::Call { app, function, input, zk: _ } => {
+                let Some(record) = batch.record(app)? else {
+                    return Ok(ApplyOutcome::Rejected(Rejection::UnknownApp(*app)));
+                };
+                let module = self.module(&record.code_hash, |hash| {
+                    Ok(batch.tables.modules.get(hash.0.as_slice())?.map(|v| v.value().to_vec()))
+                })?;
+                let pending = batch.pending.entry(*app).or_default().clone();
+                let view = BatchView { snapshot: AppSnapshot { read: batch.read.clone(), app: *app }, pending };
+                let ctx = CallContext { caller: Some(req.signer), fuel_limit: None };
+                let result = match self.host.call(&module, function, input, &ctx, Arc::new(view)) {
+                    Ok(result) => result,
+                    Err(e @ (CallError::State(_) | CallError::Host(_))) => {
+                        return Err(ReplicaError::Host(e.to_string()));
+                    }
+                    Err(e) => return Ok(ApplyOutcome::Rejected(Rejection::BadCall(e.to_string()))),
+                };
+                batch.apply_writes(app, &result)?;
+                let receipt = Receipt {
+                    call_id: index,
+                    app: *app,
+                    function: function.clone(),
+                    caller: req.signer,
+                    input_digest: Sha256::digest(input).into(),
+                    output: result.output().map(<[u8]>::to_vec),
+                    trap: result.trap().cloned(),
+                    fuel_used: result.fuel_used,
+                    state_root: batch.root.to_bytes(),
+                };
+                batch.tables.receipts.insert(index, postcard::to_allocvec(&receipt).expect("encodes").as_slice())?;
+                Ok(ApplyOutcome::Called(receipt))
+            }
+        }
+    }
+
+    /// The compiled module for `code_hash`: from the host's cache, or compiled from the stored bytes (once
+    /// after a restart; the host's artifact cache makes that a load, not a compile).
+    fn module(
+        &self,
+        code_hash: &CodeHash,
+        stored: impl FnOnce(&CodeHash) -> Result<Option<Vec<u8>>, ReplicaError>,
+    ) -> Result<Arc<AppModule>, ReplicaError> {
+        if let Some(module) = self.host.cached(code_hash) {
+            return Ok(module);
+        }
+        let bytes = stored(code_hash)?.ok_or_else(|| ReplicaError::Corrupt(format!("module {code_hash} missing")))?;
+        self.host.load(&bytes).map_err(|e| ReplicaError::Corrupt(format!("stored module {code_hash}: {e}")))
+    }
+
+    /// A read-only call against the committed state: nothing it writes is kept.
+    pub fn query(
+        &self,
+        app: &AppId,
+        function: &str,
+        input: &[u8],
+        caller: Option<[u8; 32]>,
+    ) -> Result<Result<CallResult, Rejection>, ReplicaError> {
+        let read = Arc::new(self.db.begin_read()?);
+        let Some(record) = self.app(app)? else { return Ok(Err(Rejection::UnknownApp(*app))) };
+        let module = self.module(&record.code_hash, |hash| {
+            let modules = read.open_table(MODULES)?;
+            Ok(modules.get(hash.0.as_slice())?.map(|v| v.value().to_vec()))
+        })?;
+        let view = AppSnapshot { read, app: *app };
+        match self.host.call(&module, function, input, &CallContext { caller, fuel_limit: None }, Arc::new(view)) {
+            Ok(result) => Ok(Ok(result)),
+            Err(e @ (CallError::State(_) | CallError::Host(_))) => Err(ReplicaError::Host(e.to_string())),
+            Err(e) => Ok(Err(Rejection::BadCall(e.to_string()))),
+        }
+    }
+
+    pub fn app(&self, app: &AppId) -> Result<Option<AppRecord>, ReplicaError> {
+        let read = self.db.begin_read()?;
+        let apps = read.open_table(APPS)?;
+        apps.get(app.0.as_slice())?.map(|v| decode_record(v.value())).transpose()
+    }
+
+    pub fn receipt(&self, call_id: u64) -> Result<Option<Receipt>, ReplicaError> {
+        let read = self.db.begin_read()?;
+        let receipts = read.open_table(RECEIPTS)?;
+        receipts
+            .get(call_id)?
+            .map(|v| postcard::from_bytes(v.value()).map_err(|e| ReplicaError::Corrupt(format!("receipt: {e}"))))
+            .transpose()
+    }
+
+    /// All app state entries in key order, as (app, key, value); for checks and snapshots.
+    pub fn state_entries(&self) -> Result<Vec<StateEntry>, ReplicaError> {
+        let read = self.db.begin_read()?;
+        let state = read.open_table(STATE)?;
+        let mut out = Vec::new();
+        for entry in state.iter()? {
+            let (k, v) = entry?;
+            let k = k.value();
+            let app: [u8; 32] =
+                k.get(..32).and_then(|a| a.try_into().ok()).ok_or_else(|| ReplicaError::Corrupt("state key".into()))?;
+            out.push((AppId(app), k[32..].to_vec(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+}
+
+/// One batch in progress.
+struct Batch<'b, 't> {
+    tables: &'b mut Tables<'t>,
+    read: &'b Arc<redb::ReadTransaction>,
+    pending: &'b mut HashMap<AppId, Arc<Mutex<StateWrites>>>,
+    root: &'b mut StateRoot,
+}
+
+impl Batch<'_, '_> {
+    fn record(&self, app: &AppId) -> Result<Option<AppRecord>, ReplicaError> {
+        self.tables.apps.get(app.0.as_slice())?.map(|v| decode_record(v.value())).transpose()
+    }
+
+    /// Applies a returned call's writes: to the table, to the root (old entry out, new entry in), and to the
+    /// batch's pending writes so later calls see them.
+    fn apply_writes(&mut self, app: &AppId, result: &CallResult) -> Result<(), ReplicaError> {
+        if !matches!(result.outcome, Outcome::Returned(_)) {
+            return Ok(());
+        }
+        for (key, value) in result.writes.iter() {
+            let full = state_key(app, key);
+            if let Some(old) = self.tables.state.get(full.as_slice())? {
+                self.root.remove(app, key, old.value());
+            }
+            match value {
+                Some(value) => {
+                    self.root.insert(app, key, value);
+                    self.tables.state.insert(full.as_slice(), value.as_slice())?;
+                }
+                None => {
+                    self.tables.state.remove(full.as_slice())?;
+                }
+            }
+        }
+        let pending = self.pending.entry(*app).or_default();
+        pending.lock().unwrap_or_else(|p| p.into_inner()).extend(&result.writes);
+        Ok(())
+    }
+}
