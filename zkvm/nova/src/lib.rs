@@ -4,4 +4,5 @@ pub mod commitment;
 pub mod nifs;
 pub mod poseidon_params;
 pub mod r1cs;
+pub mod step_circuit;
 pub mod transcript;
