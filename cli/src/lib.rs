@@ -3,5 +3,6 @@
 
 pub mod app_build;
 pub mod args;
+pub mod keys;
 pub mod scaffold;
 pub mod state_file;

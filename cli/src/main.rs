@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use nexus_cli::{app_build, args, state_file};
+use nexus_cli::{app_build, args, keys, state_file};
 use nexus_wasm_host::{AppModule, CallContext, CallResult, Host, Limits, MemoryState, Outcome};
 
 #[derive(Parser)]
@@ -58,13 +58,46 @@ enum Command {
         #[arg(long)]
         sdk: Option<PathBuf>,
     },
+    /// Manage the Ed25519 keys you sign requests with.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Build the example apps and run a few calls of each through the host (the main job until the
     /// network lands).
     Demo,
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key (mode 0600, under $NEXUS_CONFIG_DIR or ~/.config/nexus) and print its public key.
+    New {
+        #[arg(long, default_value = "default")]
+        name: String,
+        /// Replace an existing key of that name.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print a key's public key (your caller id).
+    Show {
+        #[arg(long, default_value = "default")]
+        name: String,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse().command) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // The cause chain, one line, without a backtrace: errors here are for users.
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<()> {
+    match command {
         Command::Build { manifest, out } => build(&manifest, &out),
         Command::New { name, sdk } => {
             let sdk = match sdk {
@@ -97,6 +130,21 @@ fn main() -> Result<()> {
             if result.trap().is_some() {
                 std::process::exit(1);
             }
+            Ok(())
+        }
+        Command::Keys { command } => {
+            let dir = keys::config_dir()?;
+            let (name, key) = match command {
+                KeysCommand::New { name, force } => {
+                    let key = keys::create(&dir, &name, force)?;
+                    (name, key)
+                }
+                KeysCommand::Show { name } => {
+                    let key = keys::load(&dir, &name)?;
+                    (name, key)
+                }
+            };
+            println!("{name}: {}", hex::encode(key.public()));
             Ok(())
         }
         Command::Demo => demo(),
