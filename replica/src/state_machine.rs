@@ -340,3 +340,92 @@ impl Batch<'_, '_> {
         Ok(())
     }
 }
+
+// ─────────────────────────────────────────────────────────────────────────────────────────────────────────────
+// Raft integration: the hooks `crate::raft` needs (replica/src/raft/state_machine_store.rs and snapshot.rs).
+// Kept in this one block so that `apply_one` above stays the only place where a request is applied.
+// ─────────────────────────────────────────────────────────────────────────────────────────────────────────────
+
+impl StateMachine {
+    /// The database, so the Raft layer can keep its own table in it (last applied log id and membership, written
+    /// in the same transaction as the entries they describe) and read consistent snapshots of all tables.
+    pub(crate) fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// [`apply_batch`](Self::apply_batch) for Raft's log, in one write transaction. `None` entries (Raft's blank
+    /// and membership entries) carry no request: they change no state and only advance the applied index, so
+    /// `status().applied_index` is Raft's last applied index. `extra` writes the caller's own records in the same
+    /// transaction before it commits. Request entries must continue the applied index without gaps; entries
+    /// without a request need only be ahead of it (index 0 is a cluster's first membership entry, and openraft's
+    /// storage suite applies such entries with gaps).
+    pub(crate) fn apply_log_entries(
+        &mut self,
+        entries: &[(u64, Option<&SignedRequest>)],
+        extra: impl FnOnce(&redb::WriteTransaction) -> Result<(), ReplicaError>,
+    ) -> Result<Vec<Option<ApplyOutcome>>, ReplicaError> {
+        let read = Arc::new(self.db.begin_read()?);
+        let txn = self.db.begin_write()?;
+        let mut root = self.root;
+        let mut applied = self.applied;
+        let mut outcomes = Vec::with_capacity(entries.len());
+        {
+            let mut tables = Tables {
+                apps: txn.open_table(APPS)?,
+                modules: txn.open_table(MODULES)?,
+                state: txn.open_table(STATE)?,
+                nonces: txn.open_table(NONCES)?,
+                receipts: txn.open_table(RECEIPTS)?,
+            };
+            let mut pending: HashMap<AppId, Arc<Mutex<StateWrites>>> = HashMap::new();
+            for (index, request) in entries {
+                match request {
+                    Some(request) => {
+                        if *index != applied + 1 {
+                            return Err(ReplicaError::OutOfOrder { index: *index, applied });
+                        }
+                        let mut batch =
+                            Batch { tables: &mut tables, read: &read, pending: &mut pending, root: &mut root };
+                        outcomes.push(Some(self.apply_one(*index, request, &mut batch)?));
+                    }
+                    None => {
+                        if *index < applied || (*index == applied && applied != 0) {
+                            return Err(ReplicaError::OutOfOrder { index: *index, applied });
+                        }
+                        outcomes.push(None);
+                    }
+                }
+                applied = *index;
+            }
+            let mut meta = txn.open_table(META)?;
+            meta.insert(META_APPLIED, applied.to_le_bytes().as_slice())?;
+            meta.insert(META_ROOT, root.to_bytes().as_slice())?;
+        }
+        extra(&txn)?;
+        txn.commit()?;
+        self.applied = applied;
+        self.root = root;
+        Ok(outcomes)
+    }
+
+    /// Re-reads the applied index and state root after the Raft layer replaced the tables' contents (snapshot
+    /// install), so the cached values match the database again.
+    pub(crate) fn reload(&mut self) -> Result<(), ReplicaError> {
+        let read = self.db.begin_read()?;
+        let meta = read.open_table(META)?;
+        self.applied = match meta.get(META_APPLIED)? {
+            Some(v) => {
+                u64::from_le_bytes(v.value().try_into().map_err(|_| ReplicaError::Corrupt("applied index".into()))?)
+            }
+            None => 0,
+        };
+        self.root = match meta.get(META_ROOT)? {
+            Some(v) => {
+                let bytes: [u8; 32] = v.value().try_into().map_err(|_| ReplicaError::Corrupt("state root".into()))?;
+                StateRoot::from_bytes(bytes).ok_or_else(|| ReplicaError::Corrupt("state root".into()))?
+            }
+            None => StateRoot::default(),
+        };
+        Ok(())
+    }
+}
