@@ -1,6 +1,71 @@
-//! Nova folding engine over the BN254/Grumpkin cycle (in progress; see the status section).
+//! Nova folding engine over the BN254/Grumpkin cycle, with CycleFold and (planned) tree folding.
+//!
+//! Issue 6. Written from the papers (Nova eprint 2021/370, CycleFold eprint 2023/1192) with
+//! Microsoft Nova, arecibo and sonobe read as references; arkworks 0.6 throughout.
+//!
+//! # What is built (each module tested)
+//!
+//! * [`r1cs`]: sparse R1CS shapes extracted from an arkworks 0.6 constraint system (R1CS predicate
+//!   only), strict and relaxed instances/witnesses, `is_sat` / `is_sat_relaxed` with errors that
+//!   name the failing row or commitment, length checks before any zip (pitfall A.9), shape
+//!   validation for untrusted shapes, the cross term, and a shape digest.
+//! * [`commitment`]: Pedersen vector commitments on BN254 G1 and Grumpkin; generators by a
+//!   documented try-and-increment SHA-256 hash-to-curve; MSM that picks ark-ec's bit/u64 fast
+//!   paths when the scalars are small.
+//! * [`poseidon_params`], [`transcript`]: Poseidon (t = 3, α = 5, 8 + 57 rounds, Grain LFSR) sponge
+//!   over `Fr`; one canonical encoding for `Fr`, `Fq` (two 128-bit limbs), points (infinity as
+//!   `(0, 0)`), and length-prefixed vectors; 128-bit challenges valid in both fields.
+//! * [`nifs`]: NIFS prover and verifier, relaxed ⊕ relaxed (PCD nodes) and relaxed ⊕ strict (IVC),
+//!   generic over the curve so the same code folds the primary instances (BN254) and the CycleFold
+//!   instances (Grumpkin); `r = H(pp_digest, U₁, U₂, T̄)`.
+//! * [`step_circuit`]: the [`step_circuit::StepCircuit`] trait, standalone step synthesis, and the
+//!   Fibonacci and Poseidon hash-chain test circuits.
+//! * [`cyclefold`]: the CycleFold circuit over `Fq` proving one claim `P₃ = P₁ + r·P₂` on G1
+//!   (1,362 constraints), with public input `[r, P₁, P₂, P₃]` in the transcript's point encoding.
+//!
+//! # What is next, and the intended design
+//!
+//! **Augmented circuit (primary, over `Fr`).** Public input: one element
+//! `h = H(pp_digest, i, z₀, z_i, U_i, cf_U_i)` (Poseidon, same encoding as the transcript; A.1,
+//! A.2). Witness: `i, z₀, z_i, U_i, cf_U_i, u_i, T̄`, the CycleFold instances and their cross-term
+//! commitments. Constraints:
+//! 1. `u_i.x = H(pp_digest, i, z₀, z_i, U_i, cf_U_i)` (the previous step's output hash);
+//! 2. `r` = the NIFS challenge recomputed in circuit with [`nifs::challenge`]'s exact absorption
+//!    order; its low 128 bits via a unique bit decomposition (A.7, A.10);
+//! 3. the scalar part of the fold in circuit (`u`, `x` are native `Fr`);
+//! 4. the point part (`W̄`, `Ē`) is *not* computed: the new `W̄, Ē` are witnesses and two
+//!    CycleFold claims (`W̄ = W̄₁ + r·W̄₂`, `Ē' = Ē₁ + r·T̄`; `Ē₂ = 0` for the strict `u_i`) are made.
+//!    Their CycleFold public inputs are built in circuit from the actual G1 points (as `Fq` limbs,
+//!    range-checked) and the same `r` bits (A.3);
+//! 5. the CycleFold instances (Grumpkin commitments, coordinates native in `Fr`) are folded into
+//!    `cf_U` natively in circuit with their own NIFS challenge, which always absorbs `cf_U` (A.6);
+//!    this needs one in-circuit Grumpkin scalar multiplication per commitment (`r·W̄`, `r·T̄`),
+//!    native arithmetic with arkworks' Grumpkin gadgets;
+//! 6. base case (A.4): when `i = 0`, `z_i = z₀`, `U_i` and `cf_U_i` are the fixed dummies and the
+//!    output is `U_{i+1} = ` the dummy folded with `u_i`; otherwise the folded values;
+//! 7. the step circuit: `z_{i+1} = F(i, z_i)`; output `h' = H(pp_digest, i + 1, z₀, z_{i+1},
+//!    U_{i+1}, cf_U_{i+1})` allocated as the single public input; arities checked (A.5).
+//!
+//! **Final verifier** checks `i ≥ 1`, arities, `u.x = H(…)` recomputed from the claimed values,
+//! `u` strictly satisfied, `U` and `cf_U` relaxed-satisfied, with shapes and keys from its own
+//! parameters (A.1, A.9). Tests mix `U`/`cf_U`/`u` across runs, swap `cf_U`, start from another
+//! state, and tamper every field.
+//!
+//! **PCD tree.** A node's circuit takes two children, each `(i, j, z_i, z_j, U, cf_U)` hashed
+//! into its `u.x`, and checks adjacency with shared variables (`left.j = right.i`,
+//! `left.z_j = right.z_i`); it folds the children's running instances (relaxed ⊕ relaxed, which
+//! [`nifs::prove`] already supports, so `Ē₂ ≠ 0` and the `Ē` claim needs a second CycleFold claim
+//! for `r²·Ē₂`) and the two fresh instances, and outputs `(left.i, right.j, z_left.i, z_right.j)`.
+//! Leaves enforce `j = i + 1` and run the step. The root must cover `[0, n)` (A.11). Nodes of one
+//! level are independent and are proven with rayon; node inputs/outputs are serialized with
+//! ark-serialize so they can move between machines.
+//!
+//! **Parameters on disk**: versioned header, SHA-256 checksum, shapes re-validated
+//! ([`r1cs::R1csShape::validate`]) and keys re-derived or digest-checked
+//! ([`commitment::CommitmentKey::verify_derivation`]) on load.
 
 pub mod commitment;
+pub mod cyclefold;
 pub mod nifs;
 pub mod poseidon_params;
 pub mod r1cs;
