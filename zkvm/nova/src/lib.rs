@@ -18,6 +18,9 @@
 //! * [`transcript_gadget`]: the same transcript in circuit (limbs for `Fq`/G1, `to_affine` for
 //!   Grumpkin so infinity is `(0, 0)`, canonical 128-bit challenge bits); tested to give the native
 //!   challenges, infinity included. The first piece of the augmented circuit.
+//! * [`nonnative`]: `Fq` values and G1 points in the primary circuit as canonical 254-bit
+//!   decompositions (`≤ q − 1`, so `v + q` is rejected) recombined into the transcript's limbs
+//!   (~633 constraints per coordinate).
 //! * [`nifs`]: NIFS prover and verifier, relaxed ⊕ relaxed (PCD nodes) and relaxed ⊕ strict (IVC),
 //!   generic over the curve so the same code folds the primary instances (BN254) and the CycleFold
 //!   instances (Grumpkin); `r = H(pp_digest, U₁, U₂, T̄)`.
@@ -35,8 +38,7 @@
 //! 1. `u_i.x = H(pp_digest, i, z₀, z_i, U_i, cf_U_i)` (the previous step's output hash);
 //! 2. `r` = the NIFS challenge recomputed in circuit with [`transcript_gadget::TranscriptVar`] in
 //!    [`nifs::challenge`]'s exact absorption order; its low 128 bits via a unique bit
-//!    decomposition (A.7, A.10). Still to write: allocation of G1 points as range-checked limbs
-//!    (`lo < 2^128`, `hi < 2^126`, value `< q`);
+//!    decomposition (A.7, A.10), with G1 points as [`nonnative::G1LimbsVar`] (canonical limbs);
 //! 3. the scalar part of the fold in circuit (`u`, `x` are native `Fr`);
 //! 4. the point part (`W̄`, `Ē`) is *not* computed: the new `W̄, Ē` are witnesses and two
 //!    CycleFold claims (`W̄ = W̄₁ + r·W̄₂`, `Ē' = Ē₁ + r·T̄`; `Ē₂ = 0` for the strict `u_i`) are made.
@@ -72,6 +74,7 @@
 pub mod commitment;
 pub mod cyclefold;
 pub mod nifs;
+pub mod nonnative;
 pub mod poseidon_params;
 pub mod r1cs;
 pub mod step_circuit;

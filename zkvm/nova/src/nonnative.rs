@@ -1,0 +1,150 @@
+//! BN254 base-field values and G1 points inside the primary circuit (over `Fr`), in the limb form
+//! the transcript absorbs.
+//!
+//! An `Fq` value `v` is held as 254 witness bits, constrained to encode an integer `≤ q − 1`, and
+//! recombined into the limbs `[v mod 2^128, v >> 128]`. The bound matters: `q < 2^254`, so without
+//! it `v + q` would be a second 254-bit encoding of the same value, and a prover could choose between
+//! two transcript inputs for one commitment and grind challenges (PROVER-PITFALLS A.7).
+//!
+//! A G1 point is its two coordinates, infinity as `(0, 0)`. Nothing here checks that the point is on
+//! the curve: every G1 point the augmented circuit uses reaches a CycleFold claim, whose circuit
+//! checks the curve equation on its public points ([`crate::cyclefold`]).
+//!
+//! Cost: about 2·254 constraints per `Fq` value (booleanity plus the comparison with `q − 1`).
+
+use ark_bn254::{Fq, Fr, G1Affine};
+use ark_ec::AffineRepr;
+use ark_ff::{BigInteger, PrimeField};
+use ark_r1cs_std::{alloc::AllocVar, boolean::Boolean, fields::fp::FpVar};
+use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
+
+/// Bits of an `Fq` value.
+pub const FQ_BITS: usize = 254;
+/// Bits in the low limb.
+pub const LOW_LIMB_BITS: usize = 128;
+
+/// An `Fq` value as canonical bits and two `Fr` limbs.
+#[derive(Clone, Debug)]
+pub struct FqLimbsVar {
+    /// Little-endian bits (254), constrained to `≤ q − 1`.
+    pub bits: Vec<Boolean<Fr>>,
+    /// `[low 128 bits, high 126 bits]`.
+    pub limbs: [FpVar<Fr>; 2],
+}
+
+impl FqLimbsVar {
+    /// Allocate `value` as a witness.
+    pub fn new_witness(cs: ConstraintSystemRef<Fr>, value: Option<Fq>) -> Result<Self, SynthesisError> {
+        Self::from_integer_witness(cs, value.map(|v| v.into_bigint().0))
+    }
+
+    /// Allocate an arbitrary 254-bit integer (little-endian words) as the bits. The constraints
+    /// reject integers `≥ q`; exposed to the crate so tests can try non-canonical encodings.
+    pub(crate) fn from_integer_witness(
+        cs: ConstraintSystemRef<Fr>,
+        words: Option<[u64; 4]>,
+    ) -> Result<Self, SynthesisError> {
+        let bits = (0..FQ_BITS)
+            .map(|i| {
+                Boolean::new_witness(cs.clone(), || {
+                    words.map(|w| (w[i / 64] >> (i % 64)) & 1 == 1).ok_or(SynthesisError::AssignmentMissing)
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut q_minus_one = Fq::MODULUS;
+        q_minus_one.sub_with_borrow(&<Fq as PrimeField>::BigInt::from(1u64));
+        Boolean::enforce_smaller_or_equal_than_le(&bits, q_minus_one)?;
+        let lo = Boolean::le_bits_to_fp(&bits[..LOW_LIMB_BITS])?;
+        let hi = Boolean::le_bits_to_fp(&bits[LOW_LIMB_BITS..])?;
+        Ok(Self { bits, limbs: [lo, hi] })
+    }
+}
+
+/// A G1 point as limbs of `x` and `y` (infinity `(0, 0)`).
+#[derive(Clone, Debug)]
+pub struct G1LimbsVar {
+    /// `x`.
+    pub x: FqLimbsVar,
+    /// `y`.
+    pub y: FqLimbsVar,
+}
+
+impl G1LimbsVar {
+    /// Allocate `p` as a witness.
+    pub fn new_witness(cs: ConstraintSystemRef<Fr>, p: Option<G1Affine>) -> Result<Self, SynthesisError> {
+        let xy = p.map(|p| p.xy().unwrap_or((Fq::from(0u64), Fq::from(0u64))));
+        Ok(Self {
+            x: FqLimbsVar::new_witness(cs.clone(), xy.map(|v| v.0))?,
+            y: FqLimbsVar::new_witness(cs, xy.map(|v| v.1))?,
+        })
+    }
+
+    /// `[x.lo, x.hi, y.lo, y.hi]`, the transcript encoding.
+    pub fn limbs(&self) -> [FpVar<Fr>; 4] {
+        let [a, b] = self.x.limbs.clone();
+        let [c, d] = self.y.limbs.clone();
+        [a, b, c, d]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        transcript::{Transcript, fq_to_limbs},
+        transcript_gadget::TranscriptVar,
+    };
+    use ark_bn254::G1Projective;
+    use ark_ec::{CurveGroup, PrimeGroup};
+    use ark_ff::UniformRand;
+    use ark_r1cs_std::GR1CSVar;
+    use ark_relations::gr1cs::ConstraintSystem;
+
+    #[test]
+    fn limbs_match_native_encoding_at_edges() {
+        let mut rng = ark_std::test_rng();
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        for v in [Fq::from(0u64), Fq::from(1u64), -Fq::from(1u64), Fq::rand(&mut rng)] {
+            let var = FqLimbsVar::new_witness(cs.clone(), Some(v)).unwrap();
+            let got: Vec<Fr> = var.limbs.iter().map(|l| l.value().unwrap()).collect();
+            assert_eq!(got, fq_to_limbs(&v).to_vec());
+        }
+        assert!(cs.is_satisfied().unwrap());
+        eprintln!("4 Fq values: {} constraints", cs.num_constraints());
+    }
+
+    #[test]
+    fn non_canonical_encodings_rejected() {
+        // v + q < 2^254 for small v: a second encoding of v that must not satisfy.
+        let mut v_plus_q = Fq::MODULUS;
+        v_plus_q.add_with_carry(&<Fq as PrimeField>::BigInt::from(5u64));
+        let all_ones = [u64::MAX, u64::MAX, u64::MAX, u64::MAX >> 2]; // 2^254 − 1
+        for words in [Fq::MODULUS.0, v_plus_q.0, all_ones] {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            FqLimbsVar::from_integer_witness(cs.clone(), Some(words)).unwrap();
+            assert!(!cs.is_satisfied().unwrap(), "{words:x?} accepted");
+        }
+        // q − 1 is the largest accepted
+        let mut q_minus_one = Fq::MODULUS;
+        q_minus_one.sub_with_borrow(&<Fq as PrimeField>::BigInt::from(1u64));
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        FqLimbsVar::from_integer_witness(cs.clone(), Some(q_minus_one.0)).unwrap();
+        assert!(cs.is_satisfied().unwrap());
+    }
+
+    #[test]
+    fn g1_limbs_absorb_like_native_points() {
+        let mut rng = ark_std::test_rng();
+        for p in [G1Affine::zero(), (G1Projective::generator() * Fr::rand(&mut rng)).into_affine()] {
+            let mut t = Transcript::new(b"g1");
+            t.absorb(&p);
+            let native = t.challenge();
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let pv = G1LimbsVar::new_witness(cs.clone(), Some(p)).unwrap();
+            let mut tv = TranscriptVar::new(cs.clone(), b"g1").unwrap();
+            tv.absorb_g1_limbs(&pv.limbs()).unwrap();
+            assert_eq!(tv.challenge().unwrap().value.value().unwrap(), native.to_field::<Fr>());
+            assert!(cs.is_satisfied().unwrap());
+        }
+    }
+}
