@@ -327,3 +327,44 @@ pub(crate) fn install(
     Applied { last_applied: header.meta.last_log_id, membership: header.meta.last_membership.clone() }.write(txn)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use nexus_wasm_host::{Host, Limits};
+    use redb::ReadableDatabase;
+
+    use super::*;
+    use crate::state_machine::StateMachine;
+
+    const CLUSTER: ClusterId = [7; 32];
+
+    fn open(dir: &std::path::Path) -> StateMachine {
+        StateMachine::open(&dir.join("state.redb"), CLUSTER, Arc::new(Host::new(Limits::default()).unwrap())).unwrap()
+    }
+
+    /// The checksum only proves the bytes are the ones the sender wrote; the recomputed root proves the state
+    /// is the one the sender's root commits to. A state row that the root does not cover is refused.
+    #[test]
+    fn state_that_does_not_match_the_root_is_refused_even_with_a_valid_checksum() {
+        let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let source = open(d1.path());
+        let txn = source.database().begin_write().unwrap();
+        txn.open_table(STATE)
+            .unwrap()
+            .insert([[1; 32].as_slice(), b"key"].concat().as_slice(), b"value".as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+        let (meta, bytes) = build(&source.database().begin_read().unwrap(), &CLUSTER).unwrap();
+
+        let mut target = open(d2.path());
+        let verified = verify(&bytes).unwrap();
+        let txn = target.database().begin_write().unwrap();
+        let err = install(&verified, &meta, &CLUSTER, &txn).unwrap_err();
+        assert!(matches!(err, RaftStoreError::Snapshot(SnapshotError::RootMismatch)), "{err}");
+        drop(txn);
+        target.reload().unwrap();
+        assert!(target.state_entries().unwrap().is_empty());
+    }
+}
