@@ -67,6 +67,22 @@ impl StateView for BatchView {
     }
 }
 
+/// The applied index and state root from their stored bytes (absent on a new database).
+fn decode_meta(applied: Option<&[u8]>, root: Option<&[u8]>) -> Result<(u64, StateRoot), ReplicaError> {
+    let applied = match applied {
+        Some(bytes) => u64::from_le_bytes(bytes.try_into().map_err(|_| ReplicaError::Corrupt("applied index".into()))?),
+        None => 0,
+    };
+    let root = match root {
+        Some(bytes) => {
+            let bytes: [u8; 32] = bytes.try_into().map_err(|_| ReplicaError::Corrupt("state root".into()))?;
+            StateRoot::from_bytes(bytes).ok_or_else(|| ReplicaError::Corrupt("state root".into()))?
+        }
+        None => StateRoot::default(),
+    };
+    Ok((applied, root))
+}
+
 fn decode_record(bytes: &[u8]) -> Result<AppRecord, ReplicaError> {
     postcard::from_bytes(bytes).map_err(|e| ReplicaError::Corrupt(format!("app record: {e}")))
 }
@@ -84,20 +100,10 @@ impl StateMachine {
             txn.open_table(STATE)?;
             txn.open_table(NONCES)?;
             txn.open_table(RECEIPTS)?;
-            let applied = match meta.get(META_APPLIED)? {
-                Some(v) => {
-                    u64::from_le_bytes(v.value().try_into().map_err(|_| ReplicaError::Corrupt("applied index".into()))?)
-                }
-                None => 0,
-            };
-            let root = match meta.get(META_ROOT)? {
-                Some(v) => {
-                    let bytes: [u8; 32] =
-                        v.value().try_into().map_err(|_| ReplicaError::Corrupt("state root".into()))?;
-                    StateRoot::from_bytes(bytes).ok_or_else(|| ReplicaError::Corrupt("state root".into()))?
-                }
-                None => StateRoot::default(),
-            };
+            let (applied, root) = decode_meta(
+                meta.get(META_APPLIED)?.as_ref().map(|v| v.value()),
+                meta.get(META_ROOT)?.as_ref().map(|v| v.value()),
+            )?;
             (applied, root)
         };
         txn.commit()?;
@@ -115,36 +121,9 @@ impl StateMachine {
     /// Applies log entries `(index, request)` in one transaction. Indexes must continue the applied index
     /// without gaps. A refused request is an outcome, not an error; an error means nothing was applied.
     pub fn apply_batch(&mut self, entries: &[(u64, SignedRequest)]) -> Result<Vec<ApplyOutcome>, ReplicaError> {
-        let read = Arc::new(self.db.begin_read()?);
-        let txn = self.db.begin_write()?;
-        let mut root = self.root;
-        let mut applied = self.applied;
-        let mut outcomes = Vec::with_capacity(entries.len());
-        {
-            let mut tables = Tables {
-                apps: txn.open_table(APPS)?,
-                modules: txn.open_table(MODULES)?,
-                state: txn.open_table(STATE)?,
-                nonces: txn.open_table(NONCES)?,
-                receipts: txn.open_table(RECEIPTS)?,
-            };
-            let mut pending: HashMap<AppId, Arc<Mutex<StateWrites>>> = HashMap::new();
-            for (index, request) in entries {
-                if *index != applied + 1 {
-                    return Err(ReplicaError::OutOfOrder { index: *index, applied });
-                }
-                let mut batch = Batch { tables: &mut tables, read: &read, pending: &mut pending, root: &mut root };
-                outcomes.push(self.apply_one(*index, request, &mut batch)?);
-                applied = *index;
-            }
-            let mut meta = txn.open_table(META)?;
-            meta.insert(META_APPLIED, applied.to_le_bytes().as_slice())?;
-            meta.insert(META_ROOT, root.to_bytes().as_slice())?;
-        }
-        txn.commit()?;
-        self.applied = applied;
-        self.root = root;
-        Ok(outcomes)
+        let entries: Vec<_> = entries.iter().map(|(index, request)| (*index, Some(request))).collect();
+        let outcomes = self.apply_log_entries(&entries, |_| Ok(()))?;
+        Ok(outcomes.into_iter().map(|outcome| outcome.expect("every entry carries a request")).collect())
     }
 
     fn apply_one(
@@ -353,8 +332,9 @@ impl StateMachine {
         &self.db
     }
 
-    /// [`apply_batch`](Self::apply_batch) for Raft's log, in one write transaction. `None` entries (Raft's blank
-    /// and membership entries) carry no request: they change no state and only advance the applied index, so
+    /// Applies log entries in one write transaction: the one implementation behind
+    /// [`apply_batch`](Self::apply_batch) and the Raft layer. `None` entries (Raft's blank and membership entries)
+    /// carry no request: they change no state and only advance the applied index, so
     /// `status().applied_index` is Raft's last applied index. `extra` writes the caller's own records in the same
     /// transaction before it commits. Request entries must continue the applied index without gaps; entries
     /// without a request need only be ahead of it (index 0 is a cluster's first membership entry, and openraft's
@@ -413,19 +393,10 @@ impl StateMachine {
     pub(crate) fn reload(&mut self) -> Result<(), ReplicaError> {
         let read = self.db.begin_read()?;
         let meta = read.open_table(META)?;
-        self.applied = match meta.get(META_APPLIED)? {
-            Some(v) => {
-                u64::from_le_bytes(v.value().try_into().map_err(|_| ReplicaError::Corrupt("applied index".into()))?)
-            }
-            None => 0,
-        };
-        self.root = match meta.get(META_ROOT)? {
-            Some(v) => {
-                let bytes: [u8; 32] = v.value().try_into().map_err(|_| ReplicaError::Corrupt("state root".into()))?;
-                StateRoot::from_bytes(bytes).ok_or_else(|| ReplicaError::Corrupt("state root".into()))?
-            }
-            None => StateRoot::default(),
-        };
+        (self.applied, self.root) = decode_meta(
+            meta.get(META_APPLIED)?.as_ref().map(|v| v.value()),
+            meta.get(META_ROOT)?.as_ref().map(|v| v.value()),
+        )?;
         Ok(())
     }
 }

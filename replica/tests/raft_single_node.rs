@@ -65,7 +65,20 @@ impl RaftNetworkFactory<TypeConfig> for NoPeers {
 }
 
 async fn start(dir: &std::path::Path, host: Arc<Host>) -> (ReplicaRaft, nexus_replica::raft::SharedStateMachine) {
-    let (log, sm) = open_storage(dir, CLUSTER, host).unwrap();
+    // After `shutdown`, openraft drops the previous instance's state machine on one of its own tasks, so the
+    // database file lock can outlive `shutdown().await` by a moment. Wait for it, boundedly; a real restart is a
+    // new process and never meets this.
+    let mut attempts = 0;
+    let (log, sm) = loop {
+        match open_storage(dir, CLUSTER, host.clone()) {
+            Ok(stores) => break stores,
+            Err(e) if e.to_string().contains("already open") && attempts < 500 => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(e) => panic!("opening the stores: {e}"),
+        }
+    };
     let shared = sm.state_machine();
     let config = Config {
         heartbeat_interval: 50,
