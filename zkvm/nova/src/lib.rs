@@ -71,6 +71,7 @@
 //! ([`r1cs::R1csShape::validate`]) and keys re-derived or digest-checked
 //! ([`commitment::CommitmentKey::verify_derivation`]) on load.
 
+pub mod augmented;
 pub mod commitment;
 pub mod cyclefold;
 pub mod nifs;

@@ -134,6 +134,12 @@ impl Transcript {
         self.sponge.absorb(&out);
     }
 
+    /// Squeeze one full `Fr` element: used as a collision-resistant hash output (the IVC state
+    /// hash), where a 128-bit value would give only 64-bit collision resistance.
+    pub fn squeeze_fr(&mut self) -> Fr {
+        self.sponge.squeeze_native_field_elements(1)[0]
+    }
+
     /// Squeeze a 128-bit challenge (the low 128 bits of one squeezed element).
     pub fn challenge(&mut self) -> Challenge {
         let e = self.sponge.squeeze_native_field_elements(1)[0];

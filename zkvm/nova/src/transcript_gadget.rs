@@ -81,6 +81,11 @@ impl TranscriptVar {
         self.sponge.absorb(&[a.x, a.y].as_slice())
     }
 
+    /// Squeeze one full `Fr` element (native [`crate::transcript::Transcript::squeeze_fr`]).
+    pub fn squeeze_fr(&mut self) -> Result<FpVar<Fr>, SynthesisError> {
+        Ok(self.sponge.squeeze_field_elements(1)?.remove(0))
+    }
+
     /// Squeeze a 128-bit challenge.
     pub fn challenge(&mut self) -> Result<ChallengeVar, SynthesisError> {
         let e = self.sponge.squeeze_field_elements(1)?.remove(0);
