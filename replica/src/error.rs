@@ -13,20 +13,28 @@ pub enum ReplicaError {
     Host(String),
 }
 
-macro_rules! storage_errors {
-    ($($ty:ty),*) => {$(
-        impl From<$ty> for ReplicaError {
+/// `From` every redb error type into `$target::Storage`: one list of redb's error types for every error enum of
+/// the crate that wraps storage failures.
+macro_rules! redb_errors_into {
+    ($target:ident) => {
+        $crate::error::redb_errors_into!(
+            @each $target,
+            redb::Error,
+            redb::DatabaseError,
+            redb::TransactionError,
+            redb::TableError,
+            redb::StorageError,
+            redb::CommitError
+        );
+    };
+    (@each $target:ident, $($ty:ty),*) => {$(
+        impl From<$ty> for $target {
             fn from(e: $ty) -> Self {
-                ReplicaError::Storage(e.to_string())
+                $target::Storage(e.to_string())
             }
         }
     )*};
 }
-storage_errors!(
-    redb::Error,
-    redb::DatabaseError,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);
+pub(crate) use redb_errors_into;
+
+redb_errors_into!(ReplicaError);

@@ -126,23 +126,7 @@ impl From<RaftStoreError> for io::Error {
     }
 }
 
-macro_rules! storage_errors {
-    ($($ty:ty),*) => {$(
-        impl From<$ty> for RaftStoreError {
-            fn from(e: $ty) -> Self {
-                RaftStoreError::Storage(e.to_string())
-            }
-        }
-    )*};
-}
-storage_errors!(
-    redb::Error,
-    redb::DatabaseError,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);
+crate::error::redb_errors_into!(RaftStoreError);
 
 /// Runs blocking storage work (fsyncs, wasm execution, snapshot encoding) off the async worker threads, so a
 /// slow disk never stalls timers and network tasks that share them.
