@@ -74,6 +74,7 @@
 pub mod augmented;
 pub mod commitment;
 pub mod cyclefold;
+pub mod ivc;
 pub mod nifs;
 pub mod nonnative;
 pub mod poseidon_params;
