@@ -285,51 +285,73 @@ mod tests {
         vec![Fr::from(0u64), Fr::from(1u64)]
     }
 
-    #[test]
-    fn fibonacci_1_2_5_steps_verify() {
-        let c = Fibonacci { iterations: 3 };
-        let pp = PublicParams::setup(&c).unwrap();
-        eprintln!("augmented shape (Fibonacci, 3 iterations): {} constraints", pp.shape.num_constraints);
-        let z0 = fib_z0();
-        let mut proof = IvcProof::prove_first(&pp, &c, &z0).unwrap();
-        let mut expected = c.native_step(&z0);
-        for n in 1..=5u64 {
+    /// Prove `steps` steps of `c` from `z0`, verifying after each step listed in `check_at`
+    /// against the native computation `native`.
+    fn run<C: StepCircuit<Fr>>(
+        pp: &PublicParams,
+        c: &C,
+        z0: &[Fr],
+        steps: u64,
+        check_at: &[u64],
+        native: impl Fn(&[Fr]) -> Vec<Fr>,
+    ) -> IvcProof {
+        let mut proof = IvcProof::prove_first(pp, c, z0).unwrap();
+        let mut expected = native(z0);
+        for n in 1..=steps {
             if n > 1 {
-                proof.prove_step(&pp, &c).unwrap();
-                expected = c.native_step(&expected);
+                proof.prove_step(pp, c).unwrap();
+                expected = native(&expected);
             }
             assert_eq!(proof.i, n);
-            if [1, 2, 5].contains(&n) {
-                assert_eq!(proof.verify(&pp, n, &z0).unwrap(), &expected[..]);
-                // i ≠ number of steps (A.1/A.11 analogue), and a proof never verifies for 0 steps.
-                assert_eq!(proof.verify(&pp, n + 1, &z0), Err(IvcError::StepCount { expected: n + 1, got: n }));
+            if check_at.contains(&n) {
+                assert_eq!(proof.verify(pp, n, z0).unwrap(), &expected[..]);
+                // i ≠ number of steps is rejected both ways, and 0 steps never verifies.
+                assert_eq!(proof.verify(pp, n + 1, z0), Err(IvcError::StepCount { expected: n + 1, got: n }));
+                assert_eq!(proof.verify(pp, n - 1, z0), Err(IvcError::StepCount { expected: n - 1, got: n }));
                 let mut zero = proof.clone();
                 zero.i = 0;
-                assert_eq!(zero.verify(&pp, 0, &z0), Err(IvcError::ZeroSteps));
+                assert_eq!(zero.verify(pp, 0, z0), Err(IvcError::ZeroSteps));
             }
         }
-        // F(15), F(16) after 5 steps of 3 iterations.
-        assert_eq!(expected, vec![Fr::from(610u64), Fr::from(987u64)]);
+        proof
     }
 
     #[test]
-    fn poseidon_chain_1_2_5_steps_verify() {
+    fn fibonacci_1_and_2_steps_verify() {
+        let c = Fibonacci { iterations: 3 };
+        let pp = PublicParams::setup(&c).unwrap();
+        eprintln!("augmented shape (Fibonacci, 3 iterations): {} constraints", pp.shape.num_constraints);
+        let p = run(&pp, &c, &fib_z0(), 2, &[1, 2], |z| c.native_step(z));
+        assert_eq!(p.zi, vec![Fr::from(8u64), Fr::from(13u64)]); // F(6), F(7)
+    }
+
+    /// About a minute in the dev profile, so not in CI:
+    /// `cargo nextest run -p nexus-nova --run-ignored only five_steps`.
+    #[test]
+    #[ignore = "slow (~1 min per circuit in the dev profile); run with --run-ignored only"]
+    fn fibonacci_five_steps_verify() {
+        let c = Fibonacci { iterations: 3 };
+        let pp = PublicParams::setup(&c).unwrap();
+        let p = run(&pp, &c, &fib_z0(), 5, &[1, 2, 5], |z| c.native_step(z));
+        assert_eq!(p.zi, vec![Fr::from(610u64), Fr::from(987u64)]); // F(15), F(16)
+    }
+
+    #[test]
+    fn poseidon_chain_1_and_2_steps_verify() {
+        let c = PoseidonChain { hashes: 1 };
+        let pp = PublicParams::setup(&c).unwrap();
+        run(&pp, &c, &[Fr::from(7u64)], 2, &[1, 2], |z| c.native_step(z));
+    }
+
+    /// See [`fibonacci_five_steps_verify`] for how to run it.
+    #[test]
+    #[ignore = "slow (~1 min per circuit in the dev profile); run with --run-ignored only"]
+    fn poseidon_chain_five_steps_verify_and_not_under_other_parameters() {
         let c = PoseidonChain { hashes: 1 };
         let pp = PublicParams::setup(&c).unwrap();
         let z0 = vec![Fr::from(7u64)];
-        let mut proof = IvcProof::prove_first(&pp, &c, &z0).unwrap();
-        let mut expected = c.native_step(&z0);
-        for n in 1..=5u64 {
-            if n > 1 {
-                proof.prove_step(&pp, &c).unwrap();
-                expected = c.native_step(&expected);
-            }
-            if [1, 2, 5].contains(&n) {
-                assert_eq!(proof.verify(&pp, n, &z0).unwrap(), &expected[..]);
-            }
-        }
-        // A proof under the Poseidon parameters does not verify under Fibonacci's parameters
-        // (other shape, other digest).
+        let proof = run(&pp, &c, &z0, 5, &[1, 2, 5], |z| c.native_step(z));
+        // Not under Fibonacci's parameters (other shape, other digest).
         let other = PublicParams::setup(&Fibonacci { iterations: 1 }).unwrap();
         assert_ne!(other.digest, pp.digest);
         assert!(proof.verify(&other, 5, &z0).is_err());

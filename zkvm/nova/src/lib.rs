@@ -29,7 +29,31 @@
 //! * [`cyclefold`]: the CycleFold circuit over `Fq` proving one claim `P₃ = P₁ + r·P₂` on G1
 //!   (1,362 constraints), with public input `[r, P₁, P₂, P₃]` in the transcript's point encoding.
 //!
-//! # What is next, and the intended design
+//! * [`augmented`]: the augmented (primary) circuit, built as designed below (items 1–7):
+//!   in-circuit NIFS verifier, two CycleFold claims per fold (`W̄`, `Ē`), both CycleFold instances
+//!   folded natively on Grumpkin in circuit with their `Fq` scalars folded by a non-native
+//!   multiply-add ([`augmented::fq_mul_add`], exact integer check over 64-bit limbs), base case
+//!   anchored, one public input (the state hash [`augmented::state_hash`]). **65,222 constraints**
+//!   for Fibonacci with 1 iteration (65,224 with 3); CycleFold circuit 1,362.
+//! * [`ivc`]: public parameters (both shapes, both keys, digest), `prove_first` / `prove_step`,
+//!   and a verifier whose cost does not depend on the number of steps. Tested: 1 and 2 steps of
+//!   Fibonacci and the Poseidon chain in CI, 5 steps `#[ignore]`d (~1 min each in the dev
+//!   profile); mixing runs (A.1), swapped CycleFold instance (A.2), base case (A.4), wrong step
+//!   count, z₀/z_i and every proof field tampered. Whole crate suite ≈ 110 s in the dev profile
+//!   on this shared 2-core machine.
+//!
+//! # Status and what is next
+//!
+//! Done: items 1–7 of the augmented circuit below, the final verifier, sequential IVC.
+//! Next, in order: (a) parameters on disk (versioned, checksummed, ark-serialize; see the last
+//! paragraph; [`ivc::PublicParams`] already derives `CanonicalSerialize`); (b) a test that a
+//! false CycleFold claim (wrong `W̄'`) is caught by `cf_U` at the end (A.3; today it is covered
+//! by the CycleFold circuit's own tests and the shared-variable construction); (c) the PCD tree;
+//! (d) shrinking the augmented circuit toward 40k: one CycleFold circuit carrying both claims
+//! (one cf fold per step instead of two, saving ~8 `fq_mul_add` and a transcript), and cheaper
+//! in-circuit absorption of the CycleFold `x`; (e) benchmarks (BENCHMARKS.md).
+//!
+//! # The design (augmented circuit as built; PCD still to build)
 //!
 //! **Augmented circuit (primary, over `Fr`).** Public input: one element
 //! `h = H(pp_digest, i, z₀, z_i, U_i, cf_U_i)` (Poseidon, same encoding as the transcript; A.1,
@@ -46,10 +70,10 @@
 //!    range-checked) and the same `r` bits (A.3);
 //! 5. the CycleFold instances (Grumpkin commitments, coordinates native in `Fr`) are folded into
 //!    `cf_U` natively in circuit with their own NIFS challenge, which always absorbs `cf_U` (A.6);
-//!    this needs one in-circuit Grumpkin scalar multiplication per commitment (`r·W̄`, `r·T̄`),
-//!    native arithmetic with arkworks' Grumpkin gadgets;
-//! 6. base case (A.4): when `i = 0`, `z_i = z₀`, `U_i` and `cf_U_i` are the fixed dummies and the
-//!    output is `U_{i+1} = ` the dummy folded with `u_i`; otherwise the folded values;
+//!    one in-circuit 128-bit Grumpkin scalar multiplication per commitment (`r·w̄`, `r·T̄`); the
+//!    `Fq` scalars `u`, `x` are non-native here and are folded with `fq_mul_add`;
+//! 6. base case (A.4): when `i = 0`, `z_i = z₀` and the outputs `U_1`, `cf_U_1` are the fixed
+//!    dummies (the inputs `U_0`, `cf_U_0`, `u_0` are then irrelevant); otherwise the folded values;
 //! 7. the step circuit: `z_{i+1} = F(i, z_i)`; output `h' = H(pp_digest, i + 1, z₀, z_{i+1},
 //!    U_{i+1}, cf_U_{i+1})` allocated as the single public input; arities checked (A.5).
 //!
