@@ -13,6 +13,7 @@
 
 mod app;
 mod error;
+pub mod node;
 pub mod raft;
 mod receipt;
 mod request;
