@@ -4,5 +4,6 @@
 pub mod app_build;
 pub mod args;
 pub mod keys;
+pub mod network;
 pub mod scaffold;
 pub mod state_file;

@@ -1,12 +1,15 @@
 //! `nexus`: build, run and (as the network parts land) deploy and call Nexus apps.
 
+mod local;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use nexus_cli::{app_build, args, keys, state_file};
+use nexus_cli::{app_build, args, keys, network, state_file};
+use nexus_replica::{AppId, ApplyOutcome, Request};
 use nexus_wasm_host::{AppModule, CallContext, CallResult, Host, Limits, MemoryState, Outcome};
 
 #[derive(Parser)]
@@ -63,9 +66,60 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Run one replica (a real deployment runs one per machine).
+    Replica {
+        #[command(subcommand)]
+        command: ReplicaCommand,
+    },
+    /// Start a local network: N replicas as processes on loopback, data under one folder. Runs until Ctrl-C.
+    Up {
+        /// Where replica data, configs and logs go (default: <config dir>/local-network).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long, default_value_t = 4)]
+        replicas: usize,
+    },
+    /// Deploy an app (its .wasm) through a replica; prints the app id.
+    Deploy {
+        app: PathBuf,
+        /// A replica's address (default: the local network's first replica).
+        #[arg(long)]
+        replica: Option<String>,
+        /// The key to sign with (see `nexus keys`).
+        #[arg(long, default_value = "default")]
+        key: String,
+    },
+    /// Call a function of a deployed app; prints the receipt.
+    Call {
+        /// The app id (hex).
+        app: String,
+        function: String,
+        #[arg(long = "input", short = 'i')]
+        inputs: Vec<String>,
+        #[arg(long, default_value = "hex")]
+        decode: String,
+        #[arg(long)]
+        replica: Option<String>,
+        #[arg(long, default_value = "default")]
+        key: String,
+    },
+    /// Show the status of a replica (or of every replica of the local network).
+    Status {
+        #[arg(long)]
+        replica: Option<String>,
+    },
     /// Build the example apps and run a few calls of each through the host (the main job until the
     /// network lands).
     Demo,
+}
+
+#[derive(Subcommand)]
+enum ReplicaCommand {
+    /// Run a replica from its config file (TOML: node_id, cluster_id, listen, data_dir, bootstrap_members).
+    Run {
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -147,8 +201,94 @@ fn run(command: Command) -> Result<()> {
             println!("{name}: {}", hex::encode(key.public()));
             Ok(())
         }
+        Command::Replica { command: ReplicaCommand::Run { config } } => {
+            runtime()?.block_on(local::run_replica(&config))
+        }
+        Command::Up { dir, replicas } => {
+            let dir = match dir {
+                Some(dir) => dir,
+                None => keys::config_dir()?.join("local-network"),
+            };
+            runtime()?.block_on(local::up(&dir, replicas))
+        }
+        Command::Deploy { app, replica, key } => {
+            let module = std::fs::read(&app).with_context(|| format!("reading {}", app.display()))?;
+            let config_dir = keys::config_dir()?;
+            let key = keys::load(&config_dir, &key)?;
+            let addr = network::replica_addr(replica, &config_dir)?;
+            let (outcome, index) = runtime()?.block_on(network::submit(&addr, &key, Request::Deploy { module }))?;
+            match outcome {
+                ApplyOutcome::Deployed { app, code_hash } => {
+                    println!("deployed at log index {index}\n  app        {app}\n  code hash  {code_hash}");
+                    Ok(())
+                }
+                ApplyOutcome::Rejected(why) => bail!("deploy refused: {why}"),
+                other => bail!("unexpected outcome {other:?}"),
+            }
+        }
+        Command::Call { app, function, inputs, decode, replica, key } => {
+            let app =
+                AppId(hex::decode(&app).ok().and_then(|b| b.try_into().ok()).context("app id must be 64 hex digits")?);
+            let input = args::encode_args(&inputs)?;
+            let config_dir = keys::config_dir()?;
+            let key = keys::load(&config_dir, &key)?;
+            let addr = network::replica_addr(replica, &config_dir)?;
+            let request = Request::Call { app, function, input, zk: false };
+            let (outcome, _) = runtime()?.block_on(network::submit(&addr, &key, request))?;
+            let receipt = match outcome {
+                ApplyOutcome::Called(receipt) => receipt,
+                ApplyOutcome::Rejected(why) => bail!("call refused: {why}"),
+                other => bail!("unexpected outcome {other:?}"),
+            };
+            println!("  call id    {}", receipt.call_id);
+            match (&receipt.output, &receipt.trap) {
+                (Some(out), _) => match args::decode_as(&decode, out) {
+                    Ok(shown) => println!("  output     {shown}"),
+                    Err(e) => println!("  output     0x{} ({e})", hex::encode(out)),
+                },
+                (None, Some(trap)) => println!("  trapped    {trap}"),
+                (None, None) => {}
+            }
+            println!("  fuel used  {}\n  state root {}", receipt.fuel_used, hex::encode(receipt.state_root));
+            if receipt.trap.is_some() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Status { replica } => {
+            let config_dir = keys::config_dir()?;
+            let addrs = match replica {
+                Some(addr) => vec![addr],
+                None => {
+                    let path = config_dir.join("network.toml");
+                    let net: network::LocalNetwork =
+                        network::read_toml(&path).map_err(|_| network::NetworkError::NoReplica)?;
+                    net.replicas
+                }
+            };
+            let rt = runtime()?;
+            for addr in addrs {
+                match rt.block_on(network::status(&addr)) {
+                    Ok(s) => println!(
+                        "replica {} at {addr}: leader {}, term {}, applied {}, state root {}, {} members",
+                        s.node_id,
+                        s.leader_id.map_or("none".into(), |l| l.to_string()),
+                        s.term,
+                        s.applied_index,
+                        hex::encode(&s.state_root),
+                        s.members.len()
+                    ),
+                    Err(e) => println!("{e}"),
+                }
+            }
+            Ok(())
+        }
         Command::Demo => demo(),
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
 fn build(manifest: &Path, out: &Path) -> Result<()> {

@@ -1,0 +1,113 @@
+//! Talking to a running network: the local network file written by `nexus up`, replica configs, and the
+//! client calls behind `nexus deploy`, `nexus call` and `nexus status`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use nexus_proto::MAX_MESSAGE_BYTES;
+use nexus_proto::v1::client_client::ClientClient;
+use nexus_proto::v1::{StatusRequest, StatusResponse, SubmitRequest};
+use nexus_replica::{ApplyOutcome, ClientKey, ClusterId, Request};
+use serde::{Deserialize, Serialize};
+
+/// Deadline for one client RPC (a call waits for Raft to commit and apply it).
+pub const CLIENT_RPC_TIMEOUT_SECS: u64 = 30;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    #[error("could not read or write {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not a valid file: {reason}")]
+    Parse { path: PathBuf, reason: String },
+    #[error("no replica address: pass --replica ADDR or start a local network with `nexus up`")]
+    NoReplica,
+    #[error("replica {addr}: {reason}")]
+    Rpc { addr: String, reason: String },
+}
+
+/// A replica's configuration file (`nexus replica run --config FILE`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaConfig {
+    pub node_id: u64,
+    /// 64 hex digits.
+    pub cluster_id: String,
+    /// Address the gRPC server listens on, e.g. "127.0.0.1:7100".
+    pub listen: String,
+    pub data_dir: PathBuf,
+    /// Set on one replica of a new cluster: it initializes Raft with these members (node id → address).
+    #[serde(default)]
+    pub bootstrap_members: BTreeMap<String, String>,
+}
+
+/// What `nexus up` leaves for the other commands: where the local network's replicas listen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalNetwork {
+    pub cluster_id: String,
+    pub replicas: Vec<String>,
+}
+
+pub fn read_toml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, NetworkError> {
+    let text = std::fs::read_to_string(path).map_err(|source| NetworkError::Io { path: path.into(), source })?;
+    toml::from_str(&text).map_err(|e| NetworkError::Parse { path: path.into(), reason: e.to_string() })
+}
+
+pub fn write_toml<T: Serialize>(path: &Path, value: &T) -> Result<(), NetworkError> {
+    let text = toml::to_string(value).map_err(|e| NetworkError::Parse { path: path.into(), reason: e.to_string() })?;
+    std::fs::write(path, text).map_err(|source| NetworkError::Io { path: path.into(), source })
+}
+
+pub fn parse_cluster_id(hex_id: &str) -> Option<ClusterId> {
+    hex::decode(hex_id).ok()?.try_into().ok()
+}
+
+/// The replica to talk to: the one given, else the first of the local network.
+pub fn replica_addr(given: Option<String>, config_dir: &Path) -> Result<String, NetworkError> {
+    if let Some(addr) = given {
+        return Ok(addr);
+    }
+    let path = config_dir.join("network.toml");
+    if !path.exists() {
+        return Err(NetworkError::NoReplica);
+    }
+    let network: LocalNetwork = read_toml(&path)?;
+    network.replicas.into_iter().next().ok_or(NetworkError::NoReplica)
+}
+
+pub async fn connect(addr: &str) -> Result<ClientClient<tonic::transport::Channel>, NetworkError> {
+    let rpc = |reason: String| NetworkError::Rpc { addr: addr.to_string(), reason };
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .map_err(|e| rpc(e.to_string()))?
+        .timeout(std::time::Duration::from_secs(CLIENT_RPC_TIMEOUT_SECS));
+    let channel = endpoint.connect().await.map_err(|e| rpc(format!("cannot connect: {e}")))?;
+    Ok(ClientClient::new(channel)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES))
+}
+
+pub async fn status(addr: &str) -> Result<StatusResponse, NetworkError> {
+    let mut client = connect(addr).await?;
+    let status = client.status(StatusRequest {}).await;
+    status.map(|r| r.into_inner()).map_err(|s| NetworkError::Rpc { addr: addr.into(), reason: s.message().into() })
+}
+
+/// A clock-based nonce: strictly increasing for one client, without coordination between processes.
+pub fn clock_nonce() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1)
+}
+
+/// Signs `request` for the replica's cluster and submits it; returns the outcome and its log index.
+pub async fn submit(addr: &str, key: &ClientKey, request: Request) -> Result<(ApplyOutcome, u64), NetworkError> {
+    let rpc = |reason: String| NetworkError::Rpc { addr: addr.to_string(), reason };
+    let status = status(addr).await?;
+    let cluster: ClusterId = status.cluster_id.as_slice().try_into().map_err(|_| rpc("bad cluster id".into()))?;
+    let signed = key.sign(&cluster, clock_nonce(), request);
+    let mut client = connect(addr).await?;
+    let reply = client
+        .submit(SubmitRequest { signed_request: signed.encode() })
+        .await
+        .map_err(|s| rpc(s.message().to_string()))?
+        .into_inner();
+    let outcome = postcard::from_bytes(&reply.outcome).map_err(|e| rpc(format!("outcome does not decode: {e}")))?;
+    Ok((outcome, reply.log_index))
+}
