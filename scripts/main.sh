@@ -15,7 +15,7 @@ echo "== building the example apps (wasm32 + riscv32im)"
 "$nexus" build --manifest apps/Cargo.toml --out "$work/apps"
 
 echo "== starting a local network of 4 replicas"
-"$nexus" up --replicas 4 --dir "$work/network" > "$work/up.log" 2>&1 &
+"$nexus" up --replicas 4 --data "$work/network" > "$work/up.log" 2>&1 &
 up=$!
 trap 'kill $up 2>/dev/null; wait $up 2>/dev/null || true' EXIT
 for _ in $(seq 1 150); do

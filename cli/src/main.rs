@@ -73,8 +73,9 @@ enum Command {
     },
     /// Start a local network: N replicas as processes on loopback, data under one folder. Runs until Ctrl-C.
     Up {
-        /// Where replica data, configs and logs go (default: <config dir>/local-network).
-        #[arg(long)]
+        /// Where replica data, configs and logs go (default: <config dir>/local-network). Running `up` again on
+        /// the same folder resumes the same network from its data.
+        #[arg(long = "data")]
         dir: Option<PathBuf>,
         #[arg(long, default_value_t = 4)]
         replicas: usize,

@@ -44,7 +44,7 @@ fn a_local_network_deploys_calls_and_survives_a_killed_replica() {
     let tmp = tempfile::tempdir().unwrap();
     let (config, data) = (tmp.path().join("config"), tmp.path().join("net"));
     let up = Command::new(NEXUS)
-        .args(["up", "--replicas", "3", "--dir"])
+        .args(["up", "--replicas", "3", "--data"])
         .arg(&data)
         .env("NEXUS_CONFIG_DIR", &config)
         .stdout(std::process::Stdio::null())
