@@ -17,6 +17,9 @@ use nexus_wasm_host::{AppModule, CallContext, CallResult, Host, Limits, MemorySt
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Print results as JSON (deploy, call, query, receipt), for scripts.
+    #[arg(long, global = true)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -104,6 +107,29 @@ enum Command {
         #[arg(long, default_value = "default")]
         key: String,
     },
+    /// Fetch the receipt of a call by its id (its log index).
+    Receipt {
+        call_id: u64,
+        #[arg(long, default_value = "hex")]
+        decode: String,
+        #[arg(long)]
+        replica: Option<String>,
+    },
+    /// A read-only call: linearizable (read index through the leader) unless --local.
+    Query {
+        /// The app id (hex).
+        app: String,
+        function: String,
+        #[arg(long = "input", short = 'i')]
+        inputs: Vec<String>,
+        #[arg(long, default_value = "hex")]
+        decode: String,
+        #[arg(long)]
+        replica: Option<String>,
+        /// Serve from the replica's own state without a read index: faster, possibly stale.
+        #[arg(long)]
+        local: bool,
+    },
     /// Show the status of a replica (or of every replica of the local network).
     Status {
         #[arg(long)]
@@ -141,7 +167,8 @@ enum KeysCommand {
 }
 
 fn main() -> std::process::ExitCode {
-    match run(Cli::parse().command) {
+    let cli = Cli::parse();
+    match run(cli.command, cli.json) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             // The cause chain, one line, without a backtrace: errors here are for users.
@@ -151,7 +178,7 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn run(command: Command) -> Result<()> {
+fn run(command: Command, json: bool) -> Result<()> {
     match command {
         Command::Build { manifest, out } => build(&manifest, &out),
         Command::New { name, sdk } => {
@@ -220,7 +247,12 @@ fn run(command: Command) -> Result<()> {
             let (outcome, index) = runtime()?.block_on(network::submit(&addr, &key, Request::Deploy { module }))?;
             match outcome {
                 ApplyOutcome::Deployed { app, code_hash } => {
-                    println!("deployed at log index {index}\n  app        {app}\n  code hash  {code_hash}");
+                    if json {
+                        let value = serde_json::json!({"app": app.to_hex(), "code_hash": code_hash.to_hex(), "log_index": index});
+                        println!("{value}");
+                    } else {
+                        println!("deployed at log index {index}\n  app        {app}\n  code hash  {code_hash}");
+                    }
                     Ok(())
                 }
                 ApplyOutcome::Rejected(why) => bail!("deploy refused: {why}"),
@@ -241,18 +273,43 @@ fn run(command: Command) -> Result<()> {
                 ApplyOutcome::Rejected(why) => bail!("call refused: {why}"),
                 other => bail!("unexpected outcome {other:?}"),
             };
-            println!("  call id    {}", receipt.call_id);
-            match (&receipt.output, &receipt.trap) {
-                (Some(out), _) => match args::decode_as(&decode, out) {
-                    Ok(shown) => println!("  output     {shown}"),
-                    Err(e) => println!("  output     0x{} ({e})", hex::encode(out)),
-                },
-                (None, Some(trap)) => println!("  trapped    {trap}"),
-                (None, None) => {}
-            }
-            println!("  fuel used  {}\n  state root {}", receipt.fuel_used, hex::encode(receipt.state_root));
+            print_receipt(&receipt, &decode, json);
             if receipt.trap.is_some() {
                 std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Receipt { call_id, decode, replica } => {
+            let addr = network::replica_addr(replica, &keys::config_dir()?)?;
+            let receipt = runtime()?.block_on(network::receipt(&addr, call_id))?;
+            print_receipt(&receipt, &decode, json);
+            Ok(())
+        }
+        Command::Query { app, function, inputs, decode, replica, local } => {
+            let app =
+                AppId(hex::decode(&app).ok().and_then(|b| b.try_into().ok()).context("app id must be 64 hex digits")?);
+            let input = args::encode_args(&inputs)?;
+            let addr = network::replica_addr(replica, &keys::config_dir()?)?;
+            let (result, applied) = runtime()?.block_on(network::query(&addr, &app, &function, &input, local))?;
+            let shown = result.output().map(|out| args::decode_as(&decode, out).unwrap_or_else(|_| hex::encode(out)));
+            if json {
+                let value = serde_json::json!({
+                    "applied_index": applied,
+                    "output": result.output().map(hex::encode),
+                    "decoded": shown,
+                    "trap": result.trap().map(|t| t.to_string()),
+                    "fuel_used": result.fuel_used,
+                    "stale_possible": local,
+                });
+                println!("{value}");
+            } else {
+                match (&shown, result.trap()) {
+                    (Some(shown), _) => println!("  output     {shown}"),
+                    (None, Some(trap)) => println!("  trapped    {trap}"),
+                    (None, None) => {}
+                }
+                let freshness = if local { "local read, may be stale" } else { "linearizable" };
+                println!("  fuel used  {}\n  at index   {applied} ({freshness})", result.fuel_used);
             }
             Ok(())
         }
@@ -286,6 +343,33 @@ fn run(command: Command) -> Result<()> {
         }
         Command::Demo => demo(),
     }
+}
+
+fn print_receipt(receipt: &nexus_replica::Receipt, decode: &str, json: bool) {
+    let shown = receipt.output.as_ref().map(|out| args::decode_as(decode, out).unwrap_or_else(|_| hex::encode(out)));
+    if json {
+        let value = serde_json::json!({
+            "call_id": receipt.call_id,
+            "app": receipt.app.to_hex(),
+            "function": receipt.function,
+            "caller": hex::encode(receipt.caller),
+            "input_digest": hex::encode(receipt.input_digest),
+            "output": receipt.output.as_ref().map(hex::encode),
+            "decoded": shown,
+            "trap": receipt.trap.as_ref().map(|t| t.to_string()),
+            "fuel_used": receipt.fuel_used,
+            "state_root": hex::encode(receipt.state_root),
+        });
+        println!("{value}");
+        return;
+    }
+    println!("  call id    {}", receipt.call_id);
+    match (&shown, &receipt.trap) {
+        (Some(shown), _) => println!("  output     {shown}"),
+        (None, Some(trap)) => println!("  trapped    {trap}"),
+        (None, None) => {}
+    }
+    println!("  fuel used  {}\n  state root {}", receipt.fuel_used, hex::encode(receipt.state_root));
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

@@ -7,8 +7,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use nexus_proto::MAX_MESSAGE_BYTES;
 use nexus_proto::v1::client_client::ClientClient;
-use nexus_proto::v1::{StatusRequest, StatusResponse, SubmitRequest};
-use nexus_replica::{ApplyOutcome, ClientKey, ClusterId, Request};
+use nexus_proto::v1::{GetReceiptRequest, QueryRequest, StatusRequest, StatusResponse, SubmitRequest};
+use nexus_replica::{AppId, ApplyOutcome, ClientKey, ClusterId, Receipt, Request};
+use nexus_wasm_host::CallResult;
 use serde::{Deserialize, Serialize};
 
 /// Deadline for one client RPC (a call waits for Raft to commit and apply it).
@@ -110,4 +111,29 @@ pub async fn submit(addr: &str, key: &ClientKey, request: Request) -> Result<(Ap
         .into_inner();
     let outcome = postcard::from_bytes(&reply.outcome).map_err(|e| rpc(format!("outcome does not decode: {e}")))?;
     Ok((outcome, reply.log_index))
+}
+
+/// The receipt of call `call_id` as the replica at `addr` stores it.
+pub async fn receipt(addr: &str, call_id: u64) -> Result<Receipt, NetworkError> {
+    let rpc = |reason: String| NetworkError::Rpc { addr: addr.to_string(), reason };
+    let mut client = connect(addr).await?;
+    let reply = client.get_receipt(GetReceiptRequest { call_id }).await.map_err(|s| rpc(s.message().to_string()))?;
+    postcard::from_bytes(&reply.into_inner().receipt).map_err(|e| rpc(format!("receipt does not decode: {e}")))
+}
+
+/// A read-only call; returns the result and the applied index it ran at.
+pub async fn query(
+    addr: &str,
+    app: &AppId,
+    function: &str,
+    input: &[u8],
+    local: bool,
+) -> Result<(CallResult, u64), NetworkError> {
+    let rpc = |reason: String| NetworkError::Rpc { addr: addr.to_string(), reason };
+    let mut client = connect(addr).await?;
+    let request =
+        QueryRequest { app: app.0.to_vec(), function: function.into(), input: input.to_vec(), caller: vec![], local };
+    let reply = client.query(request).await.map_err(|s| rpc(s.message().to_string()))?.into_inner();
+    let result = postcard::from_bytes(&reply.result).map_err(|e| rpc(format!("result does not decode: {e}")))?;
+    Ok((result, reply.applied_index))
 }

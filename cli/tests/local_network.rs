@@ -81,6 +81,14 @@ fn a_local_network_deploys_calls_and_survives_a_killed_replica() {
     };
     assert_eq!(field(&stdout(&call(&addrs[1], "u64:5")), "output"), "5");
 
+    // Reads: a linearizable query through a follower, a receipt from another replica, JSON for scripts.
+    let query = stdout(&nexus(&config, &["query", &app, "get", "--decode", "u64", "--replica", &addrs[2]]));
+    assert_eq!(field(&query, "output"), "5");
+    let receipt = stdout(&nexus(&config, &["--json", "receipt", "3", "--decode", "u64", "--replica", &addrs[2]]));
+    assert!(receipt.contains(r#""call_id":3"#) && receipt.contains(r#""decoded":"5""#), "{receipt}");
+    let missing = nexus(&config, &["receipt", "999", "--replica", &addrs[0]]);
+    assert!(!missing.status.success());
+
     // Kill one replica outright; two of three still make a majority.
     let killed = Command::new("pkill").args(["-9", "-f"]).arg(data.join("replica-2.toml")).status().unwrap();
     assert!(killed.success(), "replica 2 was running");
