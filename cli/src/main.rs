@@ -95,15 +95,8 @@ enum Command {
     },
     /// Call a function of a deployed app; prints the receipt.
     Call {
-        /// The app id (hex).
-        app: String,
-        function: String,
-        #[arg(long = "input", short = 'i')]
-        inputs: Vec<String>,
-        #[arg(long, default_value = "hex")]
-        decode: String,
-        #[arg(long)]
-        replica: Option<String>,
+        #[command(flatten)]
+        target: FunctionCall,
         #[arg(long, default_value = "default")]
         key: String,
     },
@@ -117,15 +110,8 @@ enum Command {
     },
     /// A read-only call: linearizable (read index through the leader) unless --local.
     Query {
-        /// The app id (hex).
-        app: String,
-        function: String,
-        #[arg(long = "input", short = 'i')]
-        inputs: Vec<String>,
-        #[arg(long, default_value = "hex")]
-        decode: String,
-        #[arg(long)]
-        replica: Option<String>,
+        #[command(flatten)]
+        target: FunctionCall,
         /// Serve from the replica's own state without a read index: faster, possibly stale.
         #[arg(long)]
         local: bool,
@@ -138,6 +124,34 @@ enum Command {
     /// Build the example apps and run a few calls of each through the host (the main job until the
     /// network lands).
     Demo,
+}
+
+/// What `call` and `query` address: a function of a deployed app, its input, and a replica.
+#[derive(clap::Args)]
+struct FunctionCall {
+    /// The app id (hex).
+    app: String,
+    function: String,
+    /// Input arguments as TYPE:VALUE literals, concatenated in order (e.g. --input u64:5).
+    #[arg(long = "input", short = 'i')]
+    inputs: Vec<String>,
+    /// How to show the output: u64, str, bytes, hex, ...
+    #[arg(long, default_value = "hex")]
+    decode: String,
+    /// A replica's address (default: the local network's first replica).
+    #[arg(long)]
+    replica: Option<String>,
+}
+
+impl FunctionCall {
+    /// The app id, the encoded input, and the replica to talk to.
+    fn resolve(&self) -> Result<(AppId, Vec<u8>, String)> {
+        let app =
+            hex::decode(&self.app).ok().and_then(|b| b.try_into().ok()).context("app id must be 64 hex digits")?;
+        let input = args::encode_args(&self.inputs)?;
+        let addr = network::replica_addr(self.replica.clone(), &keys::config_dir()?)?;
+        Ok((AppId(app), input, addr))
+    }
 }
 
 #[derive(Subcommand)]
@@ -259,21 +273,17 @@ fn run(command: Command, json: bool) -> Result<()> {
                 other => bail!("unexpected outcome {other:?}"),
             }
         }
-        Command::Call { app, function, inputs, decode, replica, key } => {
-            let app =
-                AppId(hex::decode(&app).ok().and_then(|b| b.try_into().ok()).context("app id must be 64 hex digits")?);
-            let input = args::encode_args(&inputs)?;
-            let config_dir = keys::config_dir()?;
-            let key = keys::load(&config_dir, &key)?;
-            let addr = network::replica_addr(replica, &config_dir)?;
-            let request = Request::Call { app, function, input, zk: false };
+        Command::Call { target, key } => {
+            let (app, input, addr) = target.resolve()?;
+            let key = keys::load(&keys::config_dir()?, &key)?;
+            let request = Request::Call { app, function: target.function.clone(), input, zk: false };
             let (outcome, _) = runtime()?.block_on(network::submit(&addr, &key, request))?;
             let receipt = match outcome {
                 ApplyOutcome::Called(receipt) => receipt,
                 ApplyOutcome::Rejected(why) => bail!("call refused: {why}"),
                 other => bail!("unexpected outcome {other:?}"),
             };
-            print_receipt(&receipt, &decode, json);
+            print_receipt(&receipt, &target.decode, json);
             if receipt.trap.is_some() {
                 std::process::exit(1);
             }
@@ -285,13 +295,11 @@ fn run(command: Command, json: bool) -> Result<()> {
             print_receipt(&receipt, &decode, json);
             Ok(())
         }
-        Command::Query { app, function, inputs, decode, replica, local } => {
-            let app =
-                AppId(hex::decode(&app).ok().and_then(|b| b.try_into().ok()).context("app id must be 64 hex digits")?);
-            let input = args::encode_args(&inputs)?;
-            let addr = network::replica_addr(replica, &keys::config_dir()?)?;
-            let (result, applied) = runtime()?.block_on(network::query(&addr, &app, &function, &input, local))?;
-            let shown = result.output().map(|out| args::decode_as(&decode, out).unwrap_or_else(|_| hex::encode(out)));
+        Command::Query { target, local } => {
+            let (app, input, addr) = target.resolve()?;
+            let (function, decode) = (&target.function, &target.decode);
+            let (result, applied) = runtime()?.block_on(network::query(&addr, &app, function, &input, local))?;
+            let shown = result.output().map(|out| args::decode_as(decode, out).unwrap_or_else(|_| hex::encode(out)));
             if json {
                 let value = serde_json::json!({
                     "applied_index": applied,
