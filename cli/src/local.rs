@@ -22,7 +22,7 @@ pub async fn run_replica(config_path: &Path) -> Result<()> {
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let host = Arc::new(Host::with_artifact_dir(Limits::default(), config.data_dir.join("artifacts"))?);
-    let node = Node::start(NodeConfig::new(config.node_id, cluster, config.data_dir.clone()), host, listener).await?;
+    let node = Node::start(node_config(&config, cluster)?, host, listener).await?;
     if !config.bootstrap_members.is_empty() {
         let members = config
             .bootstrap_members
@@ -44,15 +44,48 @@ pub async fn run_replica(config_path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The node's settings from its config file; unset ones keep the defaults of [`NodeConfig::new`].
+fn node_config(config: &ReplicaConfig, cluster: nexus_replica::ClusterId) -> Result<NodeConfig> {
+    let mut node = NodeConfig::new(config.node_id, cluster, config.data_dir.clone());
+    node.admins = config
+        .admins
+        .iter()
+        .map(|key| hex::decode(key).ok().and_then(|b| b.try_into().ok()).context("admin keys are 64 hex digits"))
+        .collect::<Result<_>>()?;
+    if let Some(every) = config.snapshot_every_entries {
+        node.snapshot_every_entries = every;
+    }
+    if let Some(kept) = config.logs_kept_after_snapshot {
+        node.logs_kept_after_snapshot = kept;
+    }
+    Ok(node)
+}
+
 /// Free loopback ports, found by binding port 0 (kept from the previous run if the network exists).
 fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-pub async fn up(dir: &Path, replicas: usize) -> Result<()> {
+/// The admin key of a local network: the user's key `name`, created if it does not exist yet.
+fn admin_key(name: &str) -> Result<String> {
+    let config_dir = nexus_cli::keys::config_dir()?;
+    let key = match nexus_cli::keys::load(&config_dir, name) {
+        Ok(key) => key,
+        Err(nexus_cli::keys::KeyError::Missing { .. }) => {
+            let key = nexus_cli::keys::create(&config_dir, name, false)?;
+            println!("created key {name} ({}), the network's admin", hex::encode(key.public()));
+            key
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(hex::encode(key.public()))
+}
+
+pub async fn up(dir: &Path, replicas: usize, admin: &str) -> Result<()> {
     if replicas == 0 {
         bail!("a network needs at least one replica");
     }
+    let admins = vec![admin_key(admin)?];
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let dir = dir.canonicalize()?;
     let network_file = dir.join("network.toml");
@@ -78,6 +111,9 @@ pub async fn up(dir: &Path, replicas: usize) -> Result<()> {
             listen: addr.clone(),
             data_dir: dir.join(format!("replica-{i}")),
             bootstrap_members: if i == 0 { members.clone() } else { BTreeMap::new() },
+            admins: admins.clone(),
+            snapshot_every_entries: None,
+            logs_kept_after_snapshot: None,
         };
         let config_path = dir.join(format!("replica-{i}.toml"));
         network::write_toml(&config_path, &config)?;

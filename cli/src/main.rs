@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use nexus_cli::{app_build, args, keys, network, state_file};
+use nexus_replica::admin::AdminCommand;
 use nexus_replica::{AppId, ApplyOutcome, Request};
 use nexus_wasm_host::{AppModule, CallContext, CallResult, Host, Limits, MemoryState, Outcome};
 
@@ -82,6 +83,9 @@ enum Command {
         dir: Option<PathBuf>,
         #[arg(long, default_value_t = 4)]
         replicas: usize,
+        /// The key allowed to add and remove replicas (created if missing).
+        #[arg(long, default_value = "default")]
+        admin: String,
     },
     /// Deploy an app (its .wasm) through a replica; prints the app id.
     Deploy {
@@ -156,11 +160,41 @@ impl FunctionCall {
 
 #[derive(Subcommand)]
 enum ReplicaCommand {
-    /// Run a replica from its config file (TOML: node_id, cluster_id, listen, data_dir, bootstrap_members).
+    /// Run a replica from its config file (TOML: node_id, cluster_id, listen, data_dir, bootstrap_members,
+    /// admins, snapshot_every_entries, logs_kept_after_snapshot).
     Run {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Add a running replica to the network: it catches up as a learner, then votes. Needs an admin key.
+    Add {
+        /// The new replica's node id (unique in the network).
+        #[arg(long)]
+        id: u64,
+        /// The address the new replica serves gRPC on, as the others reach it.
+        #[arg(long)]
+        address: String,
+        #[command(flatten)]
+        admin: AdminTarget,
+    },
+    /// Remove a replica from the network. Needs an admin key.
+    Remove {
+        #[arg(long)]
+        id: u64,
+        #[command(flatten)]
+        admin: AdminTarget,
+    },
+}
+
+/// Who asks for a membership change, and through which replica.
+#[derive(clap::Args)]
+struct AdminTarget {
+    /// The admin key's name (listed in the replicas' `admins`).
+    #[arg(long, default_value = "default")]
+    key: String,
+    /// A replica's address (default: the local network's first replica).
+    #[arg(long)]
+    replica: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -246,12 +280,18 @@ fn run(command: Command, json: bool) -> Result<()> {
         Command::Replica { command: ReplicaCommand::Run { config } } => {
             runtime()?.block_on(local::run_replica(&config))
         }
-        Command::Up { dir, replicas } => {
+        Command::Replica { command: ReplicaCommand::Add { id, address, admin } } => {
+            membership_change(AdminCommand::AddReplica { node_id: id, address }, &admin, json)
+        }
+        Command::Replica { command: ReplicaCommand::Remove { id, admin } } => {
+            membership_change(AdminCommand::RemoveReplica { node_id: id }, &admin, json)
+        }
+        Command::Up { dir, replicas, admin } => {
             let dir = match dir {
                 Some(dir) => dir,
                 None => keys::config_dir()?.join("local-network"),
             };
-            runtime()?.block_on(local::up(&dir, replicas))
+            runtime()?.block_on(local::up(&dir, replicas, &admin))
         }
         Command::Deploy { app, replica, key } => {
             let module = std::fs::read(&app).with_context(|| format!("reading {}", app.display()))?;
@@ -333,6 +373,30 @@ fn run(command: Command, json: bool) -> Result<()> {
                 }
             };
             let rt = runtime()?;
+            if json {
+                let statuses: Vec<_> = addrs
+                    .iter()
+                    .map(|addr| match rt.block_on(network::status(addr)) {
+                        Ok(s) => serde_json::json!({
+                            "address": addr,
+                            "node_id": s.node_id,
+                            "leader_id": s.leader_id,
+                            "term": s.term,
+                            "applied_index": s.applied_index,
+                            "last_log_index": s.last_log_index,
+                            "snapshot_index": s.snapshot_index,
+                            "state_root": hex::encode(&s.state_root),
+                            "cluster_id": hex::encode(&s.cluster_id),
+                            "members": s.members.iter().map(|m| serde_json::json!({
+                                "node_id": m.node_id, "address": m.address, "voter": m.voter,
+                            })).collect::<Vec<_>>(),
+                        }),
+                        Err(e) => serde_json::json!({"address": addr, "error": e.to_string()}),
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(statuses));
+                return Ok(());
+            }
             for addr in addrs {
                 match rt.block_on(network::status(&addr)) {
                     Ok(s) => println!(
@@ -351,6 +415,27 @@ fn run(command: Command, json: bool) -> Result<()> {
         }
         Command::Demo => demo(),
     }
+}
+
+fn membership_change(command: AdminCommand, admin: &AdminTarget, json: bool) -> Result<()> {
+    let config_dir = keys::config_dir()?;
+    let key = keys::load(&config_dir, &admin.key)?;
+    let addr = network::replica_addr(admin.replica.clone(), &config_dir)?;
+    let reply = runtime()?.block_on(network::admin(&addr, &key, command))?;
+    if json {
+        let members: Vec<_> = reply
+            .members
+            .iter()
+            .map(|m| serde_json::json!({"node_id": m.node_id, "address": m.address, "voter": m.voter}))
+            .collect();
+        println!("{}", serde_json::json!({ "members": members }));
+    } else {
+        println!("membership changed; members now:");
+        for m in &reply.members {
+            println!("  replica {}  {}{}", m.node_id, m.address, if m.voter { "" } else { "  (learner)" });
+        }
+    }
+    Ok(())
 }
 
 fn print_receipt(receipt: &nexus_replica::Receipt, decode: &str, json: bool) {

@@ -6,14 +6,22 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use nexus_proto::MAX_MESSAGE_BYTES;
+use nexus_proto::v1::admin_client::AdminClient;
 use nexus_proto::v1::client_client::ClientClient;
-use nexus_proto::v1::{GetReceiptRequest, QueryRequest, StatusRequest, StatusResponse, SubmitRequest};
+use nexus_proto::v1::{
+    AddReplicaRequest, AdminResponse, GetReceiptRequest, QueryRequest, RemoveReplicaRequest, StatusRequest,
+    StatusResponse, SubmitRequest, SubmitResponse,
+};
+use nexus_replica::admin::AdminCommand;
 use nexus_replica::{AppId, ApplyOutcome, ClientKey, ClusterId, Receipt, Request};
 use nexus_wasm_host::CallResult;
+use prost::Message;
 use serde::{Deserialize, Serialize};
 
 /// Deadline for one client RPC (a call waits for Raft to commit and apply it).
 pub const CLIENT_RPC_TIMEOUT_SECS: u64 = 30;
+/// Deadline for a membership change (adding a replica waits for it to catch up).
+pub const ADMIN_RPC_TIMEOUT_SECS: u64 = 180;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetworkError {
@@ -25,6 +33,10 @@ pub enum NetworkError {
     NoReplica,
     #[error("replica {addr}: {reason}")]
     Rpc { addr: String, reason: String },
+}
+
+fn rpc_error(addr: &str, status: &tonic::Status) -> NetworkError {
+    NetworkError::Rpc { addr: addr.to_string(), reason: format!("{} ({:?})", status.message(), status.code()) }
 }
 
 /// A replica's configuration file (`nexus replica run --config FILE`).
@@ -39,6 +51,15 @@ pub struct ReplicaConfig {
     /// Set on one replica of a new cluster: it initializes Raft with these members (node id → address).
     #[serde(default)]
     pub bootstrap_members: BTreeMap<String, String>,
+    /// Public keys (64 hex digits) allowed to add and remove replicas; empty disables membership changes.
+    #[serde(default)]
+    pub admins: Vec<String>,
+    /// Build a snapshot every this many applied entries (default 10,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_every_entries: Option<u64>,
+    /// Log entries kept after a snapshot for followers slightly behind (default 1,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs_kept_after_snapshot: Option<u64>,
 }
 
 /// What `nexus up` leaves for the other commands: where the local network's replicas listen.
@@ -75,13 +96,16 @@ pub fn replica_addr(given: Option<String>, config_dir: &Path) -> Result<String, 
     network.replicas.into_iter().next().ok_or(NetworkError::NoReplica)
 }
 
-pub async fn connect(addr: &str) -> Result<ClientClient<tonic::transport::Channel>, NetworkError> {
+async fn channel(addr: &str, timeout_secs: u64) -> Result<tonic::transport::Channel, NetworkError> {
     let rpc = |reason: String| NetworkError::Rpc { addr: addr.to_string(), reason };
     let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
         .map_err(|e| rpc(e.to_string()))?
-        .timeout(std::time::Duration::from_secs(CLIENT_RPC_TIMEOUT_SECS));
-    let channel = endpoint.connect().await.map_err(|e| rpc(format!("cannot connect: {e}")))?;
-    Ok(ClientClient::new(channel)
+        .timeout(std::time::Duration::from_secs(timeout_secs));
+    endpoint.connect().await.map_err(|e| rpc(format!("cannot connect: {e}")))
+}
+
+pub async fn connect(addr: &str) -> Result<ClientClient<tonic::transport::Channel>, NetworkError> {
+    Ok(ClientClient::new(channel(addr, CLIENT_RPC_TIMEOUT_SECS).await?)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES))
 }
@@ -89,7 +113,7 @@ pub async fn connect(addr: &str) -> Result<ClientClient<tonic::transport::Channe
 pub async fn status(addr: &str) -> Result<StatusResponse, NetworkError> {
     let mut client = connect(addr).await?;
     let status = client.status(StatusRequest {}).await;
-    status.map(|r| r.into_inner()).map_err(|s| NetworkError::Rpc { addr: addr.into(), reason: s.message().into() })
+    status.map(|r| r.into_inner()).map_err(|s| rpc_error(addr, &s))
 }
 
 /// A clock-based nonce: strictly increasing for one client, without coordination between processes.
@@ -103,21 +127,55 @@ pub async fn submit(addr: &str, key: &ClientKey, request: Request) -> Result<(Ap
     let status = status(addr).await?;
     let cluster: ClusterId = status.cluster_id.as_slice().try_into().map_err(|_| rpc("bad cluster id".into()))?;
     let signed = key.sign(&cluster, clock_nonce(), request);
-    let mut client = connect(addr).await?;
-    let reply = client
-        .submit(SubmitRequest { signed_request: signed.encode() })
-        .await
-        .map_err(|s| rpc(s.message().to_string()))?
-        .into_inner();
+    submit_signed(&mut connect(addr).await?, addr, signed.encode()).await
+}
+
+/// Submits an encoded signed request on `client`. An applied request comes back with its outcome, whether
+/// the replica answered OK or with an error status carrying the response (a refusal, a trapped call).
+pub async fn submit_signed(
+    client: &mut ClientClient<tonic::transport::Channel>,
+    addr: &str,
+    signed_request: Vec<u8>,
+) -> Result<(ApplyOutcome, u64), NetworkError> {
+    let rpc = |reason: String| NetworkError::Rpc { addr: addr.to_string(), reason };
+    let reply = match client.submit(SubmitRequest { signed_request }).await {
+        Ok(reply) => reply.into_inner(),
+        Err(status) if !status.details().is_empty() => SubmitResponse::decode(status.details())
+            .map_err(|e| rpc(format!("error details do not decode ({e}): {}", status.message())))?,
+        Err(status) => return Err(rpc_error(addr, &status)),
+    };
     let outcome = postcard::from_bytes(&reply.outcome).map_err(|e| rpc(format!("outcome does not decode: {e}")))?;
     Ok((outcome, reply.log_index))
+}
+
+/// Asks the replica at `addr` (forwarded to the leader) for a membership change, signed by admin `key`.
+pub async fn admin(addr: &str, key: &ClientKey, command: AdminCommand) -> Result<AdminResponse, NetworkError> {
+    let rpc = |reason: String| NetworkError::Rpc { addr: addr.to_string(), reason };
+    let status = status(addr).await?;
+    let cluster: ClusterId = status.cluster_id.as_slice().try_into().map_err(|_| rpc("bad cluster id".into()))?;
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let signed = key.sign_admin(&cluster, now_ms, &command);
+    let auth = Some(nexus_proto::v1::AdminAuth {
+        timestamp_ms: signed.timestamp_ms,
+        signer: signed.signer.to_vec(),
+        signature: signed.signature.to_vec(),
+    });
+    // Adding waits for the new replica to catch up.
+    let mut client = AdminClient::new(channel(addr, ADMIN_RPC_TIMEOUT_SECS).await?);
+    let reply = match command {
+        AdminCommand::AddReplica { node_id, address } => {
+            client.add_replica(AddReplicaRequest { node_id, address, auth }).await
+        }
+        AdminCommand::RemoveReplica { node_id } => client.remove_replica(RemoveReplicaRequest { node_id, auth }).await,
+    };
+    reply.map(|r| r.into_inner()).map_err(|s| rpc_error(addr, &s))
 }
 
 /// The receipt of call `call_id` as the replica at `addr` stores it.
 pub async fn receipt(addr: &str, call_id: u64) -> Result<Receipt, NetworkError> {
     let rpc = |reason: String| NetworkError::Rpc { addr: addr.to_string(), reason };
     let mut client = connect(addr).await?;
-    let reply = client.get_receipt(GetReceiptRequest { call_id }).await.map_err(|s| rpc(s.message().to_string()))?;
+    let reply = client.get_receipt(GetReceiptRequest { call_id }).await.map_err(|s| rpc_error(addr, &s))?;
     postcard::from_bytes(&reply.into_inner().receipt).map_err(|e| rpc(format!("receipt does not decode: {e}")))
 }
 
@@ -133,7 +191,7 @@ pub async fn query(
     let mut client = connect(addr).await?;
     let request =
         QueryRequest { app: app.0.to_vec(), function: function.into(), input: input.to_vec(), caller: vec![], local };
-    let reply = client.query(request).await.map_err(|s| rpc(s.message().to_string()))?.into_inner();
+    let reply = client.query(request).await.map_err(|s| rpc_error(addr, &s))?.into_inner();
     let result = postcard::from_bytes(&reply.result).map_err(|e| rpc(format!("result does not decode: {e}")))?;
     Ok((result, reply.applied_index))
 }

@@ -11,6 +11,7 @@
 //!                                               └─ nexus-wasm-host       state root), one transaction a batch
 //! ```
 
+pub mod admin;
 mod app;
 mod error;
 pub mod node;

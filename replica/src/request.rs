@@ -103,6 +103,10 @@ impl ClientKey {
         self.0.verifying_key().to_bytes()
     }
 
+    pub(crate) fn signing_key(&self) -> &SigningKey {
+        &self.0
+    }
+
     pub fn sign(&self, cluster: &ClusterId, nonce: u64, request: Request) -> SignedRequest {
         let signature = self.0.sign(&signed_message(cluster, nonce, &request)).to_bytes();
         SignedRequest { request, nonce, signer: self.public(), signature }

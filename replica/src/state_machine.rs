@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use nexus_wasm_host::{
     AppModule, CallContext, CallError, CallResult, CodeHash, Host, Layered, Outcome, StateError, StateView, StateWrites,
 };
+use rayon::prelude::*;
 use redb::{Database, ReadableDatabase, ReadableTable, Table};
 use sha2::{Digest, Sha256};
 
@@ -126,13 +127,15 @@ impl StateMachine {
         Ok(outcomes.into_iter().map(|outcome| outcome.expect("every entry carries a request")).collect())
     }
 
+    /// Applies one request whose signature was checked already (`signature_ok`, see `apply_log_entries`).
     fn apply_one(
         &self,
         index: u64,
         req: &SignedRequest,
+        signature_ok: bool,
         batch: &mut Batch<'_, '_>,
     ) -> Result<ApplyOutcome, ReplicaError> {
-        if !req.verify(&self.cluster) {
+        if !signature_ok {
             return Ok(ApplyOutcome::Rejected(Rejection::BadSignature));
         }
         // A verified request consumes its nonce even if it is refused below, so it can never be replayed.
@@ -344,6 +347,13 @@ impl StateMachine {
         entries: &[(u64, Option<&SignedRequest>)],
         extra: impl FnOnce(&redb::WriteTransaction) -> Result<(), ReplicaError>,
     ) -> Result<Vec<Option<ApplyOutcome>>, ReplicaError> {
+        // Signatures are the one part of applying that does not depend on order: checked on all cores first.
+        let cluster = self.cluster;
+        let signatures_ok: Vec<bool> = if entries.len() > 1 {
+            entries.par_iter().map(|(_, request)| request.is_none_or(|r| r.verify(&cluster))).collect()
+        } else {
+            entries.iter().map(|(_, request)| request.is_none_or(|r| r.verify(&cluster))).collect()
+        };
         let read = Arc::new(self.db.begin_read()?);
         let txn = self.db.begin_write()?;
         let mut root = self.root;
@@ -358,7 +368,7 @@ impl StateMachine {
                 receipts: txn.open_table(RECEIPTS)?,
             };
             let mut pending: HashMap<AppId, Arc<Mutex<StateWrites>>> = HashMap::new();
-            for (index, request) in entries {
+            for ((index, request), signature_ok) in entries.iter().zip(signatures_ok) {
                 match request {
                     Some(request) => {
                         if *index != applied + 1 {
@@ -366,7 +376,7 @@ impl StateMachine {
                         }
                         let mut batch =
                             Batch { tables: &mut tables, read: &read, pending: &mut pending, root: &mut root };
-                        outcomes.push(Some(self.apply_one(*index, request, &mut batch)?));
+                        outcomes.push(Some(self.apply_one(*index, request, signature_ok, &mut batch)?));
                     }
                     None => {
                         if *index < applied || (*index == applied && applied != 0) {

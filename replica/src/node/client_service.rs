@@ -1,48 +1,42 @@
 //! The client API every replica serves. Writes are ordered by Raft: a follower forwards them to the leader;
 //! reads are linearizable (read index through the leader) unless the client asks for a local read.
 
+use std::sync::Arc;
+
 use nexus_proto::MAX_MESSAGE_BYTES;
 use nexus_proto::v1::client_client::ClientClient;
 use nexus_proto::v1::client_server::Client;
 use nexus_proto::v1::{
-    GetReceiptRequest, GetReceiptResponse, Member, QueryRequest, QueryResponse, StatusRequest, StatusResponse,
-    SubmitRequest, SubmitResponse,
+    GetReceiptRequest, GetReceiptResponse, QueryRequest, QueryResponse, StatusRequest, StatusResponse, SubmitRequest,
+    SubmitResponse,
 };
+use nexus_wasm_host::{Host, Trap};
 use openraft::ReadPolicy;
 use openraft::async_runtime::WatchReceiver;
-use tonic::{Request, Response, Status};
+use prost::Message;
+use tonic::{Code, Request, Response, Status};
 
-use super::PEER_RPC_TIMEOUT;
+use super::{SUBMIT_TIMEOUT, leader_channel, lock_error};
 use crate::app::AppId;
-use crate::raft::{ReplicaRaft, SharedStateMachine};
-use crate::request::SignedRequest;
+use crate::raft::{ReplicaRaft, SharedStateMachine, blocking};
+use crate::receipt::{ApplyOutcome, Rejection};
+use crate::request::{Request as ClientRequest, SignedRequest};
 
 pub struct ClientService {
     raft: ReplicaRaft,
     state: SharedStateMachine,
+    host: Arc<Host>,
     node_id: u64,
 }
 
 impl ClientService {
-    pub fn new(raft: ReplicaRaft, state: SharedStateMachine, node_id: u64) -> Self {
-        Self { raft, state, node_id }
+    pub fn new(raft: ReplicaRaft, state: SharedStateMachine, host: Arc<Host>, node_id: u64) -> Self {
+        Self { raft, state, host, node_id }
     }
 
     /// A client for the leader's API, when this replica is not the leader.
     async fn leader_client(&self) -> Result<ClientClient<tonic::transport::Channel>, Status> {
-        let metrics = self.raft.metrics().borrow_watched().clone();
-        let leader = metrics.current_leader.ok_or_else(|| Status::unavailable("no leader elected yet"))?;
-        let addr = metrics
-            .membership_config
-            .nodes()
-            .find(|(id, _)| **id == leader)
-            .map(|(_, node)| node.grpc_addr.clone())
-            .ok_or_else(|| Status::unavailable(format!("leader {leader} has no known address")))?;
-        let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .map_err(|e| Status::internal(e.to_string()))?
-            .connect_timeout(PEER_RPC_TIMEOUT);
-        let channel = endpoint.connect().await.map_err(|e| Status::unavailable(format!("leader {leader}: {e}")))?;
-        Ok(ClientClient::new(channel)
+        Ok(ClientClient::new(leader_channel(&self.raft).await?)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES))
     }
@@ -50,17 +44,54 @@ impl ClientService {
     fn is_leader(&self) -> bool {
         self.raft.metrics().borrow_watched().current_leader == Some(self.node_id)
     }
+
+    /// Validates and compiles a deployed or upgraded module before it reaches the log: an invalid module is
+    /// refused without costing a log entry, and applying it later finds it compiled in the host's cache.
+    async fn precompile(&self, request: &SignedRequest) -> Result<(), Status> {
+        let (ClientRequest::Deploy { module } | ClientRequest::Upgrade { module, .. }) = &request.request else {
+            return Ok(());
+        };
+        let (host, module) = (self.host.clone(), module.clone());
+        blocking(move || Ok(host.load(&module).map(drop)))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(|e| Status::invalid_argument(format!("module refused: {e}")))
+    }
 }
 
-fn lock_error<T>(_: T) -> Status {
-    Status::internal("state machine lock poisoned")
+/// The status a client sees for an applied request: OK for a deploy, an upgrade or a call that returned; an
+/// error naming what happened otherwise, with the response (outcome and log index) in its details.
+fn submit_reply(response: SubmitResponse, outcome: &ApplyOutcome) -> Result<Response<SubmitResponse>, Status> {
+    let (code, message) = match outcome {
+        ApplyOutcome::Deployed { .. } | ApplyOutcome::Upgraded { .. } => return Ok(Response::new(response)),
+        ApplyOutcome::Called(receipt) => match &receipt.trap {
+            None => return Ok(Response::new(response)),
+            Some(trap @ Trap::OutOfFuel { .. }) => {
+                (Code::ResourceExhausted, format!("call {}: {trap}", receipt.call_id))
+            }
+            Some(trap) => (Code::Aborted, format!("call {} trapped: {trap}", receipt.call_id)),
+        },
+        ApplyOutcome::Rejected(rejection) => {
+            let code = match rejection {
+                Rejection::UnknownApp(_) => Code::NotFound,
+                Rejection::BadSignature => Code::Unauthenticated,
+                Rejection::ReplayedNonce { .. } => Code::AlreadyExists,
+                Rejection::NotOwner => Code::PermissionDenied,
+                Rejection::InvalidModule(_) | Rejection::BadCall(_) => Code::InvalidArgument,
+            };
+            (code, rejection.to_string())
+        }
+    };
+    Err(Status::with_details(code, message, response.encode_to_vec().into()))
 }
 
 #[tonic::async_trait]
 impl Client for ClientService {
     async fn submit(&self, request: Request<SubmitRequest>) -> Result<Response<SubmitResponse>, Status> {
         let bytes = request.into_inner().signed_request;
-        let signed = SignedRequest::decode(&bytes).map_err(Status::invalid_argument)?;
+        let signed = SignedRequest::decode(&bytes).map_err(|e| {
+            if bytes.len() > crate::MAX_REQUEST_BYTES { Status::out_of_range(e) } else { Status::invalid_argument(e) }
+        })?;
         // Refused here to spare the log; every replica verifies again when applying.
         let cluster = *self.state.read().map_err(lock_error)?.cluster();
         if !signed.verify(&cluster) {
@@ -70,11 +101,15 @@ impl Client for ClientService {
             let mut leader = self.leader_client().await?;
             return leader.submit(SubmitRequest { signed_request: bytes }).await;
         }
-        match self.raft.client_write(signed).await {
+        self.precompile(&signed).await?;
+        let written = tokio::time::timeout(SUBMIT_TIMEOUT, self.raft.client_write(signed)).await.map_err(|_| {
+            Status::deadline_exceeded(format!("request not applied within {SUBMIT_TIMEOUT:?}; it may still be"))
+        })?;
+        match written {
             Ok(written) => {
                 let outcome = written.data.ok_or_else(|| Status::internal("request entry applied without outcome"))?;
-                let outcome = postcard::to_allocvec(&outcome).map_err(|e| Status::internal(e.to_string()))?;
-                Ok(Response::new(SubmitResponse { outcome, log_index: written.log_id.index }))
+                let encoded = postcard::to_allocvec(&outcome).map_err(|e| Status::internal(e.to_string()))?;
+                submit_reply(SubmitResponse { outcome: encoded, log_index: written.log_id.index }, &outcome)
             }
             Err(e) if e.forward_to_leader().is_some() => {
                 let mut leader = self.leader_client().await?;
@@ -106,7 +141,10 @@ impl Client for ClientService {
         let result = state
             .query(&app, &query.function, &query.input, caller)
             .map_err(|e| Status::internal(e.to_string()))?
-            .map_err(|rejection| Status::failed_precondition(rejection.to_string()))?;
+            .map_err(|rejection| match rejection {
+                Rejection::UnknownApp(_) => Status::not_found(rejection.to_string()),
+                _ => Status::invalid_argument(rejection.to_string()),
+            })?;
         let result = postcard::to_allocvec(&result).map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(QueryResponse { result, applied_index, stale_possible: query.local }))
     }
@@ -127,11 +165,7 @@ impl Client for ClientService {
             let state = self.state.read().map_err(lock_error)?;
             (state.status(), *state.cluster())
         };
-        let members = metrics
-            .membership_config
-            .nodes()
-            .map(|(id, node)| Member { node_id: *id, address: node.grpc_addr.clone() })
-            .collect();
+        let members = super::members(&metrics);
         Ok(Response::new(StatusResponse {
             node_id: self.node_id,
             leader_id: metrics.current_leader,
@@ -140,6 +174,8 @@ impl Client for ClientService {
             state_root: status.state_root.to_vec(),
             cluster_id: cluster.to_vec(),
             members,
+            last_log_index: metrics.last_log_index.unwrap_or(0),
+            snapshot_index: metrics.snapshot.map_or(0, |id| id.index),
         }))
     }
 }

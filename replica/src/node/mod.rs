@@ -5,10 +5,17 @@
 //!  openraft ──RaftNetworkV2 (network.rs)──> peers' Raft services
 //!  clients ──Client.Submit/Query/GetReceipt/Status──> client_service ──> openraft (writes; forwarded to the leader
 //!                                                                      by followers) / state machine (reads)
+//!  operators ──Admin.AddReplica/RemoveReplica──> admin_service ──> openraft membership (admin keys only)
 //! ```
+//!
+//! Deploys are compiled off the apply path: the replica a client submits to validates and compiles the module
+//! before it is proposed (an invalid module never reaches the log), and a follower starts compiling the
+//! modules in an AppendEntries as it receives them, while the entries are still being committed. Applying
+//! then finds the module in the host's cache.
 //!
 //! Messages between replicas are openraft's own types, postcard-encoded inside the proto's opaque `payload`.
 
+mod admin_service;
 mod client_service;
 mod network;
 mod raft_service;
@@ -20,19 +27,31 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nexus_proto::MAX_MESSAGE_BYTES;
+use nexus_proto::v1::Member;
+use nexus_proto::v1::admin_server::AdminServer;
 use nexus_proto::v1::client_server::ClientServer;
 use nexus_proto::v1::raft_server::RaftServer;
 use nexus_wasm_host::Host;
+use openraft::async_runtime::WatchReceiver;
+use tonic::Status;
 
+pub use admin_service::AdminService;
 pub use client_service::ClientService;
 pub use network::GrpcNetwork;
 pub use raft_service::RaftService;
 
+use crate::admin::AdminGate;
 use crate::raft::{RaftStoreError, ReplicaNode, ReplicaRaft, SharedStateMachine, open_storage};
 use crate::request::ClusterId;
 
 /// Deadline for one RPC between replicas; well above an append's latency, below the election timeout.
 pub const PEER_RPC_TIMEOUT: Duration = Duration::from_millis(1_000);
+/// How long a submitted request may wait to be committed and applied before the client is told.
+pub const SUBMIT_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long adding a replica may take, catching up included; and removing one.
+pub const ADMIN_CHANGE_TIMEOUT: Duration = Duration::from_secs(120);
+/// The server's deadline on any RPC (a backstop above the ones above; a client's shorter deadline wins).
+pub const SERVER_RPC_TIMEOUT: Duration = Duration::from_secs(150);
 
 /// How a replica is started.
 #[derive(Clone, Debug)]
@@ -44,11 +63,27 @@ pub struct NodeConfig {
     pub heartbeat_ms: u64,
     pub election_min_ms: u64,
     pub election_max_ms: u64,
+    /// Build a snapshot once this many entries were applied since the last one; then purge the log before it,
+    /// keeping `logs_kept_after_snapshot` entries for followers that are only a little behind.
+    pub snapshot_every_entries: u64,
+    pub logs_kept_after_snapshot: u64,
+    /// Public keys allowed to add and remove replicas (none: membership changes are refused).
+    pub admins: Vec<[u8; 32]>,
 }
 
 impl NodeConfig {
     pub fn new(node_id: u64, cluster: ClusterId, data_dir: PathBuf) -> Self {
-        Self { node_id, cluster, data_dir, heartbeat_ms: 100, election_min_ms: 500, election_max_ms: 1_000 }
+        Self {
+            node_id,
+            cluster,
+            data_dir,
+            heartbeat_ms: 100,
+            election_min_ms: 500,
+            election_max_ms: 1_000,
+            snapshot_every_entries: 10_000,
+            logs_kept_after_snapshot: 1_000,
+            admins: Vec::new(),
+        }
     }
 }
 
@@ -78,12 +113,14 @@ impl Node {
         listener: tokio::net::TcpListener,
     ) -> Result<Self, NodeError> {
         let addr = listener.local_addr().map_err(|e| NodeError::Network(e.to_string()))?;
-        let (log, sm) = open_storage(&config.data_dir, config.cluster, host)?;
+        let (log, sm) = open_storage(&config.data_dir, config.cluster, host.clone())?;
         let state = sm.state_machine();
         let raft_config = openraft::Config {
             heartbeat_interval: config.heartbeat_ms,
             election_timeout_min: config.election_min_ms,
             election_timeout_max: config.election_max_ms,
+            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.snapshot_every_entries),
+            max_in_snapshot_log_to_keep: config.logs_kept_after_snapshot,
             ..Default::default()
         }
         .validate()
@@ -91,17 +128,21 @@ impl Node {
         let raft = ReplicaRaft::new(config.node_id, Arc::new(raft_config), GrpcNetwork, log, sm)
             .await
             .map_err(|e| NodeError::Raft(e.to_string()))?;
-        let raft_service = RaftServer::new(RaftService::new(raft.clone()))
+        let raft_service = RaftServer::new(RaftService::new(raft.clone(), host.clone()))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        let client_service = ClientServer::new(ClientService::new(raft.clone(), state.clone(), config.node_id))
+        let client_service = ClientServer::new(ClientService::new(raft.clone(), state.clone(), host, config.node_id))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let gate = Arc::new(AdminGate::new(config.cluster, config.admins.clone()));
+        let admin_service = AdminServer::new(AdminService::new(raft.clone(), gate, config.node_id));
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
         let server = tokio::spawn(async move {
             let _ = tonic::transport::Server::builder()
+                .timeout(SERVER_RPC_TIMEOUT)
                 .add_service(raft_service)
                 .add_service(client_service)
+                .add_service(admin_service)
                 .serve_with_incoming(incoming)
                 .await;
         });
@@ -119,4 +160,37 @@ impl Node {
         let _ = self.raft.shutdown().await;
         self.server.abort();
     }
+}
+
+/// A channel to the current leader's gRPC server, for a follower that forwards a write.
+async fn leader_channel(raft: &ReplicaRaft) -> Result<tonic::transport::Channel, Status> {
+    let metrics = raft.metrics().borrow_watched().clone();
+    let leader = metrics.current_leader.ok_or_else(|| Status::unavailable("no leader elected yet; retry shortly"))?;
+    let addr = metrics
+        .membership_config
+        .nodes()
+        .find(|(id, _)| **id == leader)
+        .map(|(_, node)| node.grpc_addr.clone())
+        .ok_or_else(|| Status::unavailable(format!("leader {leader} has no known address")))?;
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .map_err(|e| Status::internal(e.to_string()))?
+        .connect_timeout(PEER_RPC_TIMEOUT);
+    endpoint.connect().await.map_err(|e| Status::unavailable(format!("leader {leader} at {addr}: {e}")))
+}
+
+/// The membership as the API reports it: every node, voters marked.
+fn members(metrics: &crate::raft::RaftMetrics) -> Vec<Member> {
+    let membership = metrics.membership_config.membership();
+    membership
+        .nodes()
+        .map(|(id, node)| Member {
+            node_id: *id,
+            address: node.grpc_addr.clone(),
+            voter: membership.voter_ids().any(|voter| voter == *id),
+        })
+        .collect()
+}
+
+fn lock_error<T>(_: T) -> Status {
+    Status::internal("state machine lock poisoned")
 }

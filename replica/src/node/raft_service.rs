@@ -1,20 +1,40 @@
 //! The Raft service other replicas call: decode, hand to openraft, encode the answer.
 
+use std::sync::Arc;
+
 use nexus_proto::v1::raft_server::Raft;
 use nexus_proto::v1::{RaftMessage, SnapshotChunk};
+use nexus_wasm_host::Host;
+use openraft::EntryPayload;
 use openraft::raft::{AppendEntriesRequest, VoteRequest};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::network::{decode, encode};
 use crate::raft::{MAX_SNAPSHOT_BYTES, ReplicaRaft, Snapshot, SnapshotMeta, TypeConfig, Vote};
+use crate::request::Request as ClientRequest;
 
 pub struct RaftService {
     raft: ReplicaRaft,
+    host: Arc<Host>,
 }
 
 impl RaftService {
-    pub fn new(raft: ReplicaRaft) -> Self {
-        Self { raft }
+    pub fn new(raft: ReplicaRaft, host: Arc<Host>) -> Self {
+        Self { raft, host }
+    }
+
+    /// Starts compiling the modules that arriving entries deploy, so that applying them (once committed)
+    /// finds them in the host's cache. Best effort: a module that fails here is refused again when applied,
+    /// deterministically, by every replica.
+    fn precompile(&self, rpc: &AppendEntriesRequest<TypeConfig>) {
+        for entry in &rpc.entries {
+            if let EntryPayload::Normal(request) = &entry.payload
+                && let ClientRequest::Deploy { module } | ClientRequest::Upgrade { module, .. } = &request.request
+            {
+                let (host, module) = (self.host.clone(), module.clone());
+                tokio::task::spawn_blocking(move || drop(host.load(&module)));
+            }
+        }
     }
 }
 
@@ -23,6 +43,7 @@ impl Raft for RaftService {
     async fn append_entries(&self, request: Request<RaftMessage>) -> Result<Response<RaftMessage>, Status> {
         let rpc: AppendEntriesRequest<TypeConfig> =
             decode(&request.into_inner().payload).map_err(Status::invalid_argument)?;
+        self.precompile(&rpc);
         let reply = self.raft.append_entries(rpc).await.map_err(|e| Status::unavailable(e.to_string()))?;
         Ok(Response::new(RaftMessage { payload: encode(&reply) }))
     }

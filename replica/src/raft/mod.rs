@@ -69,6 +69,8 @@ pub type SnapshotData = Vec<u8>;
 pub type Snapshot = openraft::type_config::alias::SnapshotOf<TypeConfig, SnapshotData>;
 /// A Raft node of this replica.
 pub type ReplicaRaft = openraft::Raft<TypeConfig, StateMachineStore>;
+/// What a replica's Raft reports about itself (leader, term, membership, log and snapshot positions).
+pub type RaftMetrics = openraft::RaftMetrics<TypeConfig>;
 
 /// A replica as the cluster's membership records it: where its gRPC server listens (`host:port`). Part of the
 /// replicated membership, so every replica knows how to reach every other.
@@ -130,7 +132,7 @@ crate::error::redb_errors_into!(RaftStoreError);
 
 /// Runs blocking storage work (fsyncs, wasm execution, snapshot encoding) off the async worker threads, so a
 /// slow disk never stalls timers and network tasks that share them.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, RaftStoreError> + Send + 'static,
 ) -> Result<T, RaftStoreError> {
     tokio::task::spawn_blocking(work).await.map_err(|e| RaftStoreError::Task(e.to_string()))?
