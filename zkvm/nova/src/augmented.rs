@@ -179,22 +179,22 @@ pub fn synthesize<C: StepCircuit<Fr> + ?Sized>(
 }
 
 /// The running primary instance in circuit.
-struct RunningVar {
-    w: G1LimbsVar,
-    e: G1LimbsVar,
-    u: FpVar<Fr>,
-    x: Vec<FpVar<Fr>>,
+pub(crate) struct RunningVar {
+    pub(crate) w: G1LimbsVar,
+    pub(crate) e: G1LimbsVar,
+    pub(crate) u: FpVar<Fr>,
+    pub(crate) x: Vec<FpVar<Fr>>,
 }
 
 impl RunningVar {
-    fn absorb(&self, t: &mut TranscriptVar) -> Result<(), SynthesisError> {
+    pub(crate) fn absorb(&self, t: &mut TranscriptVar) -> Result<(), SynthesisError> {
         t.absorb_g1_limbs(&self.w.limbs())?;
         t.absorb_g1_limbs(&self.e.limbs())?;
         t.absorb_fr(std::slice::from_ref(&self.u))?;
         t.absorb_fr_vec(&self.x)
     }
 
-    fn select(cond: &Boolean<Fr>, a: &Self, b: &Self) -> Result<Self, SynthesisError> {
+    pub(crate) fn select(cond: &Boolean<Fr>, a: &Self, b: &Self) -> Result<Self, SynthesisError> {
         Ok(Self {
             w: select_g1(cond, &a.w, &b.w)?,
             e: select_g1(cond, &a.e, &b.e)?,
@@ -206,15 +206,15 @@ impl RunningVar {
 
 /// The running CycleFold instance in circuit: native Grumpkin points, non-native `Fq` scalars.
 #[derive(Clone)]
-struct CfRunningVar {
-    w: GrumpkinVar,
-    e: GrumpkinVar,
-    u: FqLimbsVar,
-    x: Vec<FqLimbsVar>,
+pub(crate) struct CfRunningVar {
+    pub(crate) w: GrumpkinVar,
+    pub(crate) e: GrumpkinVar,
+    pub(crate) u: FqLimbsVar,
+    pub(crate) x: Vec<FqLimbsVar>,
 }
 
 impl CfRunningVar {
-    fn absorb(&self, t: &mut TranscriptVar) -> Result<(), SynthesisError> {
+    pub(crate) fn absorb(&self, t: &mut TranscriptVar) -> Result<(), SynthesisError> {
         t.absorb_grumpkin(&self.w)?;
         t.absorb_grumpkin(&self.e)?;
         t.absorb_fq_limbs(&self.u.limbs)?;
@@ -225,7 +225,7 @@ impl CfRunningVar {
         Ok(())
     }
 
-    fn alloc(cs: &ConstraintSystemRef<Fr>, inst: &RelaxedR1csInstance<Gg>) -> Result<Self, SynthesisError> {
+    pub(crate) fn alloc(cs: &ConstraintSystemRef<Fr>, inst: &RelaxedR1csInstance<Gg>) -> Result<Self, SynthesisError> {
         Ok(Self {
             w: alloc_grumpkin(cs, &inst.comm_w)?,
             e: alloc_grumpkin(cs, &inst.comm_e)?,
@@ -235,7 +235,7 @@ impl CfRunningVar {
     }
 
     /// The canonical dummy `(∞, ∞, 0, 0)` as constants.
-    fn dummy() -> Self {
+    pub(crate) fn dummy() -> Self {
         Self {
             w: GrumpkinVar::zero(),
             e: GrumpkinVar::zero(),
@@ -244,7 +244,7 @@ impl CfRunningVar {
         }
     }
 
-    fn select(cond: &Boolean<Fr>, a: &Self, b: &Self) -> Result<Self, SynthesisError> {
+    pub(crate) fn select(cond: &Boolean<Fr>, a: &Self, b: &Self) -> Result<Self, SynthesisError> {
         Ok(Self {
             w: cond.select(&a.w, &b.w)?,
             e: cond.select(&a.e, &b.e)?,
@@ -267,7 +267,7 @@ fn select_g1(cond: &Boolean<Fr>, a: &G1LimbsVar, b: &G1LimbsVar) -> Result<G1Lim
 }
 
 /// A constant `Fq` value in limb form.
-fn fq_constant(v: Fq) -> FqLimbsVar {
+pub(crate) fn fq_constant(v: Fq) -> FqLimbsVar {
     let words = v.into_bigint().0;
     let bits = (0..FQ_BITS).map(|i| Boolean::Constant((words[i / 64] >> (i % 64)) & 1 == 1)).collect();
     let limbs = crate::transcript::fq_to_limbs(&v).map(FpVar::Constant);
@@ -275,7 +275,7 @@ fn fq_constant(v: Fq) -> FqLimbsVar {
 }
 
 /// A 128-bit challenge as an `Fq` value in limb form (its high limb is the constant 0).
-fn fq_from_challenge(r: &ChallengeVar) -> FqLimbsVar {
+pub(crate) fn fq_from_challenge(r: &ChallengeVar) -> FqLimbsVar {
     let mut bits = r.bits.clone();
     bits.resize(FQ_BITS, Boolean::FALSE);
     FqLimbsVar { bits, limbs: [r.value.clone(), FpVar::zero()] }
@@ -284,7 +284,10 @@ fn fq_from_challenge(r: &ChallengeVar) -> FqLimbsVar {
 /// Allocate a Grumpkin point as affine `(x, y)` witnesses, infinity `(0, 0)`, on the curve unless
 /// infinity (A.7). arkworks' own `new_witness` allocates a free projective `Z`, which admits the
 /// invalid `(0 : 0 : 0)`; this allocation cannot.
-fn alloc_grumpkin(cs: &ConstraintSystemRef<Fr>, p: &ark_grumpkin::Affine) -> Result<GrumpkinVar, SynthesisError> {
+pub(crate) fn alloc_grumpkin(
+    cs: &ConstraintSystemRef<Fr>,
+    p: &ark_grumpkin::Affine,
+) -> Result<GrumpkinVar, SynthesisError> {
     let (xv, yv) = p.xy().unwrap_or((Fr::zero(), Fr::zero()));
     let x = FpVar::new_witness(cs.clone(), || Ok(xv))?;
     let y = FpVar::new_witness(cs.clone(), || Ok(yv))?;
@@ -394,7 +397,7 @@ pub fn fq_mul_add(
 }
 
 /// Fold one CycleFold claim instance (strict, public input `cf_x`) into `running`.
-fn cf_fold(
+pub(crate) fn cf_fold(
     cs: &ConstraintSystemRef<Fr>,
     pp: &FpVar<Fr>,
     running: &CfRunningVar,
@@ -506,7 +509,7 @@ pub fn generate_constraints<C: StepCircuit<Fr> + ?Sized>(
     Ok(z_next)
 }
 
-fn g1_constant_zero() -> G1LimbsVar {
+pub(crate) fn g1_constant_zero() -> G1LimbsVar {
     G1LimbsVar { x: fq_constant(Fq::zero()), y: fq_constant(Fq::zero()) }
 }
 

@@ -107,6 +107,7 @@ pub mod ivc;
 pub mod nifs;
 pub mod nonnative;
 pub mod params;
+pub mod pcd;
 pub mod poseidon_params;
 pub mod r1cs;
 pub mod step_circuit;
