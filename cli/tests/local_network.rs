@@ -1,4 +1,4 @@
-//! The user's path, as processes: `nexus up` starts replicas as real processes on loopback; `nexus keys new`,
+//! The user's path, as processes: `nexus up` starts replicas as real processes on loopback; its admin key,
 //! `nexus deploy` and `nexus call` go through them; a killed replica does not stop the network; every live
 //! replica reports the same state root.
 
@@ -70,7 +70,8 @@ fn a_local_network_deploys_calls_and_survives_a_killed_replica() {
         .map(|l| l.split(" at ").nth(1).unwrap().split(':').take(2).collect::<Vec<_>>().join(":"))
         .collect();
 
-    stdout(&nexus(&config, &["keys", "new"]));
+    // `nexus up` created the default key as the network's admin; deploys and calls use it.
+    stdout(&nexus(&config, &["keys", "show"]));
     let wasm = tmp.path().join("counter.wasm");
     std::fs::write(&wasm, &nexus_tests::example_apps()["counter"].wasm).unwrap();
     let deployed = stdout(&nexus(&config, &["deploy", wasm.to_str().unwrap()]));
