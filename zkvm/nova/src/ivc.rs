@@ -101,18 +101,30 @@ impl PublicParams {
     /// The digest: SHA-256 (via [`crate::r1cs::digest_to_field`]) over the arity, both shape
     /// digests and both keys' labels and lengths (keys are re-derivable from those).
     pub fn compute_digest(&self) -> Fr {
-        let mut bytes = Vec::new();
-        bytes.extend_from_slice(&self.arity.to_le_bytes());
-        // Serializing field elements into a Vec cannot fail.
-        let _ = self.shape.digest().serialize_compressed(&mut bytes);
-        let _ = self.cf_shape.digest().serialize_compressed(&mut bytes);
-        for (label, len) in [(&self.ck.label, self.ck.len()), (&self.cf_ck.label, self.cf_ck.len())] {
-            bytes.extend_from_slice(&(label.len() as u64).to_le_bytes());
-            bytes.extend_from_slice(label);
-            bytes.extend_from_slice(&(len as u64).to_le_bytes());
-        }
-        crate::r1cs::digest_to_field(b"nexus-nova/ivc-pp/v1", &bytes)
+        params_digest(
+            self.arity,
+            &self.shape,
+            &self.cf_shape,
+            [(&self.ck.label, self.ck.len()), (&self.cf_ck.label, self.cf_ck.len())],
+        )
     }
+}
+
+/// [`PublicParams::compute_digest`] from the parts it covers, without the keys themselves (they
+/// are re-derivable from their labels and lengths), so a cached file can be checked against a
+/// circuit without deriving keys.
+pub fn params_digest(arity: u64, shape: &R1csShape<Fr>, cf_shape: &R1csShape<Fq>, keys: [(&[u8], usize); 2]) -> Fr {
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(&arity.to_le_bytes());
+    // Serializing field elements into a Vec cannot fail.
+    let _ = shape.digest().serialize_compressed(&mut bytes);
+    let _ = cf_shape.digest().serialize_compressed(&mut bytes);
+    for (label, len) in keys {
+        bytes.extend_from_slice(&(label.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(label);
+        bytes.extend_from_slice(&(len as u64).to_le_bytes());
+    }
+    crate::r1cs::digest_to_field(b"nexus-nova/ivc-pp/v1", &bytes)
 }
 
 /// The prover's state after `i` steps, which is also the proof.

@@ -17,11 +17,25 @@
 //! discrete-log relation), the stored digest against the recomputed one, and finally, if the
 //! caller has one, the digest expected for its step circuit. Each failure is its own error.
 
-use ark_bn254::Fr;
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use ark_bn254::{Fr, G1Affine};
+use ark_ec::AffineRepr;
+use ark_ff::{BigInteger, PrimeField};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use sha2::{Digest, Sha256};
 
-use crate::{ivc::PublicParams, r1cs::R1csError};
+use crate::{
+    augmented::AugmentedInputs,
+    cyclefold,
+    ivc::{CYCLEFOLD_KEY_LABEL, IvcError, PRIMARY_KEY_LABEL, PublicParams, params_digest},
+    r1cs::R1csError,
+    step_circuit::{StepCircuit, StepError, synthesize_step},
+    transcript::Challenge,
+};
 
 /// File magic.
 pub const MAGIC: &[u8; 8] = b"NXNOVAPP";
@@ -133,6 +147,204 @@ impl PublicParams {
     }
 }
 
+/// Which construction a parameters file is for (part of the cache key: IVC and PCD parameters
+/// of one step circuit have different primary shapes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamsKind {
+    /// Sequential IVC ([`crate::ivc`]): the augmented circuit.
+    Ivc,
+    /// Tree folding ([`crate::pcd`]): the node circuit.
+    Pcd,
+}
+
+impl ParamsKind {
+    fn name(self) -> &'static str {
+        match self {
+            ParamsKind::Ivc => "ivc",
+            ParamsKind::Pcd => "pcd",
+        }
+    }
+
+    /// Generate the parameters of this kind for `circuit`.
+    pub fn setup<C: StepCircuit<Fr> + ?Sized>(self, circuit: &C) -> Result<PublicParams, CacheError> {
+        Ok(match self {
+            ParamsKind::Ivc => PublicParams::setup(circuit)?,
+            ParamsKind::Pcd => crate::pcd::setup(circuit)?,
+        })
+    }
+
+    /// The digest [`Self::setup`] would give, from the shapes alone (no key derivation): what a
+    /// cached file must carry.
+    pub fn expected_digest<C: StepCircuit<Fr> + ?Sized>(self, circuit: &C) -> Result<Fr, CacheError> {
+        let arity = circuit.arity();
+        let shape = match self {
+            ParamsKind::Ivc => crate::augmented::synthesize(circuit, &AugmentedInputs::placeholder(arity))?.shape,
+            ParamsKind::Pcd => crate::pcd::synthesize(circuit, &crate::pcd::NodeInputs::placeholder(arity))?.shape,
+        };
+        let (cf_shape, _) =
+            cyclefold::synthesize(Challenge(0), &G1Affine::zero(), &G1Affine::zero(), &G1Affine::zero())?;
+        let ck_len = shape.num_constraints.max(shape.num_witness);
+        let cf_len = cf_shape.num_constraints.max(cf_shape.num_witness);
+        Ok(params_digest(arity as u64, &shape, &cf_shape, [(PRIMARY_KEY_LABEL, ck_len), (CYCLEFOLD_KEY_LABEL, cf_len)]))
+    }
+}
+
+/// Errors of the parameters cache.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// Reading, writing or renaming a file failed.
+    #[error("parameters cache I/O on {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No file for this circuit in the cache.
+    #[error("no cached parameters at {0}")]
+    Missing(PathBuf),
+    /// The file exists but is corrupted, of another version, or for another circuit; the caller
+    /// may regenerate ([`ParamsCache::load_or_setup`] does).
+    #[error("cached parameters at {path} are unusable: {source}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: ParamsError,
+    },
+    /// [`ParamsCache::store`] was given parameters that are not this circuit's.
+    #[error("parameters given to store are not for this step circuit")]
+    NotForThisCircuit,
+    /// Synthesis or setup failed.
+    #[error(transparent)]
+    Ivc(#[from] IvcError),
+    /// PCD setup failed.
+    #[error(transparent)]
+    Pcd(#[from] crate::pcd::PcdError),
+    /// Encoding failed.
+    #[error(transparent)]
+    Params(#[from] ParamsError),
+}
+
+impl From<StepError> for CacheError {
+    fn from(e: StepError) -> Self {
+        CacheError::Ivc(e.into())
+    }
+}
+
+impl From<R1csError> for CacheError {
+    fn from(e: R1csError) -> Self {
+        CacheError::Ivc(e.into())
+    }
+}
+
+fn io_err(path: &Path, source: std::io::Error) -> CacheError {
+    CacheError::Io { path: path.to_path_buf(), source }
+}
+
+/// What [`ParamsCache::load_or_setup`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CacheOutcome {
+    /// Loaded from the cache.
+    Hit,
+    /// Not cached: generated and stored.
+    Created,
+    /// Cached but unusable (the reason): regenerated and replaced.
+    Regenerated(ParamsError),
+}
+
+/// A directory of parameters files, one per (kind, step-circuit shape, format version):
+/// `{kind}-{step shape digest, hex}-v{FORMAT_VERSION}.nxpp`.
+///
+/// The key is the digest of the step circuit's own shape ([`crate::r1cs::R1csShape::digest`] of
+/// [`synthesize_step`] at `i = 0`, `z = 0`), so two step circuits never share a file and a
+/// format change never reads an old file. A file is still fully checked on load (container,
+/// checksum, shapes, keys re-derived, digest), and its digest is compared with the one the
+/// caller's circuit gives ([`ParamsKind::expected_digest`]), so a file renamed, copied over or
+/// left by another build of the circuit is refused as [`ParamsError::WrongCircuit`].
+///
+/// Writes go to a temporary file in the same directory, are synced, then renamed over the
+/// target: a reader sees the old file or the complete new one, never a partial write.
+#[derive(Clone, Debug)]
+pub struct ParamsCache {
+    dir: PathBuf,
+}
+
+impl ParamsCache {
+    /// A cache in `dir` (created on first store).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The file for `circuit`'s parameters of `kind`.
+    pub fn path_for<C: StepCircuit<Fr> + ?Sized>(&self, kind: ParamsKind, circuit: &C) -> Result<PathBuf, CacheError> {
+        let zeros = vec![Fr::from(0u64); circuit.arity()];
+        let digest = synthesize_step(circuit, 0, &zeros)?.shape.digest();
+        let hex: String = digest.into_bigint().to_bytes_be().iter().map(|b| format!("{b:02x}")).collect();
+        Ok(self.dir.join(format!("{}-{hex}-v{FORMAT_VERSION}.nxpp", kind.name())))
+    }
+
+    /// Load and fully check `circuit`'s parameters of `kind`.
+    pub fn load<C: StepCircuit<Fr> + ?Sized>(&self, kind: ParamsKind, circuit: &C) -> Result<PublicParams, CacheError> {
+        let path = self.path_for(kind, circuit)?;
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(CacheError::Missing(path)),
+            Err(source) => return Err(CacheError::Io { path, source }),
+        };
+        let expected = kind.expected_digest(circuit)?;
+        PublicParams::from_file_bytes(&bytes, Some(expected)).map_err(|source| CacheError::Invalid { path, source })
+    }
+
+    /// Store `pp` as `circuit`'s parameters of `kind` (temporary file, sync, rename).
+    pub fn store<C: StepCircuit<Fr> + ?Sized>(
+        &self,
+        kind: ParamsKind,
+        circuit: &C,
+        pp: &PublicParams,
+    ) -> Result<PathBuf, CacheError> {
+        if kind.expected_digest(circuit)? != pp.digest {
+            return Err(CacheError::NotForThisCircuit);
+        }
+        let path = self.path_for(kind, circuit)?;
+        let bytes = pp.to_file_bytes()?;
+        std::fs::create_dir_all(&self.dir).map_err(|e| io_err(&self.dir, e))?;
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let tmp = self.dir.join(format!(".{}.tmp-{}-{nanos}", kind.name(), std::process::id()));
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)
+        };
+        if let Err(e) = write() {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io_err(&path, e));
+        }
+        Ok(path)
+    }
+
+    /// Load `circuit`'s parameters of `kind`, or generate and store them if they are missing or
+    /// unusable (an I/O error reading them is returned, not papered over).
+    pub fn load_or_setup<C: StepCircuit<Fr> + ?Sized>(
+        &self,
+        kind: ParamsKind,
+        circuit: &C,
+    ) -> Result<(PublicParams, CacheOutcome), CacheError> {
+        let outcome = match self.load(kind, circuit) {
+            Ok(pp) => return Ok((pp, CacheOutcome::Hit)),
+            Err(CacheError::Missing(_)) => CacheOutcome::Created,
+            Err(CacheError::Invalid { source, .. }) => CacheOutcome::Regenerated(source),
+            Err(e) => return Err(e),
+        };
+        let pp = kind.setup(circuit)?;
+        self.store(kind, circuit, &pp)?;
+        Ok((pp, outcome))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,5 +422,63 @@ mod tests {
         assert_eq!(load(&bad.to_file_bytes().unwrap()), Err(ParamsError::DigestInconsistent));
         // Parameters for another circuit.
         assert_eq!(PublicParams::from_file_bytes(&bytes, Some(pp.digest + Fr::one())), Err(ParamsError::WrongCircuit));
+    }
+
+    /// The cache on real files: missing → created (no temporary file left), hit, corrupted →
+    /// typed error and regenerated, another circuit's file under this circuit's name → refused,
+    /// truncated → refused, another circuit's parameters refused by `store`.
+    #[test]
+    fn cache_directory_create_hit_corrupt_mismatch() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ParamsCache::new(dir.path().join("params"));
+        let a = Fibonacci { iterations: 1 };
+        let b = Fibonacci { iterations: 2 };
+        let kind = ParamsKind::Ivc;
+        let path_a = cache.path_for(kind, &a).unwrap();
+        let path_b = cache.path_for(kind, &b).unwrap();
+        assert_ne!(path_a, path_b);
+        assert_ne!(path_a, cache.path_for(ParamsKind::Pcd, &a).unwrap());
+        let name = path_a.file_name().unwrap().to_str().unwrap().to_owned();
+        assert!(name.starts_with("ivc-") && name.ends_with(&format!("-v{FORMAT_VERSION}.nxpp")), "{name}");
+        assert!(matches!(cache.load(kind, &a), Err(CacheError::Missing(p)) if p == path_a));
+
+        let t = std::time::Instant::now();
+        let (pp, outcome) = cache.load_or_setup(kind, &a).unwrap();
+        eprintln!("setup + store {:?}", t.elapsed());
+        assert_eq!(outcome, CacheOutcome::Created);
+        assert_eq!(pp.digest, kind.expected_digest(&a).unwrap());
+        let files: Vec<_> =
+            std::fs::read_dir(dir.path().join("params")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(files, vec![std::ffi::OsString::from(&name)], "temporary file left behind");
+        let t = std::time::Instant::now();
+        let (again, outcome) = cache.load_or_setup(kind, &a).unwrap();
+        eprintln!("load {:?}", t.elapsed());
+        assert_eq!((outcome, &again), (CacheOutcome::Hit, &pp));
+
+        // Corrupted: a typed error from load, then regenerated by load_or_setup.
+        let good = std::fs::read(&path_a).unwrap();
+        let mut bad = good.clone();
+        let mid = bad.len() / 2;
+        bad[mid] ^= 0x01;
+        std::fs::write(&path_a, &bad).unwrap();
+        assert!(matches!(cache.load(kind, &a), Err(CacheError::Invalid { source: ParamsError::ChecksumMismatch, .. })));
+        let (regen, outcome) = cache.load_or_setup(kind, &a).unwrap();
+        assert_eq!((outcome, &regen), (CacheOutcome::Regenerated(ParamsError::ChecksumMismatch), &pp));
+        assert_eq!(std::fs::read(&path_a).unwrap(), good);
+
+        // Truncated.
+        std::fs::write(&path_b, &good[..good.len() - 100]).unwrap();
+        assert!(matches!(
+            cache.load(kind, &b),
+            Err(CacheError::Invalid { source: ParamsError::LengthMismatch { .. }, .. })
+        ));
+        // Circuit a's (valid) file under circuit b's name.
+        std::fs::write(&path_b, &good).unwrap();
+        assert!(matches!(cache.load(kind, &b), Err(CacheError::Invalid { source: ParamsError::WrongCircuit, .. })));
+        // store refuses parameters of another circuit.
+        assert!(matches!(cache.store(kind, &b, &pp), Err(CacheError::NotForThisCircuit)));
+        // An unreadable cache path is an I/O error, not "missing".
+        let file_as_dir = ParamsCache::new(&path_a);
+        assert!(matches!(file_as_dir.store(kind, &a, &pp), Err(CacheError::Io { .. })));
     }
 }
