@@ -12,7 +12,7 @@ use openraft::ChangeMembers;
 use openraft::async_runtime::WatchReceiver;
 use tonic::{Request, Response, Status};
 
-use super::{ADMIN_CHANGE_TIMEOUT, leader_channel, members};
+use super::{ADMIN_CHANGE_TIMEOUT, LeaderChannel, members};
 use crate::admin::{AdminAuth, AdminCommand, AdminGate, AdminRefusal};
 use crate::raft::{ReplicaNode, ReplicaRaft};
 
@@ -20,11 +20,12 @@ pub struct AdminService {
     raft: ReplicaRaft,
     gate: Arc<AdminGate>,
     node_id: u64,
+    leader: LeaderChannel,
 }
 
 impl AdminService {
     pub fn new(raft: ReplicaRaft, gate: Arc<AdminGate>, node_id: u64) -> Self {
-        Self { raft, gate, node_id }
+        Self { raft, gate, node_id, leader: LeaderChannel::default() }
     }
 
     fn is_leader(&self) -> bool {
@@ -69,7 +70,7 @@ impl Admin for AdminService {
         self.authorize(&command, request.auth.as_ref())?;
         if !self.is_leader() {
             // The leader checks the signature again; its replay record is its own.
-            return AdminClient::new(leader_channel(&self.raft).await?).add_replica(request).await;
+            return AdminClient::new(self.leader.get(&self.raft).await?).add_replica(request).await;
         }
         let node = ReplicaNode { grpc_addr: request.address };
         // Blocking: returns once the learner has caught up, so the voter change cannot stall the quorum.
@@ -87,7 +88,7 @@ impl Admin for AdminService {
         let command = AdminCommand::RemoveReplica { node_id: request.node_id };
         self.authorize(&command, request.auth.as_ref())?;
         if !self.is_leader() {
-            return AdminClient::new(leader_channel(&self.raft).await?).remove_replica(request).await;
+            return AdminClient::new(self.leader.get(&self.raft).await?).remove_replica(request).await;
         }
         let metrics = self.raft.metrics().borrow_watched().clone();
         let membership = metrics.membership_config.membership();

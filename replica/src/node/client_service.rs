@@ -16,7 +16,7 @@ use openraft::async_runtime::WatchReceiver;
 use prost::Message;
 use tonic::{Code, Request, Response, Status};
 
-use super::{SUBMIT_TIMEOUT, leader_channel, lock_error};
+use super::{LeaderChannel, SUBMIT_TIMEOUT, lock_error};
 use crate::app::AppId;
 use crate::raft::{ReplicaRaft, SharedStateMachine, blocking};
 use crate::receipt::{ApplyOutcome, Rejection};
@@ -27,16 +27,17 @@ pub struct ClientService {
     state: SharedStateMachine,
     host: Arc<Host>,
     node_id: u64,
+    leader: LeaderChannel,
 }
 
 impl ClientService {
     pub fn new(raft: ReplicaRaft, state: SharedStateMachine, host: Arc<Host>, node_id: u64) -> Self {
-        Self { raft, state, host, node_id }
+        Self { raft, state, host, node_id, leader: LeaderChannel::default() }
     }
 
     /// A client for the leader's API, when this replica is not the leader.
     async fn leader_client(&self) -> Result<ClientClient<tonic::transport::Channel>, Status> {
-        Ok(ClientClient::new(leader_channel(&self.raft).await?)
+        Ok(ClientClient::new(self.leader.get(&self.raft).await?)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES))
     }

@@ -156,26 +156,49 @@ impl Node {
         self.raft.initialize(members).await.map_err(|e| NodeError::Raft(e.to_string()))
     }
 
+    /// Stops serving, stops Raft, and makes the applied state durable (so a restart re-applies nothing).
     pub async fn shutdown(self) {
-        let _ = self.raft.shutdown().await;
         self.server.abort();
+        let _ = self.raft.shutdown().await;
+        let state = self.state.clone();
+        let _ =
+            tokio::task::spawn_blocking(move || state.write().unwrap_or_else(|p| p.into_inner()).make_durable()).await;
     }
 }
 
-/// A channel to the current leader's gRPC server, for a follower that forwards a write.
-async fn leader_channel(raft: &ReplicaRaft) -> Result<tonic::transport::Channel, Status> {
-    let metrics = raft.metrics().borrow_watched().clone();
-    let leader = metrics.current_leader.ok_or_else(|| Status::unavailable("no leader elected yet; retry shortly"))?;
-    let addr = metrics
-        .membership_config
-        .nodes()
-        .find(|(id, _)| **id == leader)
-        .map(|(_, node)| node.grpc_addr.clone())
-        .ok_or_else(|| Status::unavailable(format!("leader {leader} has no known address")))?;
-    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .map_err(|e| Status::internal(e.to_string()))?
-        .connect_timeout(PEER_RPC_TIMEOUT);
-    endpoint.connect().await.map_err(|e| Status::unavailable(format!("leader {leader} at {addr}: {e}")))
+/// A channel to the current leader's gRPC server, for a follower that forwards a write. The channel is kept
+/// while the same node leads at the same address: opening one per forwarded request would cost a TCP and HTTP/2
+/// handshake each time.
+#[derive(Default)]
+pub struct LeaderChannel {
+    cached: std::sync::Mutex<Option<(u64, String, tonic::transport::Channel)>>,
+}
+
+impl LeaderChannel {
+    async fn get(&self, raft: &ReplicaRaft) -> Result<tonic::transport::Channel, Status> {
+        let metrics = raft.metrics().borrow_watched().clone();
+        let leader =
+            metrics.current_leader.ok_or_else(|| Status::unavailable("no leader elected yet; retry shortly"))?;
+        let addr = metrics
+            .membership_config
+            .nodes()
+            .find(|(id, _)| **id == leader)
+            .map(|(_, node)| node.grpc_addr.clone())
+            .ok_or_else(|| Status::unavailable(format!("leader {leader} has no known address")))?;
+        if let Some((id, cached_addr, channel)) = &*self.cached.lock().unwrap_or_else(|p| p.into_inner())
+            && *id == leader
+            && *cached_addr == addr
+        {
+            return Ok(channel.clone());
+        }
+        let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .map_err(|e| Status::internal(e.to_string()))?
+            .connect_timeout(PEER_RPC_TIMEOUT);
+        let channel =
+            endpoint.connect().await.map_err(|e| Status::unavailable(format!("leader {leader} at {addr}: {e}")))?;
+        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some((leader, addr, channel.clone()));
+        Ok(channel)
+    }
 }
 
 /// The membership as the API reports it: every node, voters marked.

@@ -87,11 +87,20 @@ impl LogStore {
         }
     }
 
-    async fn write_meta<T: serde::Serialize>(&self, key: &'static str, value: &T) -> Result<(), RaftStoreError> {
+    /// Writes one meta record; `durable: false` skips the fsync (the record may be lost in a crash).
+    async fn write_meta<T: serde::Serialize>(
+        &self,
+        key: &'static str,
+        value: &T,
+        durable: bool,
+    ) -> Result<(), RaftStoreError> {
         let bytes = encode(key, value)?;
         let db = self.db.clone();
         blocking(move || {
-            let txn = db.begin_write()?;
+            let mut txn = db.begin_write()?;
+            if !durable {
+                txn.set_durability(redb::Durability::None).map_err(|e| corrupt("durability", e))?;
+            }
             txn.open_table(LOG_META)?.insert(key, bytes.as_slice())?;
             txn.commit()?;
             Ok(())
@@ -168,11 +177,13 @@ impl openraft::storage::RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_vote(&mut self, vote: &Vote) -> Result<(), io::Error> {
-        Ok(self.write_meta(VOTE, vote).await?)
+        Ok(self.write_meta(VOTE, vote, true).await?)
     }
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
-        Ok(self.write_meta(COMMITTED, &committed).await?)
+        // Not fsynced: it is written on every commit, and losing it in a crash is safe. openraft then re-applies
+        // fewer entries at startup (never more than the state machine has), and the leader commits them again.
+        Ok(self.write_meta(COMMITTED, &committed, false).await?)
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, io::Error> {

@@ -51,7 +51,8 @@ pub struct StateMachineStore {
 impl StateMachineStore {
     /// Wraps `sm`, keeping the current snapshot at `snapshot_path`. Refuses a state database whose applied
     /// index disagrees with Raft's record of it (state written outside Raft cannot be continued by Raft).
-    pub fn new(sm: StateMachine, snapshot_path: &Path) -> Result<Self, RaftStoreError> {
+    pub fn new(mut sm: StateMachine, snapshot_path: &Path) -> Result<Self, RaftStoreError> {
+        sm.set_log_backed();
         let applied = Applied::read(&sm.database().begin_read()?)?;
         let recorded = applied.last_applied.map_or(0, |id| id.index);
         if recorded != sm.status().applied_index {
@@ -156,8 +157,16 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
-        // The read transaction is the snapshot's view: taken now, so what is applied later is not in it.
-        let read = self.sm.read().unwrap_or_else(PoisonError::into_inner).database().begin_read();
+        // The read transaction is the snapshot's view: taken now, so what is applied later is not in it. The
+        // state is made durable first: Raft purges the log up to a snapshot, so a snapshot must never cover
+        // applied entries that a crash could still take back.
+        let sm = self.sm.clone();
+        let read = blocking(move || {
+            let mut sm = sm.write().unwrap_or_else(PoisonError::into_inner);
+            sm.make_durable()?;
+            Ok(sm.database().begin_read()?)
+        })
+        .await;
         SnapshotBuilder {
             read: Some(read.map_err(|e| e.to_string())),
             cluster: self.cluster,
