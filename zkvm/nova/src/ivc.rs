@@ -181,6 +181,17 @@ impl IvcProof {
     }
 
     fn next<C: StepCircuit<Fr> + ?Sized>(&self, pp: &PublicParams, circuit: &C) -> Result<Self, IvcError> {
+        self.next_with(pp, circuit, |_| {})
+    }
+
+    /// [`Self::next`], with a hook that may replace the folded `W̄'` before it is claimed (tests
+    /// use it to make a false CycleFold claim, A.3).
+    fn next_with<C: StepCircuit<Fr> + ?Sized>(
+        &self,
+        pp: &PublicParams,
+        circuit: &C,
+        tamper_w: impl Fn(&mut G1Affine),
+    ) -> Result<Self, IvcError> {
         let i_next = self.i.checked_add(1).ok_or(IvcError::Overflow)?;
         let out = nifs::prove_strict(
             &pp.ck,
@@ -189,7 +200,8 @@ impl IvcProof {
             (&self.running, &self.running_w),
             (&self.fresh, &self.fresh_w),
         )?;
-        let folded = out.instance;
+        let mut folded = out.instance;
+        tamper_w(&mut folded.comm_w);
         let claims = [
             (self.running.comm_w, self.fresh.comm_w, folded.comm_w),
             (self.running.comm_e, out.proof.comm_t, folded.comm_e),
@@ -474,5 +486,27 @@ mod tests {
         // (the CycleFold claims are not checked in the primary circuit, so with the hash right the
         // relation holds)
         assert!(ok(&augmented::synthesize(&c, &step1).unwrap()));
+    }
+
+    /// A.3: a false CycleFold claim (a wrong folded `W̄'`) passes the primary circuit, which only
+    /// claims it, but its CycleFold instance is unsatisfiable, so the running CycleFold instance
+    /// fails at the end (and the proof does not verify).
+    #[test]
+    fn false_cyclefold_claim_caught_at_the_end() {
+        let c = Fibonacci { iterations: 1 };
+        let pp = PublicParams::setup(&c).unwrap();
+        let z0 = fib_z0();
+        let p1 = IvcProof::prove_first(&pp, &c, &z0).unwrap();
+        let p2 = p1.next(&pp, &c).unwrap();
+        let g = pp.ck.generators[1];
+        let lie = p2.next_with(&pp, &c, |w| *w = (*w + g).into_affine()).unwrap();
+        // The fresh instance of the step that made the false claim is satisfied...
+        pp.shape.is_sat(&pp.ck, &lie.fresh, &lie.fresh_w).unwrap();
+        assert_eq!(lie.fresh.x[0], state_hash(pp.digest, lie.i, &lie.z0, &lie.zi, &lie.running, &lie.cf_running));
+        // ...but the CycleFold accumulator is not, and the proof is rejected.
+        assert!(pp.cf_shape.is_sat_relaxed(&pp.cf_ck, &lie.cf_running, &lie.cf_running_w).is_err());
+        assert!(lie.verify(&pp, 3, &z0).is_err());
+        // The honest third step verifies (the hook is the only difference).
+        p2.next(&pp, &c).unwrap().verify(&pp, 3, &z0).unwrap();
     }
 }
