@@ -1,4 +1,4 @@
-//! Nova folding engine over the BN254/Grumpkin cycle, with CycleFold and (planned) tree folding.
+//! Nova folding engine over the BN254/Grumpkin cycle, with CycleFold and tree folding (PCD).
 //!
 //! Issue 6. Written from the papers (Nova eprint 2021/370, CycleFold eprint 2023/1192) with
 //! Microsoft Nova, arecibo and sonobe read as references; arkworks 0.6 throughout.
@@ -42,23 +42,38 @@
 //!   count, z₀/z_i and every proof field tampered. Whole crate suite ≈ 110 s in the dev profile
 //!   on this shared 2-core machine.
 //!
+//! * [`pcd`]: proof-carrying data, a binary tree of node proofs (design below). One node circuit
+//!   for leaves and inner nodes (**202,932 constraints** for Fibonacci with 1 iteration: three
+//!   primary folds and seven CycleFold claims); `prove_leaf`, `prove_node(left, right)`,
+//!   `verify` (one hash and three satisfiability checks, exactly the IVC verifier's cost), and
+//!   `prove_tree` (all leaves, then each level, in parallel with rayon); node proofs serialize to
+//!   bytes (`NXNOVAPN` header, length-checked, validated decode) so a node can be proven
+//!   elsewhere. Tested: 2-leaf and 4-leaf trees equal the sequential run, every root field
+//!   tampered, children not adjacent / with mismatched states / swapped / under other parameters
+//!   (refused natively *and* unsatisfiable in the circuit when forced), leaf anchoring,
+//!   serialization round trip and truncated/garbage/re-headered bytes.
+//! * [`params`]: parameters on disk (magic, version, length, SHA-256 checksum, validating decode,
+//!   shapes validated, keys re-derived, digest recomputed and compared with the caller's), and a
+//!   cache directory ([`params::ParamsCache`]) keyed by kind (IVC/PCD), the step circuit's shape
+//!   digest and the format version, written through a temporary file and a rename; a missing,
+//!   corrupted or mismatched file is a typed error and `load_or_setup` regenerates it.
+//!
 //! # Status and what is next
 //!
-//! Done: items 1–7 of the augmented circuit below, the final verifier, sequential IVC, and
-//! [`params`]: parameters on disk (magic, version, length, SHA-256 checksum, validating decode,
-//! shapes validated, keys re-derived, digest recomputed and compared with the caller's); the
-//! container checks run in CI, the full 53 MB round trip with every corruption is `#[ignore]`d
-//! (~45 s). Not done: writing to/reading from a cache directory (only bytes ↔ params today);
-//! the file is large (53 MB for Fibonacci, mostly the shape), so storing keys as labels + length
-//! and re-deriving them would shrink it.
-//! Next, in order: (b) a test that a
-//! false CycleFold claim (wrong `W̄'`) is caught by `cf_U` at the end (A.3; today it is covered
-//! by the CycleFold circuit's own tests and the shared-variable construction); (c) the PCD tree;
-//! (d) shrinking the augmented circuit toward 40k: one CycleFold circuit carrying both claims
-//! (one cf fold per step instead of two, saving ~8 `fq_mul_add` and a transcript), and cheaper
-//! in-circuit absorption of the CycleFold `x`; (e) benchmarks (BENCHMARKS.md).
+//! Done: the augmented circuit (items 1–7 below), the final verifier, sequential IVC, PCD, the
+//! parameters file and cache, and a test for every applicable pitfall of section A (A.3 included:
+//! a false `W̄'` claim is caught by `cf_U` at the end). Benchmarks: `benches/folding.rs`, table in
+//! `zkvm/nova/BENCH.md`. The parameters file is large (53 MB for IVC over Fibonacci, mostly the
+//! shape); storing keys as labels + length and re-deriving them would shrink it, and loading
+//! re-derives the keys anyway. Next, in order: (a) shrinking the circuits toward the 40k (IVC)
+//! and 100k (PCD node) targets: one CycleFold circuit carrying several claims (one cf fold per
+//! fold instead of two or three: the transcripts and Grumpkin scalar multiplications dominate
+//! after the non-native `fq_mul_add`s), cheaper in-circuit absorption of the CycleFold `x`;
+//! (b) an interleaved tree (a node proves left child, one step, right child, as the Nexus zkVM
+//! does), so inner nodes do useful step work instead of a discarded step; (c) the NVM step
+//! circuit.
 //!
-//! # The design (augmented circuit as built; PCD still to build)
+//! # The design
 //!
 //! **Augmented circuit (primary, over `Fr`).** Public input: one element
 //! `h = H(pp_digest, i, z₀, z_i, U_i, cf_U_i)` (Poseidon, same encoding as the transcript; A.1,
@@ -87,18 +102,37 @@
 //! parameters (A.1, A.9). Tests mix `U`/`cf_U`/`u` across runs, swap `cf_U`, start from another
 //! state, and tamper every field.
 //!
-//! **PCD tree.** A node's circuit takes two children, each `(i, j, z_i, z_j, U, cf_U)` hashed
-//! into its `u.x`, and checks adjacency with shared variables (`left.j = right.i`,
-//! `left.z_j = right.z_i`); it folds the children's running instances (relaxed ⊕ relaxed, which
-//! [`nifs::prove`] already supports, so `Ē₂ ≠ 0` and the `Ē` claim needs a second CycleFold claim
-//! for `r²·Ē₂`) and the two fresh instances, and outputs `(left.i, right.j, z_left.i, z_right.j)`.
-//! Leaves enforce `j = i + 1` and run the step. The root must cover `[0, n)` (A.11). Nodes of one
-//! level are independent and are proven with rayon; node inputs/outputs are serialized with
-//! ark-serialize so they can move between machines.
+//! **PCD tree** (full constraint list and soundness argument in [`pcd`]). A node proof claims
+//! "steps `[a, b)` take `z_a` to `z_b`" and carries `(U, W)`, `(u, w)`, `(cf_U, cf_W)` with
+//! `u.x = H_node(pp, a, b, z_a, z_b, U, cf_U)`. The node circuit (one shape for leaves and inner
+//! nodes, public input one hash):
+//! 1. *adjacency by shared variables*: the left child is hashed over `(a, m, z_a, z_m)` and the
+//!    right over `(m, b, z_m, z_b)`, the same `m`, `z_m` variables, so `z_out(left) = z_in(right)`,
+//!    left covers `[a, m)`, right `[m, b)`, the node `[a, b)` (A.11);
+//! 2. *children authenticated*: `u_c.x = H_node(pp, …, U_c, cf_U_c)` for both, with the node's
+//!    own `pp` (the one in its output hash, which the root verifier checks with the real digest),
+//!    so a child from other parameters or a tampered child does not hash;
+//! 3. *three primary folds* `U_L ⊕ u_L`, `U_R ⊕ u_R` (relaxed ⊕ strict), then the two results
+//!    (relaxed ⊕ relaxed, [`nifs::prove`]), challenges recomputed in circuit;
+//! 4. *seven CycleFold claims* for the G1 arithmetic, public inputs built in circuit (A.3);
+//!    the relaxed ⊕ relaxed `Ē = Ē₁ + r·T̄ + r²·Ē₂` is two claims, `P = T̄ + r·Ē₂` and
+//!    `Ē = Ē₁ + r·P`, so every scalar stays 128 bits;
+//! 5. *both children's CycleFold instances* folded (`cf_U_L ⊕ cf_U_R` natively on Grumpkin), then
+//!    the seven claim instances;
+//! 6. *leaves anchored*: the step `z_F = F(m, z_m)` is in the circuit; a leaf enforces `a = m`,
+//!    `z_a = z_m`, `b = m + 1`, `z_b = z_F` and outputs the fixed dummy `U`, `cf_U` (A.4); an inner
+//!    node discards `z_F` (so the step circuit must be satisfiable at `(m, z_m)`: the prover runs
+//!    the right child's first step there).
+//!
+//! The root verifier is the IVC verifier's twin: `a = 0`, `b = n`, `z_a = z₀`, lengths, the hash,
+//! `u` strict, `U` and `cf_U` relaxed, with its own parameters. Nodes of one level are
+//! independent: `prove_tree` proves them with rayon; `NodeProof::to_bytes`/`from_bytes` move them.
 //!
 //! **Parameters on disk**: versioned header, SHA-256 checksum, shapes re-validated
 //! ([`r1cs::R1csShape::validate`]) and keys re-derived or digest-checked
-//! ([`commitment::CommitmentKey::verify_derivation`]) on load.
+//! ([`commitment::CommitmentKey::verify_derivation`]) on load; a cache directory keyed by
+//! (kind, step-circuit shape digest, format version) whose files must also carry the digest
+//! the caller's circuit gives ([`params::ParamsKind::expected_digest`]).
 
 pub mod augmented;
 pub mod commitment;

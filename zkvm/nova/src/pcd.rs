@@ -365,11 +365,14 @@ struct ChildVar {
     r: ChallengeVar,
 }
 
+/// A child's claim in circuit: `([start, end], z_start, z_end)`.
+type ChildClaimVars<'a> = (&'a [FpVar<Fr>; 2], &'a [FpVar<Fr>], &'a [FpVar<Fr>]);
+
 fn alloc_child(
     cs: &ConstraintSystemRef<Fr>,
     pp: &FpVar<Fr>,
     c: &ChildInputs,
-    claim: (&[FpVar<Fr>; 2], &[FpVar<Fr>], &[FpVar<Fr>]),
+    claim: ChildClaimVars<'_>,
     enforce: &Boolean<Fr>,
 ) -> Result<ChildVar, SynthesisError> {
     let wit = |v: Fr| FpVar::new_witness(cs.clone(), || Ok(v));
