@@ -25,6 +25,6 @@ mod store;
 pub use app::{AppId, AppRecord};
 pub use error::ReplicaError;
 pub use receipt::{ApplyOutcome, Receipt, Rejection};
-pub use request::{ClientKey, ClusterId, MAX_REQUEST_BYTES, Request, SignedRequest};
+pub use request::{ClientKey, ClusterId, MAX_REQUEST_BYTES, Request, SignatureCache, SignedRequest};
 pub use state_machine::{StateEntry, StateMachine, Status};
 pub use state_root::StateRoot;

@@ -5,8 +5,12 @@
 //! a request in the log that its signer did not make. Nonces are per signer and strictly increasing, which
 //! stops replays; clients use a clock-based nonce so that independent processes with one key rarely clash.
 
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::app::AppId;
 
@@ -70,6 +74,29 @@ impl SignedRequest {
         key.verify_strict(&signed_message(cluster, self.nonce, &self.request), &signature).is_ok()
     }
 
+    /// [`verify`](Self::verify), remembering verdicts in `cache`: a request this process verified before (the
+    /// leader when it was submitted, a follower when the entry arrived) is not verified again when applied.
+    /// The cache is keyed by a digest of everything the verdict depends on, so it gives the same answer as
+    /// verifying: the same bytes always get the same verdict.
+    pub fn verify_with(&self, cluster: &ClusterId, cache: &SignatureCache) -> bool {
+        let message = signed_message(cluster, self.nonce, &self.request);
+        let digest: [u8; 32] = Sha256::new()
+            .chain_update(&message)
+            .chain_update(self.signer)
+            .chain_update(self.signature)
+            .finalize()
+            .into();
+        if cache.verified(&digest) {
+            return true;
+        }
+        let Some(key) = cache.key(&self.signer) else { return false };
+        let ok = key.verify_strict(&message, &Signature::from_bytes(&self.signature)).is_ok();
+        if ok {
+            cache.remember(digest);
+        }
+        ok
+    }
+
     /// The app this request creates or addresses.
     pub fn app(&self) -> AppId {
         match &self.request {
@@ -88,6 +115,54 @@ impl SignedRequest {
             return Err(format!("request is {} bytes, more than the limit of {MAX_REQUEST_BYTES}", bytes.len()));
         }
         postcard::from_bytes(bytes).map_err(|e| format!("request does not decode: {e}"))
+    }
+}
+
+/// Most verified-request digests a [`SignatureCache`] keeps (oldest forgotten first).
+pub const MAX_CACHED_SIGNATURES: usize = 65_536;
+/// Most decompressed public keys a [`SignatureCache`] keeps (forgotten all at once when full).
+pub const MAX_CACHED_KEYS: usize = 16_384;
+
+/// Digests of verified requests: a set to look up, and their order to forget the oldest.
+type VerifiedDigests = (HashSet<[u8; 32]>, VecDeque<[u8; 32]>);
+
+/// Signature verdicts and decompressed public keys, shared by the parts of one replica that verify requests.
+#[derive(Default)]
+pub struct SignatureCache {
+    verified: Mutex<VerifiedDigests>,
+    keys: Mutex<HashMap<[u8; 32], VerifyingKey>>,
+}
+
+impl SignatureCache {
+    fn verified(&self, digest: &[u8; 32]) -> bool {
+        self.verified.lock().unwrap_or_else(|p| p.into_inner()).0.contains(digest)
+    }
+
+    fn remember(&self, digest: [u8; 32]) {
+        let mut guard = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        let (set, order) = &mut *guard;
+        if set.insert(digest) {
+            order.push_back(digest);
+            if order.len() > MAX_CACHED_SIGNATURES
+                && let Some(oldest) = order.pop_front()
+            {
+                set.remove(&oldest);
+            }
+        }
+    }
+
+    /// The signer's key, decompressed once (decompression is a field inversion, a good part of a verify).
+    fn key(&self, signer: &[u8; 32]) -> Option<VerifyingKey> {
+        if let Some(key) = self.keys.lock().unwrap_or_else(|p| p.into_inner()).get(signer) {
+            return Some(*key);
+        }
+        let key = VerifyingKey::from_bytes(signer).ok()?;
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        if keys.len() >= MAX_CACHED_KEYS {
+            keys.clear();
+        }
+        keys.insert(*signer, key);
+        Some(key)
     }
 }
 
@@ -110,5 +185,50 @@ impl ClientKey {
     pub fn sign(&self, cluster: &ClusterId, nonce: u64, request: Request) -> SignedRequest {
         let signature = self.0.sign(&signed_message(cluster, nonce, &request)).to_bytes();
         SignedRequest { request, nonce, signer: self.public(), signature }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLUSTER: ClusterId = [3; 32];
+
+    fn call(input: u8) -> Request {
+        Request::Call { app: AppId([1; 32]), function: "f".into(), input: vec![input], zk: false }
+    }
+
+    #[test]
+    fn a_cached_verdict_covers_only_the_exact_request_it_was_given_for() {
+        let cache = SignatureCache::default();
+        let key = ClientKey::from_secret([4; 32]);
+        let signed = key.sign(&CLUSTER, 7, call(1));
+        assert!(signed.verify_with(&CLUSTER, &cache));
+        assert!(signed.verify_with(&CLUSTER, &cache), "from the cache");
+        // The same signature over another body, nonce, signer or cluster is still checked, and refused.
+        let other_body = SignedRequest { request: call(2), ..signed.clone() };
+        assert!(!other_body.verify_with(&CLUSTER, &cache));
+        assert!(!SignedRequest { nonce: 8, ..signed.clone() }.verify_with(&CLUSTER, &cache));
+        let stranger = ClientKey::from_secret([5; 32]).public();
+        assert!(!SignedRequest { signer: stranger, ..signed.clone() }.verify_with(&CLUSTER, &cache));
+        assert!(!signed.verify_with(&[9; 32], &cache));
+        let mut flipped = signed.clone();
+        flipped.signature[10] ^= 1;
+        assert!(!flipped.verify_with(&CLUSTER, &cache));
+        // A key that is not a curve point is refused, not cached.
+        assert!(!SignedRequest { signer: [0xff; 32], ..signed }.verify_with(&CLUSTER, &cache));
+    }
+
+    #[test]
+    fn the_cache_stays_bounded() {
+        let cache = SignatureCache::default();
+        for i in 0..(MAX_CACHED_SIGNATURES + 10) {
+            let mut digest = [0u8; 32];
+            digest[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            cache.remember(digest);
+        }
+        let (set, order) = &*cache.verified.lock().unwrap();
+        assert_eq!((set.len(), order.len()), (MAX_CACHED_SIGNATURES, MAX_CACHED_SIGNATURES));
+        assert!(!set.contains(&[0u8; 32]), "the oldest went first");
     }
 }

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::app::{AppId, AppRecord};
 use crate::error::ReplicaError;
 use crate::receipt::{ApplyOutcome, Receipt, Rejection};
-use crate::request::{ClusterId, Request, SignedRequest};
+use crate::request::{ClusterId, Request, SignatureCache, SignedRequest};
 use crate::state_root::StateRoot;
 use crate::store::{APPS, AppSnapshot, META, META_APPLIED, META_ROOT, MODULES, NONCES, RECEIPTS, STATE, state_key};
 
@@ -40,6 +40,7 @@ pub struct StateMachine {
     applied: u64,
     root: StateRoot,
     durability: Durability,
+    signatures: Arc<SignatureCache>,
 }
 
 /// When applied batches reach the disk.
@@ -132,7 +133,8 @@ impl StateMachine {
             (applied, root)
         };
         txn.commit()?;
-        Ok(Self { db, host, cluster, applied, root, durability: Durability::EveryBatch })
+        let signatures = Arc::new(SignatureCache::default());
+        Ok(Self { db, host, cluster, applied, root, durability: Durability::EveryBatch, signatures })
     }
 
     pub fn status(&self) -> Status {
@@ -141,6 +143,12 @@ impl StateMachine {
 
     pub fn cluster(&self) -> &ClusterId {
         &self.cluster
+    }
+
+    /// The verdicts cache this state machine verifies with; the replica's network side fills it as requests
+    /// arrive, so applying does not verify them again.
+    pub fn signature_cache(&self) -> Arc<SignatureCache> {
+        self.signatures.clone()
     }
 
     /// Applies log entries `(index, request)` in one transaction. Indexes must continue the applied index
@@ -372,11 +380,12 @@ impl StateMachine {
         extra: impl FnOnce(&redb::WriteTransaction) -> Result<(), ReplicaError>,
     ) -> Result<Vec<Option<ApplyOutcome>>, ReplicaError> {
         // Signatures are the one part of applying that does not depend on order: checked on all cores first.
-        let cluster = self.cluster;
+        let (cluster, cache) = (self.cluster, &*self.signatures);
+        let verify = |request: &Option<&SignedRequest>| request.is_none_or(|r| r.verify_with(&cluster, cache));
         let signatures_ok: Vec<bool> = if entries.len() > 1 {
-            entries.par_iter().map(|(_, request)| request.is_none_or(|r| r.verify(&cluster))).collect()
+            entries.par_iter().map(|(_, request)| verify(request)).collect()
         } else {
-            entries.iter().map(|(_, request)| request.is_none_or(|r| r.verify(&cluster))).collect()
+            entries.iter().map(|(_, request)| verify(request)).collect()
         };
         let read = Arc::new(self.db.begin_read()?);
         let txn = self.db.begin_write()?;

@@ -93,9 +93,12 @@ impl Client for ClientService {
         let signed = SignedRequest::decode(&bytes).map_err(|e| {
             if bytes.len() > crate::MAX_REQUEST_BYTES { Status::out_of_range(e) } else { Status::invalid_argument(e) }
         })?;
-        // Refused here to spare the log; every replica verifies again when applying.
-        let cluster = *self.state.read().map_err(lock_error)?.cluster();
-        if !signed.verify(&cluster) {
+        // Refused here to spare the log; every replica verifies again when applying (the leader from its cache).
+        let (cluster, cache) = {
+            let state = self.state.read().map_err(lock_error)?;
+            (*state.cluster(), state.signature_cache())
+        };
+        if !signed.verify_with(&cluster, &cache) {
             return Err(Status::unauthenticated("signature does not verify for this cluster"));
         }
         if !self.is_leader() {

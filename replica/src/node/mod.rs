@@ -128,7 +128,8 @@ impl Node {
         let raft = ReplicaRaft::new(config.node_id, Arc::new(raft_config), GrpcNetwork, log, sm)
             .await
             .map_err(|e| NodeError::Raft(e.to_string()))?;
-        let raft_service = RaftServer::new(RaftService::new(raft.clone(), host.clone()))
+        let signatures = state.read().unwrap_or_else(|p| p.into_inner()).signature_cache();
+        let raft_service = RaftServer::new(RaftService::new(raft.clone(), host.clone(), config.cluster, signatures))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
         let client_service = ClientServer::new(ClientService::new(raft.clone(), state.clone(), host, config.node_id))
@@ -136,7 +137,13 @@ impl Node {
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
         let gate = Arc::new(AdminGate::new(config.cluster, config.admins.clone()));
         let admin_service = AdminServer::new(AdminService::new(raft.clone(), gate, config.node_id));
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        // Small RPCs, each waited for: Nagle's algorithm would hold replies back for the peer's delayed ACK
+        // (tens of milliseconds). tonic sets TCP_NODELAY only on listeners it binds itself.
+        let incoming = tokio_stream::StreamExt::map(tokio_stream::wrappers::TcpListenerStream::new(listener), |s| {
+            s.inspect(|stream| {
+                let _ = stream.set_nodelay(true);
+            })
+        });
         let server = tokio::spawn(async move {
             let _ = tonic::transport::Server::builder()
                 .timeout(SERVER_RPC_TIMEOUT)

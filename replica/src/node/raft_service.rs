@@ -11,16 +11,41 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::network::{decode, encode};
 use crate::raft::{MAX_SNAPSHOT_BYTES, ReplicaRaft, Snapshot, SnapshotMeta, TypeConfig, Vote};
-use crate::request::Request as ClientRequest;
+use crate::request::{ClusterId, Request as ClientRequest, SignatureCache, SignedRequest};
 
 pub struct RaftService {
     raft: ReplicaRaft,
     host: Arc<Host>,
+    cluster: ClusterId,
+    signatures: Arc<SignatureCache>,
 }
 
 impl RaftService {
-    pub fn new(raft: ReplicaRaft, host: Arc<Host>) -> Self {
-        Self { raft, host }
+    pub fn new(raft: ReplicaRaft, host: Arc<Host>, cluster: ClusterId, signatures: Arc<SignatureCache>) -> Self {
+        Self { raft, host, cluster, signatures }
+    }
+
+    /// Verifies the signatures of arriving requests in the background, on all cores, while the entries are
+    /// being made durable and committed: applying them later finds the verdicts in the cache.
+    fn preverify(&self, rpc: &AppendEntriesRequest<TypeConfig>) {
+        let requests: Vec<SignedRequest> = rpc
+            .entries
+            .iter()
+            .filter_map(|entry| match &entry.payload {
+                EntryPayload::Normal(request) => Some(request.clone()),
+                _ => None,
+            })
+            .collect();
+        if requests.is_empty() {
+            return;
+        }
+        let (cluster, cache) = (self.cluster, self.signatures.clone());
+        tokio::task::spawn_blocking(move || {
+            use rayon::prelude::*;
+            requests.par_iter().for_each(|request| {
+                request.verify_with(&cluster, &cache);
+            });
+        });
     }
 
     /// Starts compiling the modules that arriving entries deploy, so that applying them (once committed)
@@ -44,6 +69,7 @@ impl Raft for RaftService {
         let rpc: AppendEntriesRequest<TypeConfig> =
             decode(&request.into_inner().payload).map_err(Status::invalid_argument)?;
         self.precompile(&rpc);
+        self.preverify(&rpc);
         let reply = self.raft.append_entries(rpc).await.map_err(|e| Status::unavailable(e.to_string()))?;
         Ok(Response::new(RaftMessage { payload: encode(&reply) }))
     }
