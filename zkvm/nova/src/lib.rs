@@ -39,8 +39,9 @@
 //!   and a verifier whose cost does not depend on the number of steps. Tested: 1 and 2 steps of
 //!   Fibonacci and the Poseidon chain in CI, 5 steps `#[ignore]`d (~1 min each in the dev
 //!   profile); mixing runs (A.1), swapped CycleFold instance (A.2), base case (A.4), wrong step
-//!   count, z₀/z_i and every proof field tampered. Whole crate suite ≈ 110 s in the dev profile
-//!   on this shared 2-core machine.
+//!   count, z₀/z_i and every proof field tampered, a false CycleFold claim (A.3). Whole crate
+//!   suite ≈ 62 s wall with nextest in the dev profile on this shared 2-core machine (the PCD and
+//!   cache tests are ~100 s of it in CPU time).
 //!
 //! * [`pcd`]: proof-carrying data, a binary tree of node proofs (design below). One node circuit
 //!   for leaves and inner nodes (**202,932 constraints** for Fibonacci with 1 iteration: three
