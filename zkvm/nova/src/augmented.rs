@@ -54,7 +54,10 @@ use crate::{
     cyclefold::CYCLEFOLD_NUM_IO,
     nifs::{NIFS_LABEL, absorb_relaxed},
     nonnative::{FQ_BITS, FqLimbsVar, G1LimbsVar, LOW_LIMB_BITS},
-    r1cs::{Assignment, R1csError, R1csInstance, R1csShape, RelaxedR1csInstance, extract},
+    r1cs::{
+        Assignment, R1csError, R1csInstance, R1csShape, RelaxedR1csInstance, extract, extract_assignment,
+        witness_only_cs,
+    },
     step_circuit::{MAX_ARITY, StepCircuit, StepError},
     transcript::{CHALLENGE_BITS, Transcript},
     transcript_gadget::{ChallengeVar, GrumpkinVar, TranscriptVar},
@@ -152,6 +155,29 @@ pub fn synthesize<C: StepCircuit<Fr> + ?Sized>(
     circuit: &C,
     inputs: &AugmentedInputs,
 ) -> Result<AugmentedOutput, StepError> {
+    check_inputs(circuit, inputs)?;
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    let z_next_vars = generate_constraints(cs.clone(), circuit, inputs)?;
+    let z_next = z_next_vars.iter().map(|v| v.value()).collect::<Result<Vec<_>, _>>()?;
+    let (shape, assignment) = extract(&cs)?;
+    let assignment = assignment.ok_or_else(|| R1csError::Synthesis("no assignment".into()))?;
+    Ok(AugmentedOutput { shape, assignment, z_next })
+}
+
+/// The prover's synthesis: the assignment and `z_{i+1}` only, without building the matrices
+/// (see [`crate::r1cs::witness_only_cs`]).
+pub fn synthesize_witness<C: StepCircuit<Fr> + ?Sized>(
+    circuit: &C,
+    inputs: &AugmentedInputs,
+) -> Result<(Assignment<Fr>, Vec<Fr>), StepError> {
+    check_inputs(circuit, inputs)?;
+    let cs = witness_only_cs::<Fr>();
+    let z_next_vars = generate_constraints(cs.clone(), circuit, inputs)?;
+    let z_next = z_next_vars.iter().map(|v| v.value()).collect::<Result<Vec<_>, _>>()?;
+    Ok((extract_assignment(&cs)?, z_next))
+}
+
+fn check_inputs<C: StepCircuit<Fr> + ?Sized>(circuit: &C, inputs: &AugmentedInputs) -> Result<(), StepError> {
     let arity = circuit.arity();
     if arity == 0 || arity > MAX_ARITY {
         return Err(StepError::BadArity(arity));
@@ -170,12 +196,7 @@ pub fn synthesize<C: StepCircuit<Fr> + ?Sized>(
             return Err(StepError::R1cs(R1csError::LengthMismatch { what, expected, got }));
         }
     }
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    let z_next_vars = generate_constraints(cs.clone(), circuit, inputs)?;
-    let z_next = z_next_vars.iter().map(|v| v.value()).collect::<Result<Vec<_>, _>>()?;
-    let (shape, assignment) = extract(&cs)?;
-    let assignment = assignment.ok_or_else(|| R1csError::Synthesis("no assignment".into()))?;
-    Ok(AugmentedOutput { shape, assignment, z_next })
+    Ok(())
 }
 
 /// The running primary instance in circuit.
@@ -594,5 +615,8 @@ mod tests {
         assert!(out.shape.num_constraints < 80_000, "{}", out.shape.num_constraints);
         // The base case is satisfiable with placeholder values (i = 0, z_i = z₀).
         out.shape.check_relation(Fr::one(), &out.assignment.x, &out.assignment.w, None).unwrap();
+        // The prover's values-only synthesis gives the same assignment.
+        let (a, z) = synthesize_witness(&c, &AugmentedInputs::placeholder(2)).unwrap();
+        assert_eq!((a.x, a.w, z), (out.assignment.x, out.assignment.w, out.z_next));
     }
 }

@@ -235,11 +235,13 @@ impl IvcProof {
             folded_e: folded.comm_e,
             cf_claims,
         };
-        let aug = augmented::synthesize(circuit, &inputs)?;
-        if aug.shape.num_constraints != pp.shape.num_constraints || aug.shape.num_witness != pp.shape.num_witness {
+        // Values only (no matrices): the shape is the parameters'. A circuit with another witness
+        // count is refused here; any other difference makes the proof fail verification.
+        let (assignment, z_next) = augmented::synthesize_witness(circuit, &inputs)?;
+        if assignment.w.len() != pp.shape.num_witness || assignment.x.len() != pp.shape.num_io {
             return Err(IvcError::ShapeMismatch);
         }
-        let fresh = R1csInstance { comm_w: pp.ck.commit(&aug.assignment.w)?, x: aug.assignment.x };
+        let fresh = R1csInstance { comm_w: pp.ck.commit(&assignment.w)?, x: assignment.x };
         let (running, running_w, cf_running, cf_running_w) = if self.i == 0 {
             (
                 RelaxedR1csInstance::dummy(AUGMENTED_NUM_IO),
@@ -253,11 +255,11 @@ impl IvcProof {
         Ok(Self {
             i: i_next,
             z0: self.z0.clone(),
-            zi: aug.z_next,
+            zi: z_next,
             running,
             running_w,
             fresh,
-            fresh_w: R1csWitness { w: aug.assignment.w },
+            fresh_w: R1csWitness { w: assignment.w },
             cf_running,
             cf_running_w,
         })

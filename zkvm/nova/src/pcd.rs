@@ -100,6 +100,7 @@ use crate::{
     nonnative::G1LimbsVar,
     r1cs::{
         Assignment, R1csError, R1csInstance, R1csShape, R1csWitness, RelaxedR1csInstance, RelaxedR1csWitness, extract,
+        extract_assignment, witness_only_cs,
     },
     step_circuit::{MAX_ARITY, StepCircuit, StepError, synthesize_step},
     transcript::{Challenge, Transcript},
@@ -327,6 +328,29 @@ pub struct NodeOutput {
 
 /// Synthesize the node circuit for `inputs` around `circuit`.
 pub fn synthesize<C: StepCircuit<Fr> + ?Sized>(circuit: &C, inputs: &NodeInputs) -> Result<NodeOutput, StepError> {
+    check_inputs(circuit, inputs)?;
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    let z_b_vars = generate_constraints(cs.clone(), circuit, inputs)?;
+    let z_b = z_b_vars.iter().map(|v| v.value()).collect::<Result<Vec<_>, _>>()?;
+    let (shape, assignment) = extract(&cs)?;
+    let assignment = assignment.ok_or_else(|| R1csError::Synthesis("no assignment".into()))?;
+    Ok(NodeOutput { shape, assignment, z_b })
+}
+
+/// The prover's synthesis: assignment and `z_b` only, no matrices
+/// (see [`crate::r1cs::witness_only_cs`]).
+pub fn synthesize_witness<C: StepCircuit<Fr> + ?Sized>(
+    circuit: &C,
+    inputs: &NodeInputs,
+) -> Result<(Assignment<Fr>, Vec<Fr>), StepError> {
+    check_inputs(circuit, inputs)?;
+    let cs = witness_only_cs::<Fr>();
+    let z_b_vars = generate_constraints(cs.clone(), circuit, inputs)?;
+    let z_b = z_b_vars.iter().map(|v| v.value()).collect::<Result<Vec<_>, _>>()?;
+    Ok((extract_assignment(&cs)?, z_b))
+}
+
+fn check_inputs<C: StepCircuit<Fr> + ?Sized>(circuit: &C, inputs: &NodeInputs) -> Result<(), StepError> {
     let arity = circuit.arity();
     if arity == 0 || arity > MAX_ARITY {
         return Err(StepError::BadArity(arity));
@@ -347,12 +371,7 @@ pub fn synthesize<C: StepCircuit<Fr> + ?Sized>(circuit: &C, inputs: &NodeInputs)
             }
         }
     }
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    let z_b_vars = generate_constraints(cs.clone(), circuit, inputs)?;
-    let z_b = z_b_vars.iter().map(|v| v.value()).collect::<Result<Vec<_>, _>>()?;
-    let (shape, assignment) = extract(&cs)?;
-    let assignment = assignment.ok_or_else(|| R1csError::Synthesis("no assignment".into()))?;
-    Ok(NodeOutput { shape, assignment, z_b })
+    Ok(())
 }
 
 /// A child in circuit, after its fold.
@@ -580,34 +599,36 @@ impl NodeProof {
             return Err(IvcError::State("z_a has the wrong length").into());
         }
         let b = a.checked_add(1).ok_or(IvcError::Overflow)?;
-        let out = synthesize(circuit, &NodeInputs::leaf(pp.digest, a, z_a))?;
+        let out = synthesize_witness(circuit, &NodeInputs::leaf(pp.digest, a, z_a))?;
         Self::finish(pp, out, (a, b), z_a, RelaxedR1csInstance::dummy(NODE_NUM_IO), None, None)
     }
 
     fn finish(
         pp: &PublicParams,
-        out: NodeOutput,
+        (assignment, z_b): (Assignment<Fr>, Vec<Fr>),
         (a, b): (u64, u64),
         z_a: &[Fr],
         running: RelaxedR1csInstance<G1>,
         running_w: Option<RelaxedR1csWitness<Fr>>,
         cf: Option<(RelaxedR1csInstance<Gg>, RelaxedR1csWitness<Fq>)>,
     ) -> Result<Self, PcdError> {
-        if out.shape.num_constraints != pp.shape.num_constraints || out.shape.num_witness != pp.shape.num_witness {
+        // Values only: a circuit with another witness count is refused here, any other
+        // difference from the parameters' shape makes the node fail verification.
+        if assignment.w.len() != pp.shape.num_witness || assignment.x.len() != pp.shape.num_io {
             return Err(IvcError::ShapeMismatch.into());
         }
-        let fresh = R1csInstance { comm_w: pp.ck.commit(&out.assignment.w)?, x: out.assignment.x };
+        let fresh = R1csInstance { comm_w: pp.ck.commit(&assignment.w)?, x: assignment.x };
         let (cf_running, cf_running_w) = cf
             .unwrap_or_else(|| (RelaxedR1csInstance::dummy(CYCLEFOLD_NUM_IO), RelaxedR1csWitness::dummy(&pp.cf_shape)));
         Ok(Self {
             a,
             b,
             z_a: z_a.to_vec(),
-            z_b: out.z_b,
+            z_b,
             running,
             running_w: running_w.unwrap_or_else(|| RelaxedR1csWitness::dummy(&pp.shape)),
             fresh,
-            fresh_w: R1csWitness { w: out.assignment.w },
+            fresh_w: R1csWitness { w: assignment.w },
             cf_running,
             cf_running_w,
         })
@@ -666,7 +687,7 @@ impl NodeProof {
         }
         let (inputs, folded) = fold_children(pp, left, right)?;
         let (merged, merged_w, cf, cf_w) = folded;
-        let out = synthesize(circuit, &inputs)?;
+        let out = synthesize_witness(circuit, &inputs)?;
         Self::finish(pp, out, (left.a, right.b), &left.z_a, merged, Some(merged_w), Some((cf, cf_w)))
     }
 
@@ -990,7 +1011,11 @@ mod tests {
 
         // The same children forced into the node circuit past the native checks: unsatisfiable.
         let (honest, _) = fold_children(&pp, &l, &r).unwrap();
-        assert!(sat(&synthesize(&c, &honest).unwrap()));
+        let full = synthesize(&c, &honest).unwrap();
+        assert!(sat(&full));
+        // The prover's values-only synthesis gives the same assignment.
+        let (a, z_b) = synthesize_witness(&c, &honest).unwrap();
+        assert_eq!((a.x, a.w, z_b), (full.assignment.x, full.assignment.w, full.z_b));
         let forced = |f: &dyn Fn(&mut NodeInputs)| {
             let mut i = honest.clone();
             f(&mut i);

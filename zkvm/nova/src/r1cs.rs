@@ -175,6 +175,29 @@ pub fn extract<F: PrimeField>(cs: &ConstraintSystemRef<F>) -> Result<(R1csShape<
     Ok((shape, assignment))
 }
 
+/// A constraint system for the prover's path: values only, no constraint matrices (the shape is
+/// fixed by the parameters; building the matrices again at every fold costs about as much as
+/// computing the witness). Symbolic linear combinations still get values, so gadgets that read
+/// them work; the witness is the same as in a full synthesis (tested for both primary circuits).
+pub fn witness_only_cs<F: PrimeField>() -> ConstraintSystemRef<F> {
+    let cs = ark_relations::gr1cs::ConstraintSystem::<F>::new_ref();
+    cs.set_mode(ark_relations::gr1cs::SynthesisMode::Prove {
+        construct_matrices: false,
+        generate_lc_assignments: true,
+    });
+    cs
+}
+
+/// The assignment of a constraint system synthesized in [`witness_only_cs`] (or prove) mode.
+pub fn extract_assignment<F: PrimeField>(cs: &ConstraintSystemRef<F>) -> Result<Assignment<F>, R1csError> {
+    let inst = cs.instance_assignment()?;
+    let w = cs.witness_assignment()?;
+    if inst.is_empty() {
+        return Err(R1csError::Synthesis("no instance assignment".into()));
+    }
+    Ok(Assignment { x: inst[1..].to_vec(), w })
+}
+
 impl<F: PrimeField> R1csShape<F> {
     /// Length of `z = (u, x, W)`.
     pub fn num_vars(&self) -> usize {
