@@ -385,6 +385,7 @@ fn run(command: Command, json: bool) -> Result<()> {
                             "applied_index": s.applied_index,
                             "last_log_index": s.last_log_index,
                             "snapshot_index": s.snapshot_index,
+                            "purged_index": s.purged_index,
                             "state_root": hex::encode(&s.state_root),
                             "cluster_id": hex::encode(&s.cluster_id),
                             "members": s.members.iter().map(|m| serde_json::json!({

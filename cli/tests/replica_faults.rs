@@ -122,6 +122,7 @@ fn a_replica_far_behind_catches_up_through_a_snapshot() {
     let app = deploy(net.addr(0), &net.admin, counter_wasm());
     let leader = net.leader().unwrap();
     let behind = (leader + 1) % 3;
+    let last_log_before = net.status(behind).unwrap().last_log_index;
     net.kill(behind);
     let key = ClientKey::from_secret([9; 32]);
     let mut acked = Vec::new();
@@ -129,16 +130,16 @@ fn a_replica_far_behind_catches_up_through_a_snapshot() {
         acked.push(block_on(increment(net.addr(leader), &key, app, 1)).unwrap());
     }
     // The leader's log no longer holds what the stopped replica lacks.
-    net.wait_for("the leader to snapshot and purge", |net| net.status(leader).unwrap().snapshot_index >= 40);
-    let leader_snapshot = net.status(leader).unwrap().snapshot_index;
+    net.wait_for("the leader to snapshot and purge", |net| net.status(leader).unwrap().purged_index > last_log_before);
+    let purged = net.status(leader).unwrap().purged_index;
 
     net.restart(behind);
     net.converged();
     let status = net.status(behind).unwrap();
     assert!(
-        status.snapshot_index >= leader_snapshot,
-        "replica caught up without the snapshot (its snapshot index {} < {leader_snapshot})",
-        status.snapshot_index
+        status.snapshot_index >= purged,
+        "replica caught up without a snapshot (its snapshot index {} < the leader's purged index {purged})",
+        status.snapshot_index,
     );
     // Receipts are part of the state a snapshot carries.
     assert_receipts_on(&net, behind, &acked);

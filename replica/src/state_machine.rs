@@ -61,6 +61,10 @@ pub enum Durability {
     },
 }
 
+/// Fewest entries whose signatures are verified on the rayon pool: below it, waking the pool (whose threads
+/// spin before they sleep) costs more CPU than it saves time.
+pub const PARALLEL_VERIFY_MIN_ENTRIES: usize = 16;
+
 /// Most applied entries that may be non-durable at once under [`Durability::LogBacked`].
 pub const DURABLE_EVERY_ENTRIES: u64 = 8_192;
 /// Longest time applied entries may stay non-durable under [`Durability::LogBacked`].
@@ -382,7 +386,7 @@ impl StateMachine {
         // Signatures are the one part of applying that does not depend on order: checked on all cores first.
         let (cluster, cache) = (self.cluster, &*self.signatures);
         let verify = |request: &Option<&SignedRequest>| request.is_none_or(|r| r.verify_with(&cluster, cache));
-        let signatures_ok: Vec<bool> = if entries.len() > 1 {
+        let signatures_ok: Vec<bool> = if entries.len() >= PARALLEL_VERIFY_MIN_ENTRIES {
             entries.par_iter().map(|(_, request)| verify(request)).collect()
         } else {
             entries.iter().map(|(_, request)| verify(request)).collect()

@@ -110,6 +110,11 @@ impl Network {
         child.wait().expect("reaped");
     }
 
+    /// The process id of replica `index`, if it is running.
+    pub fn pid(&self, index: usize) -> Option<u32> {
+        self.replicas[index].child.as_ref().map(Child::id)
+    }
+
     pub fn is_running(&self, index: usize) -> bool {
         self.replicas[index].child.is_some()
     }

@@ -16,7 +16,7 @@ use openraft::async_runtime::WatchReceiver;
 use prost::Message;
 use tonic::{Code, Request, Response, Status};
 
-use super::{LeaderChannel, SUBMIT_TIMEOUT, lock_error};
+use super::{LeaderChannel, READ_INDEX_TIMEOUT, SUBMIT_TIMEOUT, lock_error};
 use crate::app::AppId;
 use crate::raft::{ReplicaRaft, SharedStateMachine, blocking};
 use crate::receipt::{ApplyOutcome, Rejection};
@@ -130,9 +130,9 @@ impl Client for ClientService {
                 let mut leader = self.leader_client().await?;
                 return leader.query(query).await;
             }
-            self.raft
-                .ensure_linearizable(ReadPolicy::ReadIndex)
+            tokio::time::timeout(READ_INDEX_TIMEOUT, self.raft.ensure_linearizable(ReadPolicy::ReadIndex))
                 .await
+                .map_err(|_| Status::deadline_exceeded(format!("no read index within {READ_INDEX_TIMEOUT:?}")))?
                 .map_err(|e| Status::unavailable(e.to_string()))?;
         }
         let app = AppId(query.app.as_slice().try_into().map_err(|_| Status::invalid_argument("app id is 32 bytes"))?);
@@ -180,6 +180,7 @@ impl Client for ClientService {
             members,
             last_log_index: metrics.last_log_index.unwrap_or(0),
             snapshot_index: metrics.snapshot.map_or(0, |id| id.index),
+            purged_index: metrics.purged.map_or(0, |id| id.index),
         }))
     }
 }

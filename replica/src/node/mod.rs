@@ -48,6 +48,8 @@ use crate::request::ClusterId;
 pub const PEER_RPC_TIMEOUT: Duration = Duration::from_millis(1_000);
 /// How long a submitted request may wait to be committed and applied before the client is told.
 pub const SUBMIT_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a linearizable query may wait for the leader to confirm its read index.
+pub const READ_INDEX_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long adding a replica may take, catching up included; and removing one.
 pub const ADMIN_CHANGE_TIMEOUT: Duration = Duration::from_secs(120);
 /// The server's deadline on any RPC (a backstop above the ones above; a client's shorter deadline wins).

@@ -42,9 +42,14 @@ impl RaftService {
         let (cluster, cache) = (self.cluster, self.signatures.clone());
         tokio::task::spawn_blocking(move || {
             use rayon::prelude::*;
-            requests.par_iter().for_each(|request| {
+            let verify = |request: &SignedRequest| {
                 request.verify_with(&cluster, &cache);
-            });
+            };
+            if requests.len() >= crate::state_machine::PARALLEL_VERIFY_MIN_ENTRIES {
+                requests.par_iter().for_each(verify);
+            } else {
+                requests.iter().for_each(verify);
+            }
         });
     }
 

@@ -45,7 +45,12 @@ pub const MAX_READ_BATCH_BYTES: usize = 16 << 20;
 #[derive(Clone)]
 pub struct LogStore {
     db: Arc<Database>,
+    /// The committed index as last saved, and when it was last written to disk (see `save_committed`).
+    committed: Arc<std::sync::Mutex<(Option<LogId>, Option<std::time::Instant>)>>,
 }
+
+/// How often the committed index is written to disk at most.
+pub const COMMITTED_WRITE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> RaftStoreError {
     RaftStoreError::Corrupt(format!("{what}: {e}"))
@@ -75,7 +80,7 @@ impl LogStore {
         txn.open_table(LOG)?;
         txn.open_table(LOG_META)?;
         txn.commit()?;
-        Ok(Self { db: Arc::new(db) })
+        Ok(Self { db: Arc::new(db), committed: Default::default() })
     }
 
     fn read_meta<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, RaftStoreError> {
@@ -181,12 +186,28 @@ impl openraft::storage::RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
-        // Not fsynced: it is written on every commit, and losing it in a crash is safe. openraft then re-applies
-        // fewer entries at startup (never more than the state machine has), and the leader commits them again.
-        Ok(self.write_meta(COMMITTED, &committed, false).await?)
+        // Saved on every commit, so kept in memory and written at most once a second, without fsync: losing it
+        // in a crash is safe. openraft then re-applies fewer entries at startup (never more than the state
+        // machine has), and the leader commits them again.
+        let due = {
+            let mut saved = self.committed.lock().unwrap_or_else(|p| p.into_inner());
+            saved.0 = committed;
+            let due = saved.1.is_none_or(|at| at.elapsed() >= COMMITTED_WRITE_INTERVAL);
+            if due {
+                saved.1 = Some(std::time::Instant::now());
+            }
+            due
+        };
+        if due {
+            self.write_meta(COMMITTED, &committed, false).await?;
+        }
+        Ok(())
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, io::Error> {
+        if let Some(committed) = self.committed.lock().unwrap_or_else(|p| p.into_inner()).0 {
+            return Ok(Some(committed));
+        }
         Ok(self.read_meta::<Option<LogId>>(COMMITTED)?.flatten())
     }
 
