@@ -12,6 +12,7 @@
 use std::time::{Duration, Instant};
 
 use ark_bn254::Fr;
+use ark_ff::{BigInteger, PrimeField};
 use ark_serialize::{CanonicalSerialize, Compress};
 use nexus_nova::{
     augmented::{self, AugmentedInputs},
@@ -118,31 +119,57 @@ fn main() {
     }
 
     println!("\n## Where a fold's time goes (1 thread)\n");
-    println!("| step constraints | circuit | synthesis ms | commit W ms | NIFS fold ms (cross term + commit T) |");
-    println!("|---:|---|---:|---:|---:|");
+    println!(
+        "| step constraints | circuit | synthesis with matrices ms | prover synthesis (values only) ms | commit W ms | W entries: 0 / 1-bit / ≤64-bit / wide | NIFS fold ms (cross term + commit T) |"
+    );
+    println!("|---:|---|---:|---:|---:|---|---:|");
     for log in &logs {
         let c = Fibonacci { iterations: 1 << log };
         let pp = PublicParams::setup(&c).expect("setup");
         pool(1).install(|| {
             let mut p = IvcProof::prove_first(&pp, &c, &z0).expect("prove");
             p.prove_step(&pp, &c).expect("step");
-            let (out, synth) =
-                timed(|| augmented::synthesize(&c, &AugmentedInputs::placeholder(2)).expect("synthesize"));
-            let (_, commit) = timed(|| pp.ck.commit(&out.assignment.w).expect("commit"));
+            let (_, synth) = timed(|| augmented::synthesize(&c, &AugmentedInputs::placeholder(2)).expect("synthesize"));
+            let (_, synth_w) =
+                timed(|| augmented::synthesize_witness(&c, &AugmentedInputs::placeholder(2)).expect("synthesize"));
+            let w = &p.fresh_w.w;
+            let (_, commit) = timed(|| pp.ck.commit(w).expect("commit"));
+            let mut classes = [0usize; 4];
+            for v in w {
+                let bits = v.into_bigint().num_bits();
+                classes[match bits {
+                    0 => 0,
+                    1 => 1,
+                    2..=64 => 2,
+                    _ => 3,
+                }] += 1;
+            }
             let (_, fold) = timed(|| {
                 nifs::prove_strict(&pp.ck, &pp.shape, pp.digest, (&p.running, &p.running_w), (&p.fresh, &p.fresh_w))
                     .expect("fold")
             });
             println!(
-                "| {} | IVC augmented ({}) | {} | {} | {} |",
+                "| {} | IVC augmented ({}) | {} | {} | {} | {} / {} / {} / {} | {} |",
                 step_constraints(&c),
                 pp.shape.num_constraints,
                 ms(synth),
+                ms(synth_w),
                 ms(commit),
+                classes[0],
+                classes[1],
+                classes[2],
+                classes[3],
                 ms(fold)
             );
             let (node, synth) = timed(|| pcd::synthesize(&c, &NodeInputs::placeholder(2)).expect("synthesize"));
-            println!("| {} | PCD node ({}) | {} | | |", step_constraints(&c), node.shape.num_constraints, ms(synth));
+            let (_, synth_w) = timed(|| pcd::synthesize_witness(&c, &NodeInputs::placeholder(2)).expect("synthesize"));
+            println!(
+                "| {} | PCD node ({}) | {} | {} | | | |",
+                step_constraints(&c),
+                node.shape.num_constraints,
+                ms(synth),
+                ms(synth_w)
+            );
         });
     }
 

@@ -156,9 +156,45 @@ impl<G: CurveGroup> CommitmentKey<G> {
             let words: Vec<u64> = bigints.iter().map(|b| b.as_ref()[0]).collect();
             G::msm_u64(bases, &words)
         } else {
-            G::msm_bigint(bases, &bigints)
+            Self::msm_mixed(bases, &bigints)
         };
         Ok(point.into_affine())
+    }
+
+    /// A wide vector that is mostly bits and small words (an augmented circuit's witness: bit
+    /// decompositions, limbs, carries) is split by width: zeros skipped, bits by `msm_u1`, words by
+    /// `msm_u64`, the rest by `msm_bigint`. The sum is the same point (the MSM is linear).
+    fn msm_mixed(bases: &[G::Affine], bigints: &[<G::ScalarField as PrimeField>::BigInt]) -> G {
+        let (mut b1, mut b64, mut wide) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut w64, mut swide) = (Vec::new(), Vec::new());
+        for (g, s) in bases.iter().zip(bigints) {
+            match s.num_bits() {
+                0 => {}
+                1 => b1.push(*g),
+                2..=64 => {
+                    b64.push(*g);
+                    w64.push(s.as_ref()[0]);
+                }
+                _ => {
+                    wide.push(*g);
+                    swide.push(*s);
+                }
+            }
+        }
+        if wide.len() * 10 >= bigints.len() * 9 {
+            return G::msm_bigint(bases, bigints);
+        }
+        let mut acc = G::zero();
+        if !b1.is_empty() {
+            acc += G::msm_u1(&b1, &vec![true; b1.len()]);
+        }
+        if !b64.is_empty() {
+            acc += G::msm_u64(&b64, &w64);
+        }
+        if !wide.is_empty() {
+            acc += G::msm_bigint(&wide, &swide);
+        }
+        acc
     }
 }
 
@@ -240,7 +276,16 @@ mod tests {
         let words: Vec<ark_bn254::Fr> =
             (0..40u64).map(|i| ark_bn254::Fr::from(i.wrapping_mul(0x9e37_79b9_7f4a_7c15))).collect();
         let short: Vec<ark_bn254::Fr> = full[..7].to_vec();
-        for v in [&full, &bits, &words, &short] {
+        // Mostly bits and words with a few wide values and zeros: the split MSM.
+        let mixed: Vec<ark_bn254::Fr> = (0..40)
+            .map(|i| match i % 8 {
+                0 => full[i],
+                1 | 2 => ark_bn254::Fr::from(0u64),
+                3..=5 => bits[i],
+                _ => words[i],
+            })
+            .collect();
+        for v in [&full, &bits, &words, &short, &mixed] {
             assert_eq!(ck.commit(v).unwrap(), naive(v));
         }
         let sum: Vec<_> = full.iter().zip(&bits).map(|(a, b)| *a + b).collect();
