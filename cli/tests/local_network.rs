@@ -40,11 +40,11 @@ impl Drop for Network {
 }
 
 #[test]
-fn a_local_network_deploys_calls_and_survives_a_killed_replica() {
+fn a_local_network_of_four_deploys_calls_and_survives_a_killed_replica() {
     let tmp = tempfile::tempdir().unwrap();
     let (config, data) = (tmp.path().join("config"), tmp.path().join("net"));
     let up = Command::new(NEXUS)
-        .args(["up", "--replicas", "3", "--data"])
+        .args(["up", "--replicas", "4", "--data"])
         .arg(&data)
         .env("NEXUS_CONFIG_DIR", &config)
         .stdout(std::process::Stdio::null())
@@ -56,7 +56,7 @@ fn a_local_network_deploys_calls_and_survives_a_killed_replica() {
         let output = nexus(&config, &["status"]);
         let text = String::from_utf8_lossy(&output.stdout).into_owned();
         if output.status.success()
-            && text.lines().count() == 3
+            && text.lines().count() == 4
             && !text.contains("leader none")
             && !text.contains("cannot connect")
         {
@@ -90,8 +90,8 @@ fn a_local_network_deploys_calls_and_survives_a_killed_replica() {
     let missing = nexus(&config, &["receipt", "999", "--replica", &addrs[0]]);
     assert!(!missing.status.success());
 
-    // Kill one replica outright; two of three still make a majority.
-    let killed = Command::new("pkill").args(["-9", "-f"]).arg(data.join("replica-2.toml")).status().unwrap();
+    // Kill one replica outright; three of four still make a majority.
+    let killed = Command::new("pkill").args(["-9", "-f"]).arg(data.join("replica-3.toml")).status().unwrap();
     assert!(killed.success(), "replica 2 was running");
     assert_eq!(field(&stdout(&call(&addrs[0], "u64:2")), "output"), "7");
 
@@ -104,13 +104,22 @@ fn a_local_network_deploys_calls_and_survives_a_killed_replica() {
         String::from_utf8_lossy(&unknown.stderr)
     );
 
-    // The live replicas agree.
-    let roots: Vec<String> = addrs[..2]
-        .iter()
-        .map(|addr| {
-            let text = stdout(&nexus(&config, &["status", "--replica", addr]));
-            text.split("state root ").nth(1).unwrap().split(',').next().unwrap().to_string()
-        })
-        .collect();
-    assert_eq!(roots[0], roots[1]);
+    // The live replicas agree once they have applied the same index (a follower may be a moment behind).
+    let started = Instant::now();
+    loop {
+        let statuses: Vec<serde_json::Value> = addrs[..3]
+            .iter()
+            .map(|addr| {
+                serde_json::from_str(&stdout(&nexus(&config, &["--json", "status", "--replica", addr]))).unwrap()
+            })
+            .map(|list: serde_json::Value| list[0].clone())
+            .collect();
+        let same_index = statuses.iter().all(|s| s["applied_index"] == statuses[0]["applied_index"]);
+        if same_index {
+            assert!(statuses.iter().all(|s| s["state_root"] == statuses[0]["state_root"]), "{statuses:?}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "replicas did not converge: {statuses:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
