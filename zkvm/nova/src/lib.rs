@@ -11,7 +11,8 @@
 //!   validation for untrusted shapes, the cross term, and a shape digest.
 //! * [`commitment`]: Pedersen vector commitments on BN254 G1 and Grumpkin; generators by a
 //!   documented try-and-increment SHA-256 hash-to-curve; MSM that picks ark-ec's bit/u64 fast
-//!   paths when the scalars are small.
+//!   paths when the scalars are small, and splits a mostly-small vector (a circuit witness) by
+//!   scalar width.
 //! * [`poseidon_params`], [`transcript`]: Poseidon (t = 3, α = 5, 8 + 57 rounds, Grain LFSR) sponge
 //!   over `Fr`; one canonical encoding for `Fr`, `Fq` (two 128-bit limbs), points (infinity as
 //!   `(0, 0)`), and length-prefixed vectors; 128-bit challenges valid in both fields.
@@ -35,8 +36,9 @@
 //!   multiply-add ([`augmented::fq_mul_add`], exact integer check over 64-bit limbs), base case
 //!   anchored, one public input (the state hash [`augmented::state_hash`]). **65,222 constraints**
 //!   for Fibonacci with 1 iteration (65,224 with 3); CycleFold circuit 1,362.
-//! * [`ivc`]: public parameters (both shapes, both keys, digest), `prove_first` / `prove_step`,
-//!   and a verifier whose cost does not depend on the number of steps. Tested: 1 and 2 steps of
+//! * [`ivc`]: public parameters (both shapes, both keys, digest), `prove_first` / `prove_step`
+//!   (the prover synthesizes values only, [`r1cs::witness_only_cs`]: the matrices are the
+//!   parameters'), and a verifier whose cost does not depend on the number of steps. Tested: 1 and 2 steps of
 //!   Fibonacci and the Poseidon chain in CI, 5 steps `#[ignore]`d (~1 min each in the dev
 //!   profile); mixing runs (A.1), swapped CycleFold instance (A.2), base case (A.4), wrong step
 //!   count, z₀/z_i and every proof field tampered, a false CycleFold claim (A.3). Whole crate
