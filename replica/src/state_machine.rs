@@ -20,7 +20,7 @@ use crate::app::{AppId, AppRecord};
 use crate::error::ReplicaError;
 use crate::receipt::{ApplyOutcome, Receipt, Rejection};
 use crate::request::{ClusterId, Request, SignatureCache, SignedRequest};
-use crate::state_root::StateRoot;
+use crate::state_root::{RootCache, StateRoot};
 use crate::store::{APPS, AppSnapshot, META, META_APPLIED, META_ROOT, MODULES, NONCES, RECEIPTS, STATE, state_key};
 
 /// One app state entry: (app, key, value).
@@ -41,6 +41,7 @@ pub struct StateMachine {
     root: StateRoot,
     durability: Durability,
     signatures: Arc<SignatureCache>,
+    root_cache: RootCache,
 }
 
 /// When applied batches reach the disk.
@@ -138,7 +139,8 @@ impl StateMachine {
         };
         txn.commit()?;
         let signatures = Arc::new(SignatureCache::default());
-        Ok(Self { db, host, cluster, applied, root, durability: Durability::EveryBatch, signatures })
+        let durability = Durability::EveryBatch;
+        Ok(Self { db, host, cluster, applied, root, durability, signatures, root_cache: RootCache::default() })
     }
 
     pub fn status(&self) -> Status {
@@ -244,7 +246,7 @@ impl StateMachine {
                     output: result.output().map(<[u8]>::to_vec),
                     trap: result.trap().cloned(),
                     fuel_used: result.fuel_used,
-                    state_root: batch.root.to_bytes(),
+                    state_root: batch.root_cache.to_bytes(batch.root),
                 };
                 batch.tables.receipts.insert(index, postcard::to_allocvec(&receipt).expect("encodes").as_slice())?;
                 Ok(ApplyOutcome::Called(receipt))
@@ -325,6 +327,7 @@ struct Batch<'b, 't> {
     read: &'b Arc<redb::ReadTransaction>,
     pending: &'b mut HashMap<AppId, Arc<Mutex<StateWrites>>>,
     root: &'b mut StateRoot,
+    root_cache: &'b mut RootCache,
 }
 
 impl Batch<'_, '_> {
@@ -341,11 +344,11 @@ impl Batch<'_, '_> {
         for (key, value) in result.writes.iter() {
             let full = state_key(app, key);
             if let Some(old) = self.tables.state.get(full.as_slice())? {
-                self.root.remove(app, key, old.value());
+                self.root.remove_cached(self.root_cache, app, key, old.value());
             }
             match value {
                 Some(value) => {
-                    self.root.insert(app, key, value);
+                    self.root.insert_cached(self.root_cache, app, key, value);
                     self.tables.state.insert(full.as_slice(), value.as_slice())?;
                 }
                 None => {
@@ -394,6 +397,9 @@ impl StateMachine {
         let read = Arc::new(self.db.begin_read()?);
         let txn = self.db.begin_write()?;
         let mut root = self.root;
+        // Taken out for the batch (applying borrows `self`) and put back after it; a batch that fails leaves an
+        // empty cache, which only costs recomputation.
+        let mut root_cache = std::mem::take(&mut self.root_cache);
         let mut applied = self.applied;
         let mut outcomes = Vec::with_capacity(entries.len());
         {
@@ -411,8 +417,13 @@ impl StateMachine {
                         if *index != applied + 1 {
                             return Err(ReplicaError::OutOfOrder { index: *index, applied });
                         }
-                        let mut batch =
-                            Batch { tables: &mut tables, read: &read, pending: &mut pending, root: &mut root };
+                        let mut batch = Batch {
+                            tables: &mut tables,
+                            read: &read,
+                            pending: &mut pending,
+                            root: &mut root,
+                            root_cache: &mut root_cache,
+                        };
                         outcomes.push(Some(self.apply_one(*index, request, signature_ok, &mut batch)?));
                     }
                     None => {
@@ -446,6 +457,7 @@ impl StateMachine {
         txn.commit()?;
         self.applied = applied;
         self.root = root;
+        self.root_cache = root_cache;
         Ok(outcomes)
     }
 
