@@ -246,7 +246,7 @@ impl StateMachine {
                     output: result.output().map(<[u8]>::to_vec),
                     trap: result.trap().cloned(),
                     fuel_used: result.fuel_used,
-                    state_root: batch.root_cache.to_bytes(batch.root),
+                    state_root: batch.root_cache.encode(batch.root),
                 };
                 batch.tables.receipts.insert(index, postcard::to_allocvec(&receipt).expect("encodes").as_slice())?;
                 Ok(ApplyOutcome::Called(receipt))

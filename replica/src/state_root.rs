@@ -104,7 +104,7 @@ impl RootCache {
     }
 
     /// `root.to_bytes()`, compressing only when the root changed since the last call.
-    pub fn to_bytes(&mut self, root: &StateRoot) -> [u8; 32] {
+    pub fn encode(&mut self, root: &StateRoot) -> [u8; 32] {
         match self.compressed {
             Some((point, bytes)) if point == root.0 => bytes,
             _ => {
@@ -136,8 +136,8 @@ mod tests {
                 }
                 plain.insert(&app, key, &[round]);
                 cached.insert_cached(&mut cache, &app, key, &[round]);
-                assert_eq!(cache.to_bytes(&cached), plain.to_bytes());
-                assert_eq!(cache.to_bytes(&cached), plain.to_bytes(), "memoized");
+                assert_eq!(cache.encode(&cached), plain.to_bytes());
+                assert_eq!(cache.encode(&cached), plain.to_bytes(), "memoized");
             }
         }
         assert_eq!(plain, cached);
