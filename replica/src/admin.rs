@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use ed25519_dalek::{Signature, Signer, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
-use crate::request::{ClientKey, ClusterId};
+use crate::request::{ClientKey, ClusterId, domain_message};
 
 /// How far an admin command's timestamp may be from the replica's clock.
 pub const ADMIN_CLOCK_SKEW_MS: u64 = 60_000;
@@ -64,11 +64,7 @@ pub enum AdminRefusal {
 }
 
 fn admin_message(cluster: &ClusterId, timestamp_ms: u64, command: &AdminCommand) -> Vec<u8> {
-    let mut msg = ADMIN_DOMAIN.to_vec();
-    msg.extend_from_slice(cluster);
-    msg.extend_from_slice(&timestamp_ms.to_le_bytes());
-    msg.extend(postcard::to_allocvec(command).expect("admin commands always encode"));
-    msg
+    domain_message(ADMIN_DOMAIN, cluster, timestamp_ms, command)
 }
 
 impl ClientKey {

@@ -57,12 +57,18 @@ mod signature_bytes {
     }
 }
 
-fn signed_message(cluster: &ClusterId, nonce: u64, request: &Request) -> Vec<u8> {
-    let mut msg = SIGNING_DOMAIN.to_vec();
+/// What a client key signs: a domain tag (requests and admin commands have their own), the cluster id, a
+/// counter (the nonce, or an admin command's timestamp), and the body's postcard encoding.
+pub(crate) fn domain_message<T: Serialize>(domain: &[u8], cluster: &ClusterId, counter: u64, body: &T) -> Vec<u8> {
+    let mut msg = domain.to_vec();
     msg.extend_from_slice(cluster);
-    msg.extend_from_slice(&nonce.to_le_bytes());
-    msg.extend(postcard::to_allocvec(request).expect("requests always encode"));
+    msg.extend_from_slice(&counter.to_le_bytes());
+    msg.extend(postcard::to_allocvec(body).expect("requests and commands always encode"));
     msg
+}
+
+fn signed_message(cluster: &ClusterId, nonce: u64, request: &Request) -> Vec<u8> {
+    domain_message(SIGNING_DOMAIN, cluster, nonce, request)
 }
 
 impl SignedRequest {
