@@ -296,6 +296,13 @@ impl StateMachine {
         apps.get(app.0.as_slice())?.map(|v| decode_record(v.value())).transpose()
     }
 
+    /// The last nonce applied for `signer` (a request with a nonce at or below it is a replay).
+    pub fn last_nonce(&self, signer: &[u8; 32]) -> Result<Option<u64>, ReplicaError> {
+        let read = self.db.begin_read()?;
+        let nonces = read.open_table(NONCES)?;
+        Ok(nonces.get(signer.as_slice())?.map(|v| v.value()))
+    }
+
     pub fn receipt(&self, call_id: u64) -> Result<Option<Receipt>, ReplicaError> {
         let read = self.db.begin_read()?;
         let receipts = read.open_table(RECEIPTS)?;

@@ -94,12 +94,19 @@ impl Client for ClientService {
             if bytes.len() > crate::MAX_REQUEST_BYTES { Status::out_of_range(e) } else { Status::invalid_argument(e) }
         })?;
         // Refused here to spare the log; every replica verifies again when applying (the leader from its cache).
-        let (cluster, cache) = {
+        let (cluster, cache, last_nonce) = {
             let state = self.state.read().map_err(lock_error)?;
-            (*state.cluster(), state.signature_cache())
+            let last_nonce = state.last_nonce(&signed.signer).map_err(|e| Status::internal(e.to_string()))?;
+            (*state.cluster(), state.signature_cache(), last_nonce)
         };
         if !signed.verify_with(&cluster, &cache) {
             return Err(Status::unauthenticated("signature does not verify for this cluster"));
+        }
+        // A replay of an applied request is refused here; two copies in flight at once are told apart when
+        // applied (the second is refused there, deterministically).
+        if let Some(last) = last_nonce.filter(|last| signed.nonce <= *last) {
+            let replay = Rejection::ReplayedNonce { nonce: signed.nonce, last };
+            return Err(Status::already_exists(replay.to_string()));
         }
         if !self.is_leader() {
             let mut leader = self.leader_client().await?;
