@@ -13,6 +13,11 @@
 //! one hash and three satisfiability checks, the cost of verifying an IVC proof, whatever the
 //! size of the tree.
 //!
+//! A leaf is one invocation of the step circuit (step `a`, covering `[a, a + 1)`). The NVM step
+//! circuit will prove one segment of `k` instructions per invocation (the segments
+//! `zkvm/vm`'s segmenter cuts), so leaves are segments; several consecutive invocations are a
+//! subtree, which [`prove_tree`] builds balanced.
+//!
 //! # The node circuit (one shape for leaves and inner nodes)
 //!
 //! Public input: the single element `H_node(pp, a, b, z_a, z_b, U_out, cf_U_out)`. Witness: the
