@@ -206,7 +206,10 @@ impl<C: Ciphersuite> Dkg<C> {
             let package = round1::Package::<C>::deserialize(bytes).map_err(|e| malformed(e.to_string()))?;
             let coefficients = package.commitment().serialize().map_err(|e| malformed(e.to_string()))?.len();
             if coefficients != usize::from(s.cfg.threshold) {
-                return Err(malformed(format!("{coefficients} coefficient commitments, threshold is {}", s.cfg.threshold)));
+                return Err(malformed(format!(
+                    "{coefficients} coefficient commitments, threshold is {}",
+                    s.cfg.threshold
+                )));
             }
             s.round1.insert(from, (bytes.to_vec(), package));
             s.advance()
@@ -334,7 +337,8 @@ impl<C: Ciphersuite> Dkg<C> {
             let others = self.peer_round1();
             let (secret2, packages) = dkg::part2(secret, &others).map_err(|e| self.frost_error(e))?;
             for (id, package) in packages {
-                let to = *self.ids.get(&id).ok_or_else(|| DkgError::Frost("part2 produced an unknown recipient".into()))?;
+                let to =
+                    *self.ids.get(&id).ok_or_else(|| DkgError::Frost("part2 produced an unknown recipient".into()))?;
                 let package = package.serialize().map_err(|e| DkgError::Frost(e.to_string()))?;
                 actions.push(DkgAction::SendRound2 { to, package });
             }

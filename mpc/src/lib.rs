@@ -103,9 +103,7 @@ impl CertifyingSuite for frost_ed25519::Ed25519Sha512 {
 }
 
 /// The FROST identifier of a participant id (ids start at 1).
-pub(crate) fn identifier<C: frost_core::Ciphersuite>(
-    id: ParticipantId,
-) -> Option<frost_core::Identifier<C>> {
+pub(crate) fn identifier<C: frost_core::Ciphersuite>(id: ParticipantId) -> Option<frost_core::Identifier<C>> {
     frost_core::Identifier::try_from(id).ok()
 }
 

@@ -216,7 +216,12 @@ impl<C: Ciphersuite> Coordinator<C> {
             return Err(SigningError::NotReady { waiting_for: self.waiting_for() });
         }
         if bytes.len() > MAX_SHARE_BYTES {
-            return Err(SigningError::TooLarge { what: "signature share", from, got: bytes.len(), limit: MAX_SHARE_BYTES });
+            return Err(SigningError::TooLarge {
+                what: "signature share",
+                from,
+                got: bytes.len(),
+                limit: MAX_SHARE_BYTES,
+            });
         }
         let share = SignatureShare::<C>::deserialize(bytes).map_err(|e| SigningError::Malformed {
             what: "signature share",
@@ -247,7 +252,8 @@ impl<C: Ciphersuite> Coordinator<C> {
     /// Aggregates the shares into a certificate. Invalid shares are identified: [`SigningError::Cheaters`]
     /// names every signer whose share does not verify against its verifying share.
     pub fn aggregate(&self) -> Result<Certificate, SigningError> {
-        let package = self.package.as_ref().ok_or_else(|| SigningError::NotReady { waiting_for: self.waiting_for() })?;
+        let package =
+            self.package.as_ref().ok_or_else(|| SigningError::NotReady { waiting_for: self.waiting_for() })?;
         if self.shares.len() < self.signers.len() {
             return Err(SigningError::NotReady { waiting_for: self.waiting_for_shares() });
         }

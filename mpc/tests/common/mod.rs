@@ -1,0 +1,500 @@
+//! The test suite, written once over the ciphersuite (the FROST crates' own style) and instantiated per suite
+//! by `suite_tests!`.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::os::unix::fs::PermissionsExt;
+
+use nexus_mpc::CertifyingSuite;
+use nexus_mpc::batch::{BatchMessage, MerkleError, MerkleTree, receipt_digest};
+use nexus_mpc::certificate::{Certificate, CertificateError, OfflineVerifier, ReceiptProof, TrustedKey};
+use nexus_mpc::dkg::{Dkg, DkgAction, DkgConfig, DkgError, DkgOutput, Echo};
+use nexus_mpc::key_store::{self, KeyStoreError, StoredKey};
+use nexus_mpc::signing::{Coordinator, Signer, SigningError, next_signer_set};
+use rand_core::OsRng;
+
+pub const N: u16 = 4;
+pub const T: u16 = 3;
+
+pub fn config(me: u16) -> DkgConfig {
+    DkgConfig { me, participants: (1..=N).collect(), threshold: T, context: [42; 32] }
+}
+
+enum Msg {
+    Round1(Vec<u8>),
+    Echo(Echo),
+    Round2(Vec<u8>),
+}
+
+/// Delivers messages among DKG machines until none are left; returns each participant's outcome.
+fn run_network<C: CertifyingSuite>(
+    mut machines: BTreeMap<u16, Dkg<C>>,
+    mut queue: VecDeque<(u16, u16, Msg)>,
+) -> BTreeMap<u16, Result<DkgOutput<C>, DkgError>> {
+    let mut outcomes = BTreeMap::new();
+    while let Some((from, to, msg)) = queue.pop_front() {
+        if outcomes.contains_key(&to) {
+            continue;
+        }
+        let Some(machine) = machines.get_mut(&to) else { continue };
+        let result = match msg {
+            Msg::Round1(b) => machine.on_round1(from, &b),
+            Msg::Echo(e) => machine.on_echo(from, e),
+            Msg::Round2(b) => machine.on_round2(from, &b),
+        };
+        match result {
+            Err(e) => {
+                outcomes.insert(to, Err(e));
+            }
+            Ok(actions) => {
+                for action in actions {
+                    match action {
+                        DkgAction::BroadcastEcho(echo) => {
+                            for p in (1..=N).filter(|&p| p != to) {
+                                queue.push_back((to, p, Msg::Echo(echo.clone())));
+                            }
+                        }
+                        DkgAction::SendRound2 { to: recipient, package } => {
+                            queue.push_back((to, recipient, Msg::Round2(package)))
+                        }
+                        DkgAction::Finished(output) => {
+                            outcomes.insert(to, Ok(*output));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    outcomes
+}
+
+/// A complete 3-of-4 DKG among honest participants.
+pub fn run_dkg<C: CertifyingSuite>() -> Vec<DkgOutput<C>> {
+    let mut machines = BTreeMap::new();
+    let mut queue = VecDeque::new();
+    for me in 1..=N {
+        let (dkg, round1) = Dkg::<C>::start(config(me), &mut OsRng).expect("start");
+        for p in (1..=N).filter(|&p| p != me) {
+            queue.push_back((me, p, Msg::Round1(round1.clone())));
+        }
+        machines.insert(me, dkg);
+    }
+    let outcomes = run_network(machines, queue);
+    assert_eq!(outcomes.len(), usize::from(N), "every participant finishes");
+    outcomes.into_values().map(|o| o.expect("DKG succeeds")).collect()
+}
+
+pub fn dkg_3_of_4_agrees_on_group_key<C: CertifyingSuite>() {
+    let outputs = run_dkg::<C>();
+    let key = outputs[0].group_key().expect("group key");
+    for o in &outputs {
+        assert_eq!(o.group_key().expect("group key"), key);
+        assert_eq!(o.public_key_package, outputs[0].public_key_package);
+        assert_eq!(o.public_key_package.min_signers(), Some(T));
+        assert_eq!(o.key_package.verifying_key(), o.public_key_package.verifying_key());
+    }
+    let participants: BTreeSet<_> = outputs.iter().map(|o| o.participant).collect();
+    assert_eq!(participants, (1..=N).collect());
+}
+
+pub fn dkg_equivocation_fails_echo_check_for_everyone<C: CertifyingSuite>() {
+    // Participant 1 runs two part-1s and sends one package to 2 and 3, the other to 4.
+    let mut machines = BTreeMap::new();
+    let mut queue = VecDeque::new();
+    let (dkg_a, round1_a) = Dkg::<C>::start(config(1), &mut OsRng).expect("start");
+    let (_dkg_b, round1_b) = Dkg::<C>::start(config(1), &mut OsRng).expect("start");
+    queue.push_back((1, 2, Msg::Round1(round1_a.clone())));
+    queue.push_back((1, 3, Msg::Round1(round1_a)));
+    queue.push_back((1, 4, Msg::Round1(round1_b)));
+    machines.insert(1, dkg_a);
+    for me in 2..=N {
+        let (dkg, round1) = Dkg::<C>::start(config(me), &mut OsRng).expect("start");
+        for p in (1..=N).filter(|&p| p != me) {
+            queue.push_back((me, p, Msg::Round1(round1.clone())));
+        }
+        machines.insert(me, dkg);
+    }
+    let outcomes = run_network(machines, queue);
+    for honest in 2..=N {
+        match &outcomes[&honest] {
+            Err(DkgError::EchoMismatch { equivocators, disagreeing }) => {
+                assert_eq!(equivocators, &vec![1], "participant {honest} names the equivocator");
+                assert!(!disagreeing.is_empty());
+                let e = outcomes[&honest].as_ref().expect_err("error");
+                assert_eq!(e.culprits(), vec![1]);
+                assert!(e.to_string().contains("[1]"), "{e}");
+            }
+            other => panic!("participant {honest}: expected an echo mismatch, got {:?}", other.as_ref().err()),
+        }
+    }
+}
+
+pub fn dkg_refuses_bad_peer_input<C: CertifyingSuite>() {
+    let (mut dkg, own) = Dkg::<C>::start(config(1), &mut OsRng).expect("start");
+    let (_, other) = Dkg::<C>::start(config(2), &mut OsRng).expect("start");
+    let (_, other_again) = Dkg::<C>::start(config(2), &mut OsRng).expect("start");
+    // Messages that are only rejected, not fatal.
+    assert_eq!(dkg.on_round1(9, &other).err(), Some(DkgError::UnknownParticipant(9)));
+    assert_eq!(dkg.on_round1(1, &own).err(), Some(DkgError::FromSelf));
+    // The same package twice is harmless; a different one is an equivocation named after its sender.
+    dkg.on_round1(2, &other).expect("first");
+    dkg.on_round1(2, &other).expect("duplicate");
+    assert_eq!(dkg.on_round1(2, &other_again).err(), Some(DkgError::Conflicting { what: "round-1 package", from: 2 }));
+    assert_eq!(dkg.on_round1(3, &other).err(), Some(DkgError::Aborted));
+
+    let (mut dkg, _) = Dkg::<C>::start(config(1), &mut OsRng).expect("start");
+    let huge = vec![0u8; dkg.config().max_round1_bytes() + 1];
+    assert!(matches!(dkg.on_round1(3, &huge), Err(DkgError::TooLarge { from: 3, .. })));
+    let (mut dkg, _) = Dkg::<C>::start(config(1), &mut OsRng).expect("start");
+    assert!(matches!(dkg.on_round1(3, b"garbage"), Err(DkgError::Malformed { from: 3, .. })));
+    let (mut dkg, _) = Dkg::<C>::start(config(1), &mut OsRng).expect("start");
+    assert!(matches!(dkg.on_round2(3, &[0u8; 4096]), Err(DkgError::TooLarge { from: 3, .. })));
+    let (mut dkg, _) = Dkg::<C>::start(config(1), &mut OsRng).expect("start");
+    let short = Echo { digests: vec![(1, [0; 32])] };
+    assert!(matches!(dkg.on_echo(3, short), Err(DkgError::Malformed { what: "echo", from: 3, .. })));
+    // A package made for another threshold.
+    let (mut dkg, _) = Dkg::<C>::start(config(1), &mut OsRng).expect("start");
+    let (_, t2) = Dkg::<C>::start(DkgConfig { threshold: 2, ..config(2) }, &mut OsRng).expect("start");
+    assert!(matches!(dkg.on_round1(2, &t2), Err(DkgError::Malformed { from: 2, .. })));
+    // Bad configurations.
+    assert!(Dkg::<C>::start(DkgConfig { threshold: 5, ..config(1) }, &mut OsRng).is_err());
+    assert!(Dkg::<C>::start(DkgConfig { me: 7, ..config(1) }, &mut OsRng).is_err());
+    assert!(Dkg::<C>::start(DkgConfig { participants: [0, 1, 2].into(), ..config(1) }, &mut OsRng).is_err());
+}
+
+/// A batch of `count` receipts at log indexes 10.., with its message.
+pub struct Batch {
+    pub receipts: Vec<(u64, Vec<u8>)>,
+    pub tree: MerkleTree,
+    pub message: BatchMessage,
+}
+
+pub fn batch(count: u64, key_epoch: u64) -> Batch {
+    let receipts: Vec<_> = (0..count).map(|i| (10 + i, format!("receipt {i}: ok").into_bytes())).collect();
+    let digests: Vec<_> = receipts.iter().map(|(i, r)| receipt_digest(*i, r)).collect();
+    let tree = MerkleTree::new(&digests);
+    let message = BatchMessage {
+        cluster_id: [7; 32],
+        key_epoch,
+        first_index: 10,
+        last_index: 10 + count - 1,
+        receipts_root: tree.root(),
+        state_root: [9; 32],
+    };
+    Batch { receipts, tree, message }
+}
+
+/// Runs one signing session among `signers`, each signer using its own message from `own`.
+pub fn sign_session<C: CertifyingSuite>(
+    outputs: &[DkgOutput<C>],
+    coordinator_message: BatchMessage,
+    signers: &BTreeSet<u16>,
+    own: impl Fn(u16) -> BatchMessage,
+) -> Result<Certificate, (u16, SigningError)> {
+    let mut coordinator =
+        Coordinator::new(&outputs[0].public_key_package, coordinator_message, signers).map_err(|e| (0, e))?;
+    let mut sessions = BTreeMap::new();
+    let mut package = None;
+    for &s in signers {
+        let out = &outputs[usize::from(s - 1)];
+        let (signer, commitments) = Signer::new(&out.key_package, own(s), &mut OsRng).map_err(|e| (s, e))?;
+        sessions.insert(s, signer);
+        package = coordinator.on_commitments(s, &commitments).map_err(|e| (0, e))?.or(package);
+    }
+    let package = package.expect("all commitments in");
+    for (s, signer) in sessions {
+        let share = signer.sign(&package).map_err(|e| (s, e))?;
+        coordinator.on_share(s, &share).map_err(|e| (0, e))?;
+    }
+    coordinator.aggregate().map_err(|e| (0, e))
+}
+
+pub fn signing_3_of_4_certifies<C: CertifyingSuite>() {
+    let outputs = run_dkg::<C>();
+    let b = batch(5, 1);
+    let all: BTreeSet<u16> = (1..=N).collect();
+    for attempt in 0..u64::from(N) {
+        let signers = next_signer_set(&all, T, &BTreeSet::new(), attempt).expect("set");
+        assert_eq!(signers.len(), usize::from(T));
+        let cert = sign_session(&outputs, b.message, &signers, |_| b.message).expect("certificate");
+        assert_eq!(cert.group_key, outputs[0].group_key().expect("key"));
+        assert_eq!(cert.key_epoch, 1);
+        let trusted = TrustedKey { group_key: cert.group_key.clone(), key_epoch: 1 };
+        cert.verify::<C::Verifier>(Some(&trusted)).expect("verifies");
+        cert.verify::<C::Verifier>(None).expect("verifies without a trusted key");
+        // Every receipt's proof verifies.
+        for (pos, (index, receipt)) in b.receipts.iter().enumerate() {
+            let proof = ReceiptProof {
+                log_index: *index,
+                receipt: receipt.clone(),
+                path: b.tree.path(pos as u64).expect("path"),
+                certificate: cert.clone(),
+            };
+            proof.verify::<C::Verifier>(Some(&trusted)).expect("receipt verifies");
+        }
+    }
+}
+
+pub fn signer_refuses_a_message_it_did_not_compute<C: CertifyingSuite>() {
+    let outputs = run_dkg::<C>();
+    let b = batch(3, 1);
+    let lie = BatchMessage { state_root: [0xEE; 32], ..b.message };
+    let signers: BTreeSet<u16> = [1, 2, 3].into();
+    // The coordinator proposes `lie`; signers computed `b.message`.
+    let (who, err) = sign_session(&outputs, lie, &signers, |_| b.message).expect_err("refused");
+    assert_eq!(who, 1);
+    assert_eq!(err, SigningError::MessageMismatch { field: "state_root" });
+    let other_range = BatchMessage { last_index: b.message.last_index + 1, ..b.message };
+    let (_, err) = sign_session(&outputs, other_range, &signers, |_| b.message).expect_err("refused");
+    assert_eq!(err, SigningError::MessageMismatch { field: "last_index" });
+    // One signer whose execution differs refuses too, while the others would sign.
+    let (who, err) =
+        sign_session(&outputs, b.message, &signers, |s| if s == 2 { lie } else { b.message }).expect_err("refused");
+    assert_eq!((who, err), (2, SigningError::MessageMismatch { field: "state_root" }));
+}
+
+pub fn corrupted_share_is_identified_and_excluded<C: CertifyingSuite>() {
+    let outputs = run_dkg::<C>();
+    let b = batch(2, 1);
+    let all: BTreeSet<u16> = (1..=N).collect();
+    let signers = next_signer_set(&all, T, &BTreeSet::new(), 0).expect("set");
+    assert_eq!(signers, [1, 2, 3].into());
+    let mut coordinator = Coordinator::new(&outputs[0].public_key_package, b.message, &signers).expect("session");
+    let mut sessions = Vec::new();
+    let mut package = None;
+    for &s in &signers {
+        let (signer, commitments) =
+            Signer::new(&outputs[usize::from(s - 1)].key_package, b.message, &mut OsRng).expect("signer");
+        sessions.push((s, signer));
+        package = coordinator.on_commitments(s, &commitments).expect("commitments").or(package);
+    }
+    // Commitments are all in; now it waits for every share.
+    assert_eq!(coordinator.waiting_for(), vec![1, 2, 3]);
+    let package = package.expect("package");
+    let shares: BTreeMap<u16, Vec<u8>> =
+        sessions.into_iter().map(|(s, signer)| (s, signer.sign(&package).expect("share"))).collect();
+    // Signer 2 sends a well-formed but wrong share (signer 3's).
+    for (&s, share) in &shares {
+        let share = if s == 2 { &shares[&3] } else { share };
+        coordinator.on_share(s, share).expect("share accepted for aggregation");
+    }
+    let err = coordinator.aggregate().expect_err("cheater");
+    assert_eq!(err, SigningError::Cheaters { culprits: vec![2] });
+    // Retry without 2: the next set excludes it and certifies.
+    let excluded: BTreeSet<u16> = [2].into();
+    let retry = next_signer_set(&all, T, &excluded, 1).expect("retry set");
+    assert!(!retry.contains(&2));
+    assert_eq!(retry.len(), usize::from(T));
+    let cert = sign_session(&outputs, b.message, &retry, |_| b.message).expect("certificate");
+    cert.verify::<C::Verifier>(None).expect("verifies");
+    // With two excluded, no set of 3 exists.
+    let excluded: BTreeSet<u16> = [2, 4].into();
+    assert_eq!(next_signer_set(&all, T, &excluded, 0), Err(SigningError::NotEnoughSigners { available: 2, needed: 3 }));
+}
+
+pub fn tampered_certificates_fail<C: CertifyingSuite>() {
+    let outputs = run_dkg::<C>();
+    let b = batch(4, 1);
+    let signers: BTreeSet<u16> = [2, 3, 4].into();
+    let cert = sign_session(&outputs, b.message, &signers, |_| b.message).expect("certificate");
+    let trusted = TrustedKey { group_key: cert.group_key.clone(), key_epoch: 1 };
+    let check = |c: &Certificate| c.verify::<C::Verifier>(Some(&trusted));
+    check(&cert).expect("valid");
+
+    let mut c = cert.clone();
+    c.signature[0] ^= 1;
+    assert_eq!(check(&c), Err(CertificateError::BadSignature));
+    let mut c = cert.clone();
+    c.signature.pop();
+    assert!(matches!(check(&c), Err(CertificateError::MalformedSignature(_))));
+
+    let tamper: [fn(&mut BatchMessage); 5] = [
+        |m| m.cluster_id[0] ^= 1,
+        |m| m.first_index -= 1,
+        |m| m.last_index += 1,
+        |m| m.receipts_root[31] ^= 1,
+        |m| m.state_root[5] ^= 1,
+    ];
+    for t in tamper {
+        let mut c = cert.clone();
+        t(&mut c.message);
+        assert_eq!(check(&c), Err(CertificateError::BadSignature));
+    }
+    // The message's epoch and the certificate's epoch together: the signature no longer covers it.
+    let mut c = cert.clone();
+    c.message.key_epoch = 2;
+    c.key_epoch = 2;
+    assert_eq!(c.verify::<C::Verifier>(None), Err(CertificateError::BadSignature));
+    assert_eq!(check(&c), Err(CertificateError::WrongKeyEpoch { got: 2, trusted: 1 }));
+    // Only the certificate's epoch.
+    let mut c = cert.clone();
+    c.key_epoch = 2;
+    assert_eq!(c.verify::<C::Verifier>(None), Err(CertificateError::EpochMismatch { certificate: 2, message: 1 }));
+    // Another group's key.
+    let other = run_dkg::<C>();
+    let mut c = cert.clone();
+    c.group_key = other[0].group_key().expect("key");
+    assert_eq!(check(&c), Err(CertificateError::WrongGroupKey));
+    assert_eq!(c.verify::<C::Verifier>(None), Err(CertificateError::BadSignature));
+    let mut c = cert.clone();
+    c.group_key = vec![0xFF; cert.group_key.len() + 1];
+    assert_eq!(c.verify::<C::Verifier>(None), Err(CertificateError::MalformedGroupKey));
+    // The verifier alone, outside the certificate type.
+    assert_eq!(C::Verifier::verify(&cert.group_key, b"other", &cert.signature), Err(CertificateError::BadSignature));
+}
+
+pub fn tampered_receipt_proofs_fail<C: CertifyingSuite>() {
+    let outputs = run_dkg::<C>();
+    let b = batch(5, 1);
+    let signers: BTreeSet<u16> = [1, 3, 4].into();
+    let cert = sign_session(&outputs, b.message, &signers, |_| b.message).expect("certificate");
+    let proof = ReceiptProof {
+        log_index: b.receipts[2].0,
+        receipt: b.receipts[2].1.clone(),
+        path: b.tree.path(2).expect("path"),
+        certificate: cert,
+    };
+    let check = |p: &ReceiptProof| p.verify::<C::Verifier>(None);
+    check(&proof).expect("valid");
+
+    let mut p = proof.clone();
+    p.receipt[0] ^= 1;
+    assert_eq!(check(&p), Err(CertificateError::ReceiptMismatch));
+    let mut p = proof.clone();
+    p.receipt = b"receipt 2: a different output".to_vec();
+    assert_eq!(check(&p), Err(CertificateError::ReceiptMismatch));
+    // Another receipt of the batch presented at this position.
+    let mut p = proof.clone();
+    p.receipt = b.receipts[3].1.clone();
+    assert_eq!(check(&p), Err(CertificateError::ReceiptMismatch));
+    let mut p = proof.clone();
+    p.path.siblings[0][0] ^= 1;
+    assert_eq!(check(&p), Err(CertificateError::ReceiptMismatch));
+    let mut p = proof.clone();
+    p.path.siblings.swap(0, 1);
+    assert_eq!(check(&p), Err(CertificateError::ReceiptMismatch));
+    let mut p = proof.clone();
+    p.path.leaf_index = 3;
+    assert_eq!(check(&p), Err(CertificateError::ReceiptMismatch));
+    let mut p = proof.clone();
+    p.path.siblings.pop();
+    assert!(matches!(check(&p), Err(CertificateError::BadMerklePath(MerkleError::WrongLength { .. }))));
+    let mut p = proof.clone();
+    p.path.siblings.push([0; 32]);
+    assert!(matches!(check(&p), Err(CertificateError::BadMerklePath(MerkleError::WrongLength { .. }))));
+    let mut p = proof.clone();
+    p.path.leaf_index = 5;
+    assert!(matches!(check(&p), Err(CertificateError::BadMerklePath(MerkleError::IndexOutOfRange { .. }))));
+    let mut p = proof.clone();
+    p.path.leaf_count = 6;
+    assert!(matches!(check(&p), Err(CertificateError::BadMerklePath(MerkleError::TooManyLeaves(6)))));
+    // The receipt claimed for another log index: inside the range the digest no longer matches, outside it
+    // is refused by range.
+    let mut p = proof.clone();
+    p.log_index += 1;
+    assert_eq!(check(&p), Err(CertificateError::ReceiptMismatch));
+    let mut p = proof.clone();
+    p.log_index = 100;
+    assert_eq!(check(&p), Err(CertificateError::IndexNotInRange { index: 100, first: 10, last: 14 }));
+    let mut p = proof.clone();
+    p.log_index = 9;
+    assert_eq!(check(&p), Err(CertificateError::IndexNotInRange { index: 9, first: 10, last: 14 }));
+    // A tampered certificate inside the proof is caught first.
+    let mut p = proof.clone();
+    p.certificate.message.last_index = 20;
+    assert_eq!(check(&p), Err(CertificateError::BadSignature));
+}
+
+pub fn key_store_round_trips_and_refuses_bad_files<C: CertifyingSuite>() {
+    let outputs = run_dkg::<C>();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("key-share");
+    let stored = StoredKey {
+        participant: outputs[1].participant,
+        key_epoch: 3,
+        key_package: outputs[1].key_package.clone(),
+        public_key_package: outputs[1].public_key_package.clone(),
+    };
+    key_store::save(&path, &stored).expect("save");
+    let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(key_store::load::<C>(&path).expect("load"), stored);
+    // Saving again replaces the file atomically and leaves no temp file.
+    key_store::save(&path, &stored).expect("save again");
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1);
+
+    let bytes = std::fs::read(&path).expect("read");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    assert!(matches!(key_store::load::<C>(&path), Err(KeyStoreError::InsecurePermissions { mode: 0o644, .. })));
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    assert!(matches!(key_store::load::<C>(&path), Err(KeyStoreError::InsecurePermissions { .. })));
+
+    let write = |b: &[u8]| {
+        let p = dir.path().join("bad");
+        let _ = std::fs::remove_file(&p);
+        std::fs::write(&p, b).expect("write");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        key_store::load::<C>(&p)
+    };
+    for cut in [0, 4, 8, 20, bytes.len() / 2, bytes.len() - 1] {
+        let r = write(&bytes[..cut]);
+        assert!(matches!(r, Err(KeyStoreError::Truncated { .. })), "cut at {cut}: {r:?}");
+    }
+    assert!(matches!(write(b"this is not a key file at all"), Err(KeyStoreError::Corrupt { .. })));
+    let mut flipped = bytes.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 1;
+    assert!(matches!(write(&flipped), Err(KeyStoreError::Corrupt { .. })));
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(matches!(write(&longer), Err(KeyStoreError::Corrupt { .. })));
+    assert!(matches!(key_store::load::<C>(&dir.path().join("missing")), Err(KeyStoreError::Io { .. })));
+}
+
+/// Instantiates the suite for one ciphersuite: `suite_tests!(module_name, Ciphersuite)`.
+#[macro_export]
+macro_rules! suite_tests {
+    ($name:ident, $suite:ty) => {
+        mod $name {
+            use super::common;
+
+            #[test]
+            fn dkg_3_of_4_agrees_on_group_key() {
+                common::dkg_3_of_4_agrees_on_group_key::<$suite>();
+            }
+            #[test]
+            fn dkg_equivocation_fails_echo_check_for_everyone() {
+                common::dkg_equivocation_fails_echo_check_for_everyone::<$suite>();
+            }
+            #[test]
+            fn dkg_refuses_bad_peer_input() {
+                common::dkg_refuses_bad_peer_input::<$suite>();
+            }
+            #[test]
+            fn signing_3_of_4_certifies() {
+                common::signing_3_of_4_certifies::<$suite>();
+            }
+            #[test]
+            fn signer_refuses_a_message_it_did_not_compute() {
+                common::signer_refuses_a_message_it_did_not_compute::<$suite>();
+            }
+            #[test]
+            fn corrupted_share_is_identified_and_excluded() {
+                common::corrupted_share_is_identified_and_excluded::<$suite>();
+            }
+            #[test]
+            fn tampered_certificates_fail() {
+                common::tampered_certificates_fail::<$suite>();
+            }
+            #[test]
+            fn tampered_receipt_proofs_fail() {
+                common::tampered_receipt_proofs_fail::<$suite>();
+            }
+            #[test]
+            fn key_store_round_trips_and_refuses_bad_files() {
+                common::key_store_round_trips_and_refuses_bad_files::<$suite>();
+            }
+        }
+    };
+}
