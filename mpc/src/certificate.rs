@@ -136,7 +136,7 @@ impl ReceiptProof {
             });
         }
         // A batch holds at most one receipt per log entry.
-        if self.path.leaf_count > m.last_index - m.first_index + 1 {
+        if self.path.leaf_count > (m.last_index - m.first_index).saturating_add(1) {
             return Err(CertificateError::BadMerklePath(MerkleError::TooManyLeaves(self.path.leaf_count)));
         }
         let digest = receipt_digest(self.log_index, &self.receipt);

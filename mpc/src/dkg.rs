@@ -103,6 +103,8 @@ pub enum DkgError {
     EchoMismatch { equivocators: Vec<ParticipantId>, disagreeing: Vec<ParticipantId> },
     #[error("participant {0} misbehaved in the DKG (invalid proof of knowledge or secret share)")]
     Culprit(ParticipantId),
+    #[error("the group key is not confirmed: no key from {missing:?}, a different key from {disagreeing:?}")]
+    KeyNotConfirmed { missing: Vec<ParticipantId>, disagreeing: Vec<ParticipantId> },
     #[error("frost: {0}")]
     Frost(String),
     #[error("the DKG was aborted by an earlier error")]
@@ -383,4 +385,26 @@ impl<C: Ciphersuite> Dkg<C> {
             .filter_map(|(&p, (_, package))| Some((identifier::<C>(p)?, package.clone())))
             .collect()
     }
+}
+
+/// The last step before adopting a group key: part 3 can succeed for some participants and fail for others
+/// (a wrong secret share is only seen by its recipient), so every participant announces the group key it
+/// derived (`None` if its DKG failed) and the key is adopted only if every participant announced exactly
+/// `mine`.
+pub fn confirm_group_key(
+    participants: &BTreeSet<ParticipantId>,
+    mine: &[u8],
+    announced: &BTreeMap<ParticipantId, Option<Vec<u8>>>,
+) -> Result<(), DkgError> {
+    let missing: Vec<_> =
+        participants.iter().filter(|p| announced.get(p).is_none_or(|k| k.is_none())).copied().collect();
+    let disagreeing: Vec<_> = participants
+        .iter()
+        .filter(|p| announced.get(p).and_then(|k| k.as_deref()).is_some_and(|k| k != mine))
+        .copied()
+        .collect();
+    if !missing.is_empty() || !disagreeing.is_empty() {
+        return Err(DkgError::KeyNotConfirmed { missing, disagreeing });
+    }
+    Ok(())
 }

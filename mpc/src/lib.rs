@@ -13,7 +13,8 @@
 //!
 //! - [`dkg`]: a DKG participant ([`dkg::Dkg`]): round 1 (`part1`), an **echo check** of the round-1
 //!   broadcast, round 2 (`part2`, one secret package per recipient), finish (`part3`) → key share and public key
-//!   package. Limits on the number and size of everything a peer sends.
+//!   package; [`dkg::confirm_group_key`] before adopting the key. Limits on the number and size of
+//!   everything a peer sends.
 //! - [`batch`]: the [`batch::BatchMessage`] every replica builds from its own execution and its canonical,
 //!   domain-separated encoding; the binary Merkle tree over receipt digests ([`batch::MerkleTree`]) with
 //!   paths and [`batch::verify_path`].
@@ -46,7 +47,8 @@
 //! levels have no sibling) is fixed by (index, count), so every root has exactly one leaf list behind it.
 //! Each receipt digest also commits to the receipt's log index.
 //!
-//! **Nonces.** Signing nonces are created by [`signing::Signer::new`] from the OS RNG, live only in that
+//! **Nonces.** Signing nonces are created by [`signing::Signer::new`] from the caller's CSPRNG (the replica
+//! passes `rand_core::OsRng`), live only in that
 //! value's memory (zeroized on drop by frost), are never serialized by this crate, and are consumed by
 //! [`signing::Signer::sign`], which takes `self`: one nonce pair signs at most one message. After a crash a
 //! session is simply abandoned and a new one starts with new nonces: nothing is persisted, so nothing can be
@@ -62,9 +64,12 @@
 //! 1. **Cluster init:** each replica runs a [`dkg::Dkg`] with the same [`dkg::DkgConfig`] (participants =
 //!    replica ids, threshold t, context = cluster id and key epoch). Round-1 packages and echoes are broadcast
 //!    over the replica RPC; round-2 packages are **secret** and must go to their recipient only, over an
-//!    authenticated and encrypted channel. Feed every message to the state machine; send what it returns. On
-//!    success save the share with [`key_store::save`] and put the group key and epoch in the replicated state
-//!    (and `nexus status`); on error, abort, log the error (it names culprits), and start over with a new DKG.
+//!    authenticated and encrypted channel. Feed every message to the state machine; send what it returns.
+//!    When it finishes, save the share with [`key_store::save`], then announce the derived group key to all
+//!    and adopt it only once [`dkg::confirm_group_key`] holds (a bad secret share is seen by its recipient
+//!    alone, so part 3 can succeed for some and fail for others); then put the group key and epoch in the
+//!    replicated state (and `nexus status`). On any error: abort, log it (it names culprits), start over with a
+//!    new DKG (new randomness; never resume a failed one).
 //! 2. **Per applied batch:** build [`batch::BatchMessage`] from the replica's own receipts (digests via
 //!    [`batch::receipt_digest`], root via [`batch::MerkleTree`]) and state root. A coordinator (e.g. the
 //!    leader) picks t signers ([`signing::next_signer_set`]), collects commitments, sends the signing package,

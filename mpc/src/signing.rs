@@ -45,6 +45,10 @@ pub enum SigningError {
     Malformed { what: &'static str, from: ParticipantId, reason: String },
     #[error("participant {from} sent two different {what}s")]
     Conflicting { what: &'static str, from: ParticipantId },
+    #[error("the signing package is {got} bytes, the limit is {limit}")]
+    PackageTooLarge { got: usize, limit: usize },
+    #[error("malformed signing package: {0}")]
+    MalformedPackage(String),
     #[error("refusing to sign: the message differs from this replica's own computation in {field}")]
     MessageMismatch { field: &'static str },
     #[error("the signing package does not include this signer's commitments as it made them")]
@@ -90,18 +94,10 @@ impl<C: Ciphersuite> Signer<C> {
     /// computed and it carries this signer's commitments. Consumes the signer (and its nonces) either way.
     pub fn sign(self, signing_package: &[u8]) -> Result<Vec<u8>, SigningError> {
         if signing_package.len() > MAX_SIGNING_PACKAGE_BYTES {
-            return Err(SigningError::TooLarge {
-                what: "signing package",
-                from: 0,
-                got: signing_package.len(),
-                limit: MAX_SIGNING_PACKAGE_BYTES,
-            });
+            return Err(SigningError::PackageTooLarge { got: signing_package.len(), limit: MAX_SIGNING_PACKAGE_BYTES });
         }
-        let package = SigningPackage::<C>::deserialize(signing_package).map_err(|e| SigningError::Malformed {
-            what: "signing package",
-            from: 0,
-            reason: e.to_string(),
-        })?;
+        let package = SigningPackage::<C>::deserialize(signing_package)
+            .map_err(|e| SigningError::MalformedPackage(e.to_string()))?;
         let message =
             BatchMessage::decode(package.message()).map_err(|_| SigningError::MessageMismatch { field: "encoding" })?;
         if let Some(field) = self.own_message.first_difference(&message) {
@@ -112,7 +108,7 @@ impl<C: Ciphersuite> Signer<C> {
             return Err(SigningError::MessageMismatch { field: "encoding" });
         }
         if package.signing_commitments().len() > usize::from(MAX_PARTICIPANTS) {
-            return Err(SigningError::Config("signing package has too many signers".into()));
+            return Err(SigningError::MalformedPackage("more signers than a group can have".into()));
         }
         if package.signing_commitments().get(self.key_package.identifier()) != Some(&self.commitments) {
             return Err(SigningError::CommitmentMismatch);
@@ -144,8 +140,11 @@ impl<C: Ciphersuite> Coordinator<C> {
         let t = public_key_package
             .min_signers()
             .ok_or_else(|| SigningError::Config("public key package has no threshold".into()))?;
-        if signers.len() < usize::from(t) || signers.len() > usize::from(MAX_PARTICIPANTS) {
+        if signers.len() < usize::from(t) {
             return Err(SigningError::NotEnoughSigners { available: signers.len(), needed: usize::from(t) });
+        }
+        if signers.len() > usize::from(MAX_PARTICIPANTS) {
+            return Err(SigningError::Config(format!("{} signers, at most {MAX_PARTICIPANTS}", signers.len())));
         }
         let mut ids = BTreeMap::new();
         for &p in signers {

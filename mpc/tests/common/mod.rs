@@ -29,8 +29,18 @@ enum Msg {
 
 /// Delivers messages among DKG machines until none are left; returns each participant's outcome.
 fn run_network<C: CertifyingSuite>(
+    machines: BTreeMap<u16, Dkg<C>>,
+    queue: VecDeque<(u16, u16, Msg)>,
+) -> BTreeMap<u16, Result<DkgOutput<C>, DkgError>> {
+    run_network_with(machines, queue, |_, _| vec![])
+}
+
+/// [`run_network`] with a hook that sees (and may change) each machine's actions, and may inject messages,
+/// to play a byzantine participant.
+fn run_network_with<C: CertifyingSuite>(
     mut machines: BTreeMap<u16, Dkg<C>>,
     mut queue: VecDeque<(u16, u16, Msg)>,
+    mut hook: impl FnMut(u16, &mut Vec<DkgAction<C>>) -> Vec<(u16, u16, Msg)>,
 ) -> BTreeMap<u16, Result<DkgOutput<C>, DkgError>> {
     let mut outcomes = BTreeMap::new();
     while let Some((from, to, msg)) = queue.pop_front() {
@@ -47,7 +57,8 @@ fn run_network<C: CertifyingSuite>(
             Err(e) => {
                 outcomes.insert(to, Err(e));
             }
-            Ok(actions) => {
+            Ok(mut actions) => {
+                queue.extend(hook(to, &mut actions));
                 for action in actions {
                     match action {
                         DkgAction::BroadcastEcho(echo) => {
@@ -94,6 +105,8 @@ pub fn dkg_3_of_4_agrees_on_group_key<C: CertifyingSuite>() {
         assert_eq!(o.public_key_package.min_signers(), Some(T));
         assert_eq!(o.key_package.verifying_key(), o.public_key_package.verifying_key());
     }
+    let announced = outputs.iter().map(|o| (o.participant, Some(o.group_key().expect("key")))).collect();
+    nexus_mpc::dkg::confirm_group_key(&(1..=N).collect(), &key, &announced).expect("every participant confirms");
     let participants: BTreeSet<_> = outputs.iter().map(|o| o.participant).collect();
     assert_eq!(participants, (1..=N).collect());
 }
@@ -128,6 +141,85 @@ pub fn dkg_equivocation_fails_echo_check_for_everyone<C: CertifyingSuite>() {
             other => panic!("participant {honest}: expected an echo mismatch, got {:?}", other.as_ref().err()),
         }
     }
+}
+
+pub fn dkg_invalid_proof_of_knowledge_names_sender<C: CertifyingSuite>() {
+    // Participant 2 broadcasts, consistently, a round-1 package whose proof of knowledge is bound to another
+    // identifier, and echoes what everyone else echoes: the echo check passes, part 2 names it.
+    let mut machines = BTreeMap::new();
+    let mut queue = VecDeque::new();
+    let (_, forged) = Dkg::<C>::start(config(3), &mut OsRng).expect("start");
+    for p in [1, 3, 4] {
+        queue.push_back((2, p, Msg::Round1(forged.clone())));
+    }
+    for me in [1, 3, 4] {
+        let (dkg, round1) = Dkg::<C>::start(config(me), &mut OsRng).expect("start");
+        for p in (1..=N).filter(|&p| p != me && p != 2) {
+            queue.push_back((me, p, Msg::Round1(round1.clone())));
+        }
+        machines.insert(me, dkg);
+    }
+    let mut echoed = false;
+    let outcomes = run_network_with(machines, queue, |_, actions| {
+        let mut extra = vec![];
+        for a in actions.iter() {
+            if let DkgAction::BroadcastEcho(echo) = a
+                && !echoed
+            {
+                echoed = true;
+                extra.extend([1, 3, 4].map(|p| (2, p, Msg::Echo(echo.clone()))));
+            }
+        }
+        extra
+    });
+    for honest in [1, 3, 4] {
+        assert_eq!(outcomes[&honest].as_ref().err(), Some(&DkgError::Culprit(2)), "participant {honest}");
+    }
+}
+
+pub fn dkg_wrong_secret_share_names_sender<C: CertifyingSuite>() {
+    // Participant 2 sends participant 1 the share it made for participant 4.
+    let mut machines = BTreeMap::new();
+    let mut queue = VecDeque::new();
+    for me in 1..=N {
+        let (dkg, round1) = Dkg::<C>::start(config(me), &mut OsRng).expect("start");
+        for p in (1..=N).filter(|&p| p != me) {
+            queue.push_back((me, p, Msg::Round1(round1.clone())));
+        }
+        machines.insert(me, dkg);
+    }
+    let outcomes = run_network_with(machines, queue, |from, actions| {
+        if from == 2 {
+            let for_4 = actions.iter().find_map(|a| match a {
+                DkgAction::SendRound2 { to: 4, package } => Some(package.clone()),
+                _ => None,
+            });
+            for a in actions.iter_mut() {
+                if let (DkgAction::SendRound2 { to: 1, package }, Some(p)) = (a, &for_4) {
+                    *package = p.clone();
+                }
+            }
+        }
+        vec![]
+    });
+    assert_eq!(outcomes[&1].as_ref().err(), Some(&DkgError::Culprit(2)));
+    // The others finished: the replica must confirm the group key with everyone before adopting it.
+    let finished: Vec<_> = outcomes.iter().filter(|(_, o)| o.is_ok()).map(|(&p, _)| p).collect();
+    assert_eq!(finished, vec![2, 3, 4]);
+    let keys: BTreeMap<u16, Option<Vec<u8>>> =
+        outcomes.iter().map(|(&p, o)| (p, o.as_ref().ok().map(|o| o.group_key().expect("key")))).collect();
+    let mine = keys[&3].clone().expect("3 finished");
+    assert_eq!(
+        nexus_mpc::dkg::confirm_group_key(&(1..=N).collect(), &mine, &keys),
+        Err(DkgError::KeyNotConfirmed { missing: vec![1], disagreeing: vec![] })
+    );
+    let mut lying = keys.clone();
+    lying.insert(1, Some(vec![0; mine.len()]));
+    lying.remove(&4);
+    assert_eq!(
+        nexus_mpc::dkg::confirm_group_key(&(1..=N).collect(), &mine, &lying),
+        Err(DkgError::KeyNotConfirmed { missing: vec![4], disagreeing: vec![1] })
+    );
 }
 
 pub fn dkg_refuses_bad_peer_input<C: CertifyingSuite>() {
@@ -466,6 +558,14 @@ macro_rules! suite_tests {
             #[test]
             fn dkg_equivocation_fails_echo_check_for_everyone() {
                 common::dkg_equivocation_fails_echo_check_for_everyone::<$suite>();
+            }
+            #[test]
+            fn dkg_invalid_proof_of_knowledge_names_sender() {
+                common::dkg_invalid_proof_of_knowledge_names_sender::<$suite>();
+            }
+            #[test]
+            fn dkg_wrong_secret_share_names_sender() {
+                common::dkg_wrong_secret_share_names_sender::<$suite>();
             }
             #[test]
             fn dkg_refuses_bad_peer_input() {
