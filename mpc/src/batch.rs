@@ -207,8 +207,9 @@ impl MerkleTree {
                 .chunks(2)
                 .map(|pair| match pair {
                     [l, r] => node_hash(l, r),
-                    [single] => *single,
-                    _ => unreachable!("chunks(2) yields one or two"),
+                    // The odd last node is promoted unchanged (chunks are never empty).
+                    [single, ..] => *single,
+                    [] => [0u8; 32],
                 })
                 .collect();
             levels.push(next);

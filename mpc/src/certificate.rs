@@ -57,6 +57,10 @@ pub enum CertificateError {
 }
 
 /// A verifier for one suite's aggregated signatures that uses no FROST code.
+///
+/// Contract (the shared test suite checks it): a key that does not decode is
+/// [`CertificateError::MalformedGroupKey`], a signature of the wrong length is
+/// [`CertificateError::MalformedSignature`], and any other failure is [`CertificateError::BadSignature`].
 pub trait OfflineVerifier {
     /// The suite's name, for messages and encodings.
     const SUITE: &'static str;

@@ -78,10 +78,17 @@ pub enum DkgAction<C: Ciphersuite> {
     SendRound2 { to: ParticipantId, package: Vec<u8> },
     /// The DKG is complete.
     Finished(Box<DkgOutput<C>>),
+    /// The DKG failed (echo mismatch, a culprit found by part 2 or 3); it is aborted. Comes last, after the
+    /// actions that must still be carried out.
+    Abort(DkgError),
 }
 
-/// Why a DKG step failed. Every error except [`DkgError::UnknownParticipant`] and [`DkgError::FromSelf`]
-/// (which only reject one message) aborts the DKG: every later call returns [`DkgError::Aborted`].
+/// Why a DKG step failed.
+///
+/// Returned as `Err` by a call when the message itself is refused: every such error except
+/// [`DkgError::UnknownParticipant`] and [`DkgError::FromSelf`] (which only reject that message) also aborts
+/// the DKG. Failures of the protocol found once a phase is complete (echo mismatch, culprits) come as
+/// [`DkgAction::Abort`]. After an abort every call returns [`DkgError::Aborted`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DkgError {
     #[error("invalid DKG configuration: {0}")]
@@ -274,10 +281,7 @@ impl<C: Ciphersuite> Dkg<C> {
         if let Err(e) = &result
             && e.is_fatal()
         {
-            self.aborted = true;
-            // Drop the secrets: a failed DKG is started over, never resumed.
-            self.round1_secret = None;
-            self.round2_secret = None;
+            self.abort();
         }
         result
     }
@@ -299,12 +303,29 @@ impl<C: Ciphersuite> Dkg<C> {
         }
     }
 
-    /// Moves through every phase whose inputs are complete.
+    /// Moves through every phase whose inputs are complete. A protocol failure found here comes as a final
+    /// [`DkgAction::Abort`] after the actions that must still go out: the echo created in the same step must
+    /// reach the others so that every participant reaches the same verdict.
     fn advance(&mut self) -> Result<Vec<DkgAction<C>>, DkgError> {
-        let n = self.cfg.participants.len();
         let mut actions = Vec::new();
+        if let Err(e) = self.advance_into(&mut actions) {
+            self.abort();
+            actions.push(DkgAction::Abort(e));
+        }
+        Ok(actions)
+    }
+
+    fn abort(&mut self) {
+        self.aborted = true;
+        // Drop the secrets: a failed DKG is started over, never resumed.
+        self.round1_secret = None;
+        self.round2_secret = None;
+    }
+
+    fn advance_into(&mut self, actions: &mut Vec<DkgAction<C>>) -> Result<(), DkgError> {
+        let n = self.cfg.participants.len();
         if self.finished {
-            return Ok(actions);
+            return Ok(());
         }
         // Round 1 complete → echo.
         if self.my_echo.is_none() && self.round1.len() == n {
@@ -370,7 +391,7 @@ impl<C: Ciphersuite> Dkg<C> {
                 public_key_package,
             })));
         }
-        Ok(actions)
+        Ok(())
     }
 
     fn frost_id(&self, p: ParticipantId) -> Result<Identifier<C>, DkgError> {

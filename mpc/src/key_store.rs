@@ -10,6 +10,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use frost_core::Ciphersuite;
 use frost_core::keys::{KeyPackage, PublicKeyPackage};
@@ -86,10 +87,11 @@ pub fn save<C: Ciphersuite>(path: &Path, key: &StoredKey<C>) -> Result<(), KeySt
         path: path.to_path_buf(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
     })?;
+    static SAVES: AtomicU64 = AtomicU64::new(0);
     let mut tmp_name = file_name.to_os_string();
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    tmp_name.push(format!(".tmp-{}-{}", std::process::id(), SAVES.fetch_add(1, Ordering::Relaxed)));
     let tmp = dir.join(tmp_name);
-    // A leftover temp file from a crashed save of this same process id is stale: replace it.
+    // A leftover temp file with this name (a crashed save of a process with the same id) is stale.
     let _ = fs::remove_file(&tmp);
     let result = (|| {
         let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).map_err(io(&tmp))?;
@@ -110,6 +112,9 @@ pub fn save<C: Ciphersuite>(path: &Path, key: &StoredKey<C>) -> Result<(), KeySt
 pub fn load<C: Ciphersuite>(path: &Path) -> Result<StoredKey<C>, KeyStoreError> {
     let mut f = File::open(path).map_err(io(path))?;
     let meta = f.metadata().map_err(io(path))?;
+    if !meta.is_file() {
+        return Err(KeyStoreError::Corrupt { path: path.to_path_buf(), reason: "not a regular file".into() });
+    }
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(KeyStoreError::InsecurePermissions { path: path.to_path_buf(), mode });

@@ -64,7 +64,9 @@
 //! 1. **Cluster init:** each replica runs a [`dkg::Dkg`] with the same [`dkg::DkgConfig`] (participants =
 //!    replica ids, threshold t, context = cluster id and key epoch). Round-1 packages and echoes are broadcast
 //!    over the replica RPC; round-2 packages are **secret** and must go to their recipient only, over an
-//!    authenticated and encrypted channel. Feed every message to the state machine; send what it returns.
+//!    authenticated and encrypted channel. Feed every message to the state machine and carry out the actions it returns, in
+//!    order (an `Abort` comes after the echo that must still go out, so that every participant reaches the
+//!    same verdict).
 //!    When it finishes, save the share with [`key_store::save`], then announce the derived group key to all
 //!    and adopt it only once [`dkg::confirm_group_key`] holds (a bad secret share is seen by its recipient
 //!    alone, so part 3 can succeed for some and fail for others); then put the group key and epoch in the

@@ -35,15 +35,45 @@ fn run_network<C: CertifyingSuite>(
     run_network_with(machines, queue, |_, _| vec![])
 }
 
+/// Delivers in a pseudo-random order drawn from `seed` (non-zero).
+fn run_network_shuffled<C: CertifyingSuite>(
+    machines: BTreeMap<u16, Dkg<C>>,
+    queue: VecDeque<(u16, u16, Msg)>,
+    seed: u64,
+) -> BTreeMap<u16, Result<DkgOutput<C>, DkgError>> {
+    let mut state = seed;
+    run_network_inner(
+        machines,
+        queue,
+        |_, _| vec![],
+        move |len| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % len as u64) as usize
+        },
+    )
+}
+
 /// [`run_network`] with a hook that sees (and may change) each machine's actions, and may inject messages,
 /// to play a byzantine participant.
 fn run_network_with<C: CertifyingSuite>(
+    machines: BTreeMap<u16, Dkg<C>>,
+    queue: VecDeque<(u16, u16, Msg)>,
+    hook: impl FnMut(u16, &mut Vec<DkgAction<C>>) -> Vec<(u16, u16, Msg)>,
+) -> BTreeMap<u16, Result<DkgOutput<C>, DkgError>> {
+    run_network_inner(machines, queue, hook, |_| 0)
+}
+
+fn run_network_inner<C: CertifyingSuite>(
     mut machines: BTreeMap<u16, Dkg<C>>,
     mut queue: VecDeque<(u16, u16, Msg)>,
     mut hook: impl FnMut(u16, &mut Vec<DkgAction<C>>) -> Vec<(u16, u16, Msg)>,
+    mut pick: impl FnMut(usize) -> usize,
 ) -> BTreeMap<u16, Result<DkgOutput<C>, DkgError>> {
     let mut outcomes = BTreeMap::new();
-    while let Some((from, to, msg)) = queue.pop_front() {
+    while !queue.is_empty() {
+        let Some((from, to, msg)) = queue.remove(pick(queue.len())) else { break };
         if outcomes.contains_key(&to) {
             continue;
         }
@@ -71,6 +101,9 @@ fn run_network_with<C: CertifyingSuite>(
                         }
                         DkgAction::Finished(output) => {
                             outcomes.insert(to, Ok(*output));
+                        }
+                        DkgAction::Abort(e) => {
+                            outcomes.insert(to, Err(e));
                         }
                     }
                 }
@@ -111,8 +144,34 @@ pub fn dkg_3_of_4_agrees_on_group_key<C: CertifyingSuite>() {
     assert_eq!(participants, (1..=N).collect());
 }
 
+pub fn dkg_completes_in_any_delivery_order<C: CertifyingSuite>() {
+    for seed in 1..=16u64 {
+        let mut machines = BTreeMap::new();
+        let mut queue = VecDeque::new();
+        for me in 1..=N {
+            let (dkg, round1) = Dkg::<C>::start(config(me), &mut OsRng).expect("start");
+            for p in (1..=N).filter(|&p| p != me) {
+                queue.push_back((me, p, Msg::Round1(round1.clone())));
+            }
+            machines.insert(me, dkg);
+        }
+        let outcomes = run_network_shuffled(machines, queue, seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let keys: BTreeSet<_> =
+            outcomes.values().map(|o| o.as_ref().expect("DKG succeeds").group_key().expect("key")).collect();
+        assert_eq!(outcomes.len(), usize::from(N), "seed {seed}");
+        assert_eq!(keys.len(), 1, "seed {seed}: one group key");
+    }
+}
+
 pub fn dkg_equivocation_fails_echo_check_for_everyone<C: CertifyingSuite>() {
-    // Participant 1 runs two part-1s and sends one package to 2 and 3, the other to 4.
+    for seed in [0, 1, 2, 3, 0xDEAD_BEEF, 0x9E37_79B9_7F4A_7C15] {
+        dkg_equivocation_case::<C>(seed);
+    }
+}
+
+/// Participant 1 runs two part-1s and sends one package to 2 and 3, the other to 4; delivery in FIFO order
+/// (`seed` 0) or shuffled.
+fn dkg_equivocation_case<C: CertifyingSuite>(seed: u64) {
     let mut machines = BTreeMap::new();
     let mut queue = VecDeque::new();
     let (dkg_a, round1_a) = Dkg::<C>::start(config(1), &mut OsRng).expect("start");
@@ -128,17 +187,20 @@ pub fn dkg_equivocation_fails_echo_check_for_everyone<C: CertifyingSuite>() {
         }
         machines.insert(me, dkg);
     }
-    let outcomes = run_network(machines, queue);
+    let outcomes = if seed == 0 { run_network(machines, queue) } else { run_network_shuffled(machines, queue, seed) };
     for honest in 2..=N {
-        match &outcomes[&honest] {
+        let Some(outcome) = outcomes.get(&honest) else { panic!("seed {seed}: participant {honest} is still waiting") };
+        match outcome {
             Err(DkgError::EchoMismatch { equivocators, disagreeing }) => {
-                assert_eq!(equivocators, &vec![1], "participant {honest} names the equivocator");
+                assert_eq!(equivocators, &vec![1], "seed {seed}: participant {honest} names the equivocator");
                 assert!(!disagreeing.is_empty());
-                let e = outcomes[&honest].as_ref().expect_err("error");
+                let e = outcome.as_ref().expect_err("error");
                 assert_eq!(e.culprits(), vec![1]);
                 assert!(e.to_string().contains("[1]"), "{e}");
             }
-            other => panic!("participant {honest}: expected an echo mismatch, got {:?}", other.as_ref().err()),
+            other => {
+                panic!("seed {seed}, participant {honest}: expected an echo mismatch, got {:?}", other.as_ref().err())
+            }
         }
     }
 }
@@ -558,6 +620,10 @@ macro_rules! suite_tests {
             #[test]
             fn dkg_equivocation_fails_echo_check_for_everyone() {
                 common::dkg_equivocation_fails_echo_check_for_everyone::<$suite>();
+            }
+            #[test]
+            fn dkg_completes_in_any_delivery_order() {
+                common::dkg_completes_in_any_delivery_order::<$suite>();
             }
             #[test]
             fn dkg_invalid_proof_of_knowledge_names_sender() {
