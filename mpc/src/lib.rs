@@ -6,8 +6,11 @@
 //!
 //! This crate is the part that needs no network: pure state machines and data types that the replica drives
 //! over its RPC. It is built on the ZF FROST crates (`frost-core`, `frost-ed25519`, pinned `=3.0.0`) and is
-//! generic over [`frost_core::Ciphersuite`], so a second suite (secp256k1 with a Keccak challenge, for
-//! Ethereum) can be added by implementing [`CertifyingSuite`] for it and instantiating the same tests.
+//! generic over [`frost_core::Ciphersuite`]. The test suite (`tests/common`) is written once and instantiated
+//! for Ed25519 (with its production verifier) and for `frost-secp256k1-evm` (secp256k1 with a Keccak
+//! challenge, for Ethereum), the latter checked with frost's own verification until its plain verifier (the
+//! ecrecover formulation) is written; making it a production suite is implementing [`OfflineVerifier`] for it
+//! and [`CertifyingSuite`] for its ciphersuite.
 //!
 //! # What is here
 //!
@@ -64,10 +67,9 @@
 //! 1. **Cluster init:** each replica runs a [`dkg::Dkg`] with the same [`dkg::DkgConfig`] (participants =
 //!    replica ids, threshold t, context = cluster id and key epoch). Round-1 packages and echoes are broadcast
 //!    over the replica RPC; round-2 packages are **secret** and must go to their recipient only, over an
-//!    authenticated and encrypted channel. Feed every message to the state machine and carry out the actions it returns, in
-//!    order (an `Abort` comes after the echo that must still go out, so that every participant reaches the
-//!    same verdict).
-//!    When it finishes, save the share with [`key_store::save`], then announce the derived group key to all
+//!    authenticated and encrypted channel. Feed every message to the state machine and carry out the actions
+//!    it returns, in order (an `Abort` comes after the echo that must still go out, so that every participant
+//!    reaches the same verdict). When it finishes, save the share with [`key_store::save`], then announce the derived group key to all
 //!    and adopt it only once [`dkg::confirm_group_key`] holds (a bad secret share is seen by its recipient
 //!    alone, so part 3 can succeed for some and fail for others); then put the group key and epoch in the
 //!    replicated state (and `nexus status`). On any error: abort, log it (it names culprits), start over with a

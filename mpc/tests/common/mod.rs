@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::os::unix::fs::PermissionsExt;
 
-use nexus_mpc::CertifyingSuite;
+use frost_core::Ciphersuite;
 use nexus_mpc::batch::{BatchMessage, MerkleError, MerkleTree, receipt_digest};
 use nexus_mpc::certificate::{Certificate, CertificateError, OfflineVerifier, ReceiptProof, TrustedKey};
 use nexus_mpc::dkg::{Dkg, DkgAction, DkgConfig, DkgError, DkgOutput, Echo};
@@ -28,7 +28,7 @@ enum Msg {
 }
 
 /// Delivers messages among DKG machines until none are left; returns each participant's outcome.
-fn run_network<C: CertifyingSuite>(
+fn run_network<C: Ciphersuite>(
     machines: BTreeMap<u16, Dkg<C>>,
     queue: VecDeque<(u16, u16, Msg)>,
 ) -> BTreeMap<u16, Result<DkgOutput<C>, DkgError>> {
@@ -36,7 +36,7 @@ fn run_network<C: CertifyingSuite>(
 }
 
 /// Delivers in a pseudo-random order drawn from `seed` (non-zero).
-fn run_network_shuffled<C: CertifyingSuite>(
+fn run_network_shuffled<C: Ciphersuite>(
     machines: BTreeMap<u16, Dkg<C>>,
     queue: VecDeque<(u16, u16, Msg)>,
     seed: u64,
@@ -57,7 +57,7 @@ fn run_network_shuffled<C: CertifyingSuite>(
 
 /// [`run_network`] with a hook that sees (and may change) each machine's actions, and may inject messages,
 /// to play a byzantine participant.
-fn run_network_with<C: CertifyingSuite>(
+fn run_network_with<C: Ciphersuite>(
     machines: BTreeMap<u16, Dkg<C>>,
     queue: VecDeque<(u16, u16, Msg)>,
     hook: impl FnMut(u16, &mut Vec<DkgAction<C>>) -> Vec<(u16, u16, Msg)>,
@@ -65,7 +65,7 @@ fn run_network_with<C: CertifyingSuite>(
     run_network_inner(machines, queue, hook, |_| 0)
 }
 
-fn run_network_inner<C: CertifyingSuite>(
+fn run_network_inner<C: Ciphersuite>(
     mut machines: BTreeMap<u16, Dkg<C>>,
     mut queue: VecDeque<(u16, u16, Msg)>,
     mut hook: impl FnMut(u16, &mut Vec<DkgAction<C>>) -> Vec<(u16, u16, Msg)>,
@@ -114,7 +114,7 @@ fn run_network_inner<C: CertifyingSuite>(
 }
 
 /// A complete 3-of-4 DKG among honest participants.
-pub fn run_dkg<C: CertifyingSuite>() -> Vec<DkgOutput<C>> {
+pub fn run_dkg<C: Ciphersuite>() -> Vec<DkgOutput<C>> {
     let mut machines = BTreeMap::new();
     let mut queue = VecDeque::new();
     for me in 1..=N {
@@ -129,7 +129,7 @@ pub fn run_dkg<C: CertifyingSuite>() -> Vec<DkgOutput<C>> {
     outcomes.into_values().map(|o| o.expect("DKG succeeds")).collect()
 }
 
-pub fn dkg_3_of_4_agrees_on_group_key<C: CertifyingSuite>() {
+pub fn dkg_3_of_4_agrees_on_group_key<C: Ciphersuite>() {
     let outputs = run_dkg::<C>();
     let key = outputs[0].group_key().expect("group key");
     for o in &outputs {
@@ -144,7 +144,7 @@ pub fn dkg_3_of_4_agrees_on_group_key<C: CertifyingSuite>() {
     assert_eq!(participants, (1..=N).collect());
 }
 
-pub fn dkg_completes_in_any_delivery_order<C: CertifyingSuite>() {
+pub fn dkg_completes_in_any_delivery_order<C: Ciphersuite>() {
     for seed in 1..=16u64 {
         let mut machines = BTreeMap::new();
         let mut queue = VecDeque::new();
@@ -163,7 +163,7 @@ pub fn dkg_completes_in_any_delivery_order<C: CertifyingSuite>() {
     }
 }
 
-pub fn dkg_equivocation_fails_echo_check_for_everyone<C: CertifyingSuite>() {
+pub fn dkg_equivocation_fails_echo_check_for_everyone<C: Ciphersuite>() {
     for seed in [0, 1, 2, 3, 0xDEAD_BEEF, 0x9E37_79B9_7F4A_7C15] {
         dkg_equivocation_case::<C>(seed);
     }
@@ -171,7 +171,7 @@ pub fn dkg_equivocation_fails_echo_check_for_everyone<C: CertifyingSuite>() {
 
 /// Participant 1 runs two part-1s and sends one package to 2 and 3, the other to 4; delivery in FIFO order
 /// (`seed` 0) or shuffled.
-fn dkg_equivocation_case<C: CertifyingSuite>(seed: u64) {
+fn dkg_equivocation_case<C: Ciphersuite>(seed: u64) {
     let mut machines = BTreeMap::new();
     let mut queue = VecDeque::new();
     let (dkg_a, round1_a) = Dkg::<C>::start(config(1), &mut OsRng).expect("start");
@@ -205,7 +205,7 @@ fn dkg_equivocation_case<C: CertifyingSuite>(seed: u64) {
     }
 }
 
-pub fn dkg_invalid_proof_of_knowledge_names_sender<C: CertifyingSuite>() {
+pub fn dkg_invalid_proof_of_knowledge_names_sender<C: Ciphersuite>() {
     // Participant 2 broadcasts, consistently, a round-1 package whose proof of knowledge is bound to another
     // identifier, and echoes what everyone else echoes: the echo check passes, part 2 names it.
     let mut machines = BTreeMap::new();
@@ -239,7 +239,7 @@ pub fn dkg_invalid_proof_of_knowledge_names_sender<C: CertifyingSuite>() {
     }
 }
 
-pub fn dkg_wrong_secret_share_names_sender<C: CertifyingSuite>() {
+pub fn dkg_wrong_secret_share_names_sender<C: Ciphersuite>() {
     // Participant 2 sends participant 1 the share it made for participant 4.
     let mut machines = BTreeMap::new();
     let mut queue = VecDeque::new();
@@ -284,7 +284,7 @@ pub fn dkg_wrong_secret_share_names_sender<C: CertifyingSuite>() {
     );
 }
 
-pub fn dkg_refuses_bad_peer_input<C: CertifyingSuite>() {
+pub fn dkg_refuses_bad_peer_input<C: Ciphersuite>() {
     let (mut dkg, own) = Dkg::<C>::start(config(1), &mut OsRng).expect("start");
     let (_, other) = Dkg::<C>::start(config(2), &mut OsRng).expect("start");
     let (_, other_again) = Dkg::<C>::start(config(2), &mut OsRng).expect("start");
@@ -340,7 +340,7 @@ pub fn batch(count: u64, key_epoch: u64) -> Batch {
 }
 
 /// Runs one signing session among `signers`, each signer using its own message from `own`.
-pub fn sign_session<C: CertifyingSuite>(
+pub fn sign_session<C: Ciphersuite>(
     outputs: &[DkgOutput<C>],
     coordinator_message: BatchMessage,
     signers: &BTreeSet<u16>,
@@ -364,7 +364,7 @@ pub fn sign_session<C: CertifyingSuite>(
     coordinator.aggregate().map_err(|e| (0, e))
 }
 
-pub fn signing_3_of_4_certifies<C: CertifyingSuite>() {
+pub fn signing_3_of_4_certifies<C: Ciphersuite, V: OfflineVerifier>() {
     let outputs = run_dkg::<C>();
     let b = batch(5, 1);
     let all: BTreeSet<u16> = (1..=N).collect();
@@ -375,8 +375,8 @@ pub fn signing_3_of_4_certifies<C: CertifyingSuite>() {
         assert_eq!(cert.group_key, outputs[0].group_key().expect("key"));
         assert_eq!(cert.key_epoch, 1);
         let trusted = TrustedKey { group_key: cert.group_key.clone(), key_epoch: 1 };
-        cert.verify::<C::Verifier>(Some(&trusted)).expect("verifies");
-        cert.verify::<C::Verifier>(None).expect("verifies without a trusted key");
+        cert.verify::<V>(Some(&trusted)).expect("verifies");
+        cert.verify::<V>(None).expect("verifies without a trusted key");
         // Every receipt's proof verifies.
         for (pos, (index, receipt)) in b.receipts.iter().enumerate() {
             let proof = ReceiptProof {
@@ -385,12 +385,12 @@ pub fn signing_3_of_4_certifies<C: CertifyingSuite>() {
                 path: b.tree.path(pos as u64).expect("path"),
                 certificate: cert.clone(),
             };
-            proof.verify::<C::Verifier>(Some(&trusted)).expect("receipt verifies");
+            proof.verify::<V>(Some(&trusted)).expect("receipt verifies");
         }
     }
 }
 
-pub fn signer_refuses_a_message_it_did_not_compute<C: CertifyingSuite>() {
+pub fn signer_refuses_a_message_it_did_not_compute<C: Ciphersuite>() {
     let outputs = run_dkg::<C>();
     let b = batch(3, 1);
     let lie = BatchMessage { state_root: [0xEE; 32], ..b.message };
@@ -408,7 +408,7 @@ pub fn signer_refuses_a_message_it_did_not_compute<C: CertifyingSuite>() {
     assert_eq!((who, err), (2, SigningError::MessageMismatch { field: "state_root" }));
 }
 
-pub fn corrupted_share_is_identified_and_excluded<C: CertifyingSuite>() {
+pub fn corrupted_share_is_identified_and_excluded<C: Ciphersuite, V: OfflineVerifier>() {
     let outputs = run_dkg::<C>();
     let b = batch(2, 1);
     let all: BTreeSet<u16> = (1..=N).collect();
@@ -441,19 +441,19 @@ pub fn corrupted_share_is_identified_and_excluded<C: CertifyingSuite>() {
     assert!(!retry.contains(&2));
     assert_eq!(retry.len(), usize::from(T));
     let cert = sign_session(&outputs, b.message, &retry, |_| b.message).expect("certificate");
-    cert.verify::<C::Verifier>(None).expect("verifies");
+    cert.verify::<V>(None).expect("verifies");
     // With two excluded, no set of 3 exists.
     let excluded: BTreeSet<u16> = [2, 4].into();
     assert_eq!(next_signer_set(&all, T, &excluded, 0), Err(SigningError::NotEnoughSigners { available: 2, needed: 3 }));
 }
 
-pub fn tampered_certificates_fail<C: CertifyingSuite>() {
+pub fn tampered_certificates_fail<C: Ciphersuite, V: OfflineVerifier>() {
     let outputs = run_dkg::<C>();
     let b = batch(4, 1);
     let signers: BTreeSet<u16> = [2, 3, 4].into();
     let cert = sign_session(&outputs, b.message, &signers, |_| b.message).expect("certificate");
     let trusted = TrustedKey { group_key: cert.group_key.clone(), key_epoch: 1 };
-    let check = |c: &Certificate| c.verify::<C::Verifier>(Some(&trusted));
+    let check = |c: &Certificate| c.verify::<V>(Some(&trusted));
     check(&cert).expect("valid");
 
     let mut c = cert.clone();
@@ -479,26 +479,26 @@ pub fn tampered_certificates_fail<C: CertifyingSuite>() {
     let mut c = cert.clone();
     c.message.key_epoch = 2;
     c.key_epoch = 2;
-    assert_eq!(c.verify::<C::Verifier>(None), Err(CertificateError::BadSignature));
+    assert_eq!(c.verify::<V>(None), Err(CertificateError::BadSignature));
     assert_eq!(check(&c), Err(CertificateError::WrongKeyEpoch { got: 2, trusted: 1 }));
     // Only the certificate's epoch.
     let mut c = cert.clone();
     c.key_epoch = 2;
-    assert_eq!(c.verify::<C::Verifier>(None), Err(CertificateError::EpochMismatch { certificate: 2, message: 1 }));
+    assert_eq!(c.verify::<V>(None), Err(CertificateError::EpochMismatch { certificate: 2, message: 1 }));
     // Another group's key.
     let other = run_dkg::<C>();
     let mut c = cert.clone();
     c.group_key = other[0].group_key().expect("key");
     assert_eq!(check(&c), Err(CertificateError::WrongGroupKey));
-    assert_eq!(c.verify::<C::Verifier>(None), Err(CertificateError::BadSignature));
+    assert_eq!(c.verify::<V>(None), Err(CertificateError::BadSignature));
     let mut c = cert.clone();
     c.group_key = vec![0xFF; cert.group_key.len() + 1];
-    assert_eq!(c.verify::<C::Verifier>(None), Err(CertificateError::MalformedGroupKey));
+    assert_eq!(c.verify::<V>(None), Err(CertificateError::MalformedGroupKey));
     // The verifier alone, outside the certificate type.
-    assert_eq!(C::Verifier::verify(&cert.group_key, b"other", &cert.signature), Err(CertificateError::BadSignature));
+    assert_eq!(V::verify(&cert.group_key, b"other", &cert.signature), Err(CertificateError::BadSignature));
 }
 
-pub fn tampered_receipt_proofs_fail<C: CertifyingSuite>() {
+pub fn tampered_receipt_proofs_fail<C: Ciphersuite, V: OfflineVerifier>() {
     let outputs = run_dkg::<C>();
     let b = batch(5, 1);
     let signers: BTreeSet<u16> = [1, 3, 4].into();
@@ -509,7 +509,7 @@ pub fn tampered_receipt_proofs_fail<C: CertifyingSuite>() {
         path: b.tree.path(2).expect("path"),
         certificate: cert,
     };
-    let check = |p: &ReceiptProof| p.verify::<C::Verifier>(None);
+    let check = |p: &ReceiptProof| p.verify::<V>(None);
     check(&proof).expect("valid");
 
     let mut p = proof.clone();
@@ -560,7 +560,7 @@ pub fn tampered_receipt_proofs_fail<C: CertifyingSuite>() {
     assert_eq!(check(&p), Err(CertificateError::BadSignature));
 }
 
-pub fn key_store_round_trips_and_refuses_bad_files<C: CertifyingSuite>() {
+pub fn key_store_round_trips_and_refuses_bad_files<C: Ciphersuite>() {
     let outputs = run_dkg::<C>();
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("key-share");
@@ -606,12 +606,15 @@ pub fn key_store_round_trips_and_refuses_bad_files<C: CertifyingSuite>() {
     assert!(matches!(key_store::load::<C>(&dir.path().join("missing")), Err(KeyStoreError::Io { .. })));
 }
 
-/// Instantiates the suite for one ciphersuite: `suite_tests!(module_name, Ciphersuite)`.
+/// Instantiates the suite for one ciphersuite and its offline verifier:
+/// `suite_tests!(module_name, Ciphersuite, OfflineVerifier)`.
 #[macro_export]
 macro_rules! suite_tests {
-    ($name:ident, $suite:ty) => {
+    ($name:ident, $suite:ty, $verifier:ty) => {
         mod $name {
-            use super::common;
+            // The suite and verifier types are named at the call site.
+            #[allow(unused_imports)]
+            use super::*;
 
             #[test]
             fn dkg_3_of_4_agrees_on_group_key() {
@@ -639,7 +642,7 @@ macro_rules! suite_tests {
             }
             #[test]
             fn signing_3_of_4_certifies() {
-                common::signing_3_of_4_certifies::<$suite>();
+                common::signing_3_of_4_certifies::<$suite, $verifier>();
             }
             #[test]
             fn signer_refuses_a_message_it_did_not_compute() {
@@ -647,15 +650,15 @@ macro_rules! suite_tests {
             }
             #[test]
             fn corrupted_share_is_identified_and_excluded() {
-                common::corrupted_share_is_identified_and_excluded::<$suite>();
+                common::corrupted_share_is_identified_and_excluded::<$suite, $verifier>();
             }
             #[test]
             fn tampered_certificates_fail() {
-                common::tampered_certificates_fail::<$suite>();
+                common::tampered_certificates_fail::<$suite, $verifier>();
             }
             #[test]
             fn tampered_receipt_proofs_fail() {
-                common::tampered_receipt_proofs_fail::<$suite>();
+                common::tampered_receipt_proofs_fail::<$suite, $verifier>();
             }
             #[test]
             fn key_store_round_trips_and_refuses_bad_files() {
