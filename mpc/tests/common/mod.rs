@@ -447,6 +447,51 @@ pub fn corrupted_share_is_identified_and_excluded<C: Ciphersuite, V: OfflineVeri
     assert_eq!(next_signer_set(&all, T, &excluded, 0), Err(SigningError::NotEnoughSigners { available: 2, needed: 3 }));
 }
 
+pub fn signing_refuses_bad_input<C: Ciphersuite>() {
+    let outputs = run_dkg::<C>();
+    let pkp = &outputs[0].public_key_package;
+    let b = batch(2, 1);
+    let key = |s: u16| &outputs[usize::from(s - 1)].key_package;
+    assert_eq!(
+        Coordinator::new(pkp, b.message, &[1, 2].into()).err(),
+        Some(SigningError::NotEnoughSigners { available: 2, needed: 3 })
+    );
+    assert!(matches!(Coordinator::new(pkp, b.message, &[1, 2, 9].into()), Err(SigningError::Config(_))));
+    let empty = BatchMessage { first_index: 5, last_index: 4, ..b.message };
+    assert!(matches!(Coordinator::new(pkp, empty, &[1, 2, 3].into()), Err(SigningError::Config(_))));
+
+    let mut coordinator = Coordinator::new(pkp, b.message, &[1, 2, 3].into()).expect("session");
+    let (signer1, c1) = Signer::new(key(1), b.message, &mut OsRng).expect("signer");
+    let (_, c1_again) = Signer::new(key(1), b.message, &mut OsRng).expect("signer");
+    let (_, c4) = Signer::new(key(4), b.message, &mut OsRng).expect("signer");
+    assert_eq!(coordinator.on_commitments(4, &c4), Err(SigningError::NotASigner(4)));
+    assert!(matches!(coordinator.on_commitments(2, &[0u8; 4096]), Err(SigningError::TooLarge { from: 2, .. })));
+    assert!(matches!(coordinator.on_commitments(2, b"garbage"), Err(SigningError::Malformed { from: 2, .. })));
+    assert_eq!(coordinator.on_commitments(1, &c1), Ok(None));
+    assert_eq!(coordinator.on_commitments(1, &c1), Ok(None), "a duplicate is harmless");
+    assert_eq!(
+        coordinator.on_commitments(1, &c1_again),
+        Err(SigningError::Conflicting { what: "commitments", from: 1 })
+    );
+    assert_eq!(coordinator.waiting_for(), vec![2, 3]);
+    assert!(matches!(coordinator.on_share(1, &[0u8; 32]), Err(SigningError::NotReady { .. })));
+    assert!(matches!(coordinator.aggregate(), Err(SigningError::NotReady { .. })));
+
+    // A signer refuses garbage, and a package that does not carry its commitments as it made them.
+    let (signer, _) = Signer::new(key(2), b.message, &mut OsRng).expect("signer");
+    assert!(matches!(signer.sign(b"garbage"), Err(SigningError::MalformedPackage(_))));
+    let mut other = Coordinator::new(pkp, b.message, &[2, 3, 4].into()).expect("session");
+    let mut package = None;
+    for s in [2, 3, 4] {
+        let (_, c) = Signer::new(key(s), b.message, &mut OsRng).expect("signer");
+        package = other.on_commitments(s, &c).expect("commitments").or(package);
+    }
+    let package = package.expect("package");
+    assert_eq!(signer1.sign(&package), Err(SigningError::CommitmentMismatch), "signer 1 is not in it");
+    let (signer2, _) = Signer::new(key(2), b.message, &mut OsRng).expect("signer");
+    assert_eq!(signer2.sign(&package), Err(SigningError::CommitmentMismatch), "other nonces than its own");
+}
+
 pub fn tampered_certificates_fail<C: Ciphersuite, V: OfflineVerifier>() {
     let outputs = run_dkg::<C>();
     let b = batch(4, 1);
@@ -651,6 +696,10 @@ macro_rules! suite_tests {
             #[test]
             fn corrupted_share_is_identified_and_excluded() {
                 common::corrupted_share_is_identified_and_excluded::<$suite, $verifier>();
+            }
+            #[test]
+            fn signing_refuses_bad_input() {
+                common::signing_refuses_bad_input::<$suite>();
             }
             #[test]
             fn tampered_certificates_fail() {
