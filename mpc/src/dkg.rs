@@ -11,6 +11,7 @@ use frost_core::keys::{KeyPackage, PublicKeyPackage};
 use frost_core::{Ciphersuite, Identifier};
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 use crate::{MAX_PARTICIPANTS, ParticipantId, identifier, sha256};
 
@@ -74,7 +75,8 @@ impl<C: Ciphersuite> DkgOutput<C> {
 pub enum DkgAction<C: Ciphersuite> {
     /// Broadcast this echo to every other participant.
     BroadcastEcho(Echo),
-    /// Send this round-2 package to `to` only (secret).
+    /// Send this round-2 package to `to` only. It is a secret share: only over an encrypted, authenticated
+    /// channel, never logged or persisted.
     SendRound2 { to: ParticipantId, package: Vec<u8> },
     /// The DKG is complete.
     Finished(Box<DkgOutput<C>>),
@@ -147,7 +149,8 @@ pub struct Dkg<C: Ciphersuite> {
     my_echo: Option<Echo>,
     echoes: BTreeMap<ParticipantId, Echo>,
     round2_secret: Option<round2::SecretPackage<C>>,
-    round2: BTreeMap<ParticipantId, Vec<u8>>,
+    /// Round-2 packages received (secret shares: zeroized on drop).
+    round2: BTreeMap<ParticipantId, Zeroizing<Vec<u8>>>,
     aborted: bool,
     finished: bool,
 }
@@ -259,13 +262,13 @@ impl<C: Ciphersuite> Dkg<C> {
                 });
             }
             if let Some(seen) = s.round2.get(&from) {
-                return if seen == bytes {
+                return if seen.as_slice() == bytes {
                     Ok(vec![])
                 } else {
                     Err(DkgError::Conflicting { what: "round-2 package", from })
                 };
             }
-            s.round2.insert(from, bytes.to_vec());
+            s.round2.insert(from, Zeroizing::new(bytes.to_vec()));
             s.advance()
         })
     }
@@ -320,6 +323,7 @@ impl<C: Ciphersuite> Dkg<C> {
         // Drop the secrets: a failed DKG is started over, never resumed.
         self.round1_secret = None;
         self.round2_secret = None;
+        self.round2.clear();
     }
 
     fn advance_into(&mut self, actions: &mut Vec<DkgAction<C>>) -> Result<(), DkgError> {
@@ -385,6 +389,7 @@ impl<C: Ciphersuite> Dkg<C> {
                 dkg::part3(secret2, &others, &packages).map_err(|e| self.frost_error(e))?;
             self.finished = true;
             self.round2_secret = None;
+            self.round2.clear();
             actions.push(DkgAction::Finished(Box::new(DkgOutput {
                 participant: self.cfg.me,
                 key_package,
