@@ -27,7 +27,10 @@ mod tests {
             applied_index: 42,
             state_root: vec![9; 32],
             cluster_id: vec![1; 32],
-            members: vec![Member { node_id: 1, address: "127.0.0.1:7001".into() }],
+            members: vec![Member { node_id: 1, address: "127.0.0.1:7001".into(), voter: true }],
+            last_log_index: 43,
+            snapshot_index: 40,
+            purged_index: 30,
         };
         let bytes = status.encode_to_vec();
         assert_eq!(StatusResponse::decode(bytes.as_slice()).unwrap(), status);
