@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use nexus_cli::{app_build, args, keys, network, state_file};
 use nexus_replica::admin::AdminCommand;
+use nexus_replica::nexus_mpc::batch::{BatchMessage, MerklePath};
 use nexus_replica::{AppId, ApplyOutcome, Request};
 use nexus_wasm_host::{AppModule, CallContext, CallResult, Host, Limits, MemoryState, Outcome};
 
@@ -323,7 +324,7 @@ fn run(command: Command, json: bool) -> Result<()> {
                 ApplyOutcome::Rejected(why) => bail!("call refused: {why}"),
                 other => bail!("unexpected outcome {other:?}"),
             };
-            print_receipt(&receipt, &target.decode, json);
+            print_receipt(&receipt, &target.decode, json, None);
             if receipt.trap.is_some() {
                 std::process::exit(1);
             }
@@ -331,8 +332,8 @@ fn run(command: Command, json: bool) -> Result<()> {
         }
         Command::Receipt { call_id, decode, replica } => {
             let addr = network::replica_addr(replica, &keys::config_dir()?)?;
-            let receipt = runtime()?.block_on(network::receipt(&addr, call_id))?;
-            print_receipt(&receipt, &decode, json);
+            let served = runtime()?.block_on(network::receipt(&addr, call_id))?;
+            print_receipt(&served.receipt, &decode, json, served.batch.as_ref());
             Ok(())
         }
         Command::Query { target, local } => {
@@ -439,7 +440,10 @@ fn membership_change(command: AdminCommand, admin: &AdminTarget, json: bool) -> 
     Ok(())
 }
 
-fn print_receipt(receipt: &nexus_replica::Receipt, decode: &str, json: bool) {
+/// A sealed batch as `nexus receipt` shows it: the batch message and the (already checked) Merkle path.
+type SealedBatch = (BatchMessage, MerklePath);
+
+fn print_receipt(receipt: &nexus_replica::Receipt, decode: &str, json: bool, batch: Option<&SealedBatch>) {
     let shown = receipt.output.as_ref().map(|out| args::decode_as(decode, out).unwrap_or_else(|_| hex::encode(out)));
     if json {
         let value = serde_json::json!({
@@ -453,6 +457,16 @@ fn print_receipt(receipt: &nexus_replica::Receipt, decode: &str, json: bool) {
             "trap": receipt.trap.as_ref().map(|t| t.to_string()),
             "fuel_used": receipt.fuel_used,
             "state_root": hex::encode(receipt.state_root),
+            "batch": batch.map(|(message, path)| serde_json::json!({
+                "first_index": message.first_index,
+                "last_index": message.last_index,
+                "key_epoch": message.key_epoch,
+                "receipts_root": hex::encode(message.receipts_root),
+                "state_root": hex::encode(message.state_root),
+                "path": path.siblings.iter().map(hex::encode).collect::<Vec<_>>(),
+                "leaf_index": path.leaf_index,
+                "leaf_count": path.leaf_count,
+            })),
         });
         println!("{value}");
         return;
@@ -464,6 +478,16 @@ fn print_receipt(receipt: &nexus_replica::Receipt, decode: &str, json: bool) {
         (None, None) => {}
     }
     println!("  fuel used  {}\n  state root {}", receipt.fuel_used, hex::encode(receipt.state_root));
+    if let Some((message, path)) = batch {
+        println!(
+            "  batch      log {}..={}, receipts root {} (receipt {} of {}, Merkle path checked)",
+            message.first_index,
+            message.last_index,
+            hex::encode(message.receipts_root),
+            path.leaf_index + 1,
+            path.leaf_count
+        );
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

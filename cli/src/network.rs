@@ -13,6 +13,7 @@ use nexus_proto::v1::{
     StatusResponse, SubmitRequest, SubmitResponse,
 };
 use nexus_replica::admin::AdminCommand;
+use nexus_replica::nexus_mpc::batch::{BatchMessage, MerklePath, receipt_digest, verify_path};
 use nexus_replica::{AppId, ApplyOutcome, ClientKey, ClusterId, Receipt, Request};
 use nexus_wasm_host::CallResult;
 use prost::Message;
@@ -184,12 +185,43 @@ pub async fn admin(addr: &str, key: &ClientKey, command: AdminCommand) -> Result
     reply.map(|r| r.into_inner()).map_err(|s| rpc_error(addr, &s))
 }
 
-/// The receipt of call `call_id` as the replica at `addr` stores it.
-pub async fn receipt(addr: &str, call_id: u64) -> Result<Receipt, NetworkError> {
+/// A receipt as a replica serves it, with its sealed batch once there is one.
+#[derive(Clone, Debug)]
+pub struct ServedReceipt {
+    pub receipt: Receipt,
+    /// The batch message the replica built for the call's batch, and the receipt's Merkle path to its
+    /// receipts root (checked here against the receipt's bytes); `None` until the batch is sealed.
+    pub batch: Option<(BatchMessage, MerklePath)>,
+}
+
+/// The receipt of call `call_id` as the replica at `addr` stores it, with its batch proof checked.
+pub async fn receipt(addr: &str, call_id: u64) -> Result<ServedReceipt, NetworkError> {
     let rpc = |reason: String| NetworkError::Rpc { addr: addr.to_string(), reason };
     let mut client = connect(addr).await?;
     let reply = client.get_receipt(GetReceiptRequest { call_id }).await.map_err(|s| rpc_error(addr, &s))?;
-    postcard::from_bytes(&reply.into_inner().receipt).map_err(|e| rpc(format!("receipt does not decode: {e}")))
+    let reply = reply.into_inner();
+    let receipt: Receipt =
+        postcard::from_bytes(&reply.receipt).map_err(|e| rpc(format!("receipt does not decode: {e}")))?;
+    if receipt.call_id != call_id {
+        return Err(rpc(format!("asked for receipt {call_id}, got {}", receipt.call_id)));
+    }
+    let batch = match reply.batch.as_slice() {
+        [] => None,
+        bytes => {
+            let (message, path): (BatchMessage, MerklePath) =
+                postcard::from_bytes(bytes).map_err(|e| rpc(format!("batch proof does not decode: {e}")))?;
+            if !message.contains_index(call_id) {
+                return Err(rpc(format!(
+                    "batch {}..={} does not hold call {call_id}",
+                    message.first_index, message.last_index
+                )));
+            }
+            verify_path(&message.receipts_root, &receipt_digest(call_id, &reply.receipt), &path)
+                .map_err(|e| rpc(format!("the receipt's Merkle path does not verify: {e}")))?;
+            Some((message, path))
+        }
+    };
+    Ok(ServedReceipt { receipt, batch })
 }
 
 /// A read-only call; returns the result and the applied index it ran at.

@@ -80,13 +80,24 @@ fn a_local_network_of_four_deploys_calls_and_survives_a_killed_replica() {
     let call = |replica: &str, by: &str| {
         nexus(&config, &["call", &app, "increment", "--input", by, "--decode", "u64", "--replica", replica])
     };
-    assert_eq!(field(&stdout(&call(&addrs[1], "u64:5")), "output"), "5");
+    let first = stdout(&call(&addrs[1], "u64:5"));
+    assert_eq!(field(&first, "output"), "5");
+    let call_id = field(&first, "call id").to_string();
 
     // Reads: a linearizable query through a follower, a receipt from another replica, JSON for scripts.
     let query = stdout(&nexus(&config, &["query", &app, "get", "--decode", "u64", "--replica", &addrs[2]]));
     assert_eq!(field(&query, "output"), "5");
-    let receipt = stdout(&nexus(&config, &["--json", "receipt", "3", "--decode", "u64", "--replica", &addrs[2]]));
-    assert!(receipt.contains(r#""call_id":3"#) && receipt.contains(r#""decoded":"5""#), "{receipt}");
+    // A follower serves the receipt once it has applied the call (it may be a moment behind the leader).
+    let started = Instant::now();
+    let receipt = loop {
+        let output = nexus(&config, &["--json", "receipt", &call_id, "--decode", "u64", "--replica", &addrs[2]]);
+        if output.status.success() {
+            break String::from_utf8_lossy(&output.stdout).into_owned();
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{}", String::from_utf8_lossy(&output.stderr));
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(receipt.contains(&format!(r#""call_id":{call_id}"#)) && receipt.contains(r#""decoded":"5""#), "{receipt}");
     let missing = nexus(&config, &["receipt", "999", "--replica", &addrs[0]]);
     assert!(!missing.status.success());
 

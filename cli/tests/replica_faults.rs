@@ -75,7 +75,7 @@ fn assert_receipts_on(net: &Network, index: usize, acked: &[Receipt]) {
     for receipt in acked {
         let stored = block_on(network::receipt(net.addr(index), receipt.call_id))
             .unwrap_or_else(|e| panic!("call {} missing on replica {index}: {e}", receipt.call_id));
-        assert_eq!(&stored, receipt, "replica {index} has another receipt for call {}", receipt.call_id);
+        assert_eq!(&stored.receipt, receipt, "replica {index} has another receipt for call {}", receipt.call_id);
     }
 }
 
@@ -141,8 +141,14 @@ fn a_replica_far_behind_catches_up_through_a_snapshot() {
         "replica caught up without a snapshot (its snapshot index {} < the leader's purged index {purged})",
         status.snapshot_index,
     );
-    // Receipts are part of the state a snapshot carries.
+    // Receipts and sealed batches are part of the state a snapshot carries: the caught-up replica serves the
+    // same batch message (checked path included) as the leader for calls it never applied itself.
     assert_receipts_on(&net, behind, &acked);
+    for receipt in [&acked[0], &acked[30], &acked[59]] {
+        let served = |i| block_on(network::receipt(net.addr(i), receipt.call_id)).unwrap().batch;
+        net.wait_for("the call's batch to be sealed", |_| served(leader).is_some());
+        assert_eq!(served(behind), served(leader), "call {}", receipt.call_id);
+    }
     let (_, root) = net.converged();
     let (value, _) = block_on(network::query(net.addr(behind), &app, "get", &[], true)).unwrap();
     assert_eq!(postcard::from_bytes::<u64>(value.output().unwrap()).unwrap(), 60);

@@ -24,6 +24,8 @@ mod store;
 
 pub use app::{AppId, AppRecord};
 pub use error::ReplicaError;
+/// The certification types receipts and batches are built with (batch messages, Merkle paths).
+pub use nexus_mpc;
 pub use receipt::{ApplyOutcome, Receipt, Rejection};
 pub use request::{ClientKey, ClusterId, MAX_REQUEST_BYTES, Request, SignatureCache, SignedRequest};
 pub use state_machine::{StateEntry, StateMachine, Status};

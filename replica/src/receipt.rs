@@ -43,8 +43,17 @@ pub enum Rejection {
 /// The result of applying one log entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ApplyOutcome {
-    Deployed { app: AppId, code_hash: CodeHash },
-    Upgraded { app: AppId, code_hash: CodeHash, version: u32 },
+    Deployed {
+        app: AppId,
+        code_hash: CodeHash,
+    },
+    Upgraded {
+        app: AppId,
+        code_hash: CodeHash,
+        version: u32,
+    },
     Called(Receipt),
     Rejected(Rejection),
+    /// A seal closed a batch; the message every replica built for it.
+    Sealed(nexus_mpc::batch::BatchMessage),
 }

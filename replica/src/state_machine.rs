@@ -21,10 +21,23 @@ use crate::error::ReplicaError;
 use crate::receipt::{ApplyOutcome, Receipt, Rejection};
 use crate::request::{ClusterId, Request, SignatureCache, SignedRequest};
 use crate::state_root::{RootCache, StateRoot};
-use crate::store::{APPS, AppSnapshot, META, META_APPLIED, META_ROOT, MODULES, NONCES, RECEIPTS, STATE, state_key};
+use crate::store::{
+    APPS, AppSnapshot, BATCHES, META, META_APPLIED, META_ROOT, MODULES, NONCES, RECEIPTS, STATE, state_key,
+};
+use nexus_mpc::batch::{BatchMessage, MerklePath, MerkleTree, receipt_digest};
 
 /// One app state entry: (app, key, value).
 pub type StateEntry = (AppId, Vec<u8>, Vec<u8>);
+
+/// One log entry as the state machine sees it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum LogItem<'a> {
+    Request(&'a SignedRequest),
+    /// Close the batch: build its message (see [`StateMachine::batch`]).
+    Seal,
+    /// Raft's own entries (blank, membership): only the applied index moves.
+    Nothing,
+}
 
 /// What `status` reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +55,8 @@ pub struct StateMachine {
     durability: Durability,
     signatures: Arc<SignatureCache>,
     root_cache: RootCache,
+    /// Whether a call was applied after the last seal (the leader then proposes one).
+    unsealed_calls: bool,
 }
 
 /// When applied batches reach the disk.
@@ -78,6 +93,7 @@ struct Tables<'t> {
     state: Table<'t, &'static [u8], &'static [u8]>,
     nonces: Table<'t, &'static [u8], u64>,
     receipts: Table<'t, u64, &'static [u8]>,
+    batches: Table<'t, u64, &'static [u8]>,
 }
 
 /// What a call sees: the committed state of its app plus the writes of earlier calls in the same batch.
@@ -131,6 +147,7 @@ impl StateMachine {
             txn.open_table(STATE)?;
             txn.open_table(NONCES)?;
             txn.open_table(RECEIPTS)?;
+            txn.open_table(BATCHES)?;
             let (applied, root) = decode_meta(
                 meta.get(META_APPLIED)?.as_ref().map(|v| v.value()),
                 meta.get(META_ROOT)?.as_ref().map(|v| v.value()),
@@ -140,7 +157,11 @@ impl StateMachine {
         txn.commit()?;
         let signatures = Arc::new(SignatureCache::default());
         let durability = Durability::EveryBatch;
-        Ok(Self { db, host, cluster, applied, root, durability, signatures, root_cache: RootCache::default() })
+        let root_cache = RootCache::default();
+        let mut sm =
+            Self { db, host, cluster, applied, root, durability, signatures, root_cache, unsealed_calls: false };
+        sm.unsealed_calls = sm.find_unsealed_calls()?;
+        Ok(sm)
     }
 
     pub fn status(&self) -> Status {
@@ -160,7 +181,7 @@ impl StateMachine {
     /// Applies log entries `(index, request)` in one transaction. Indexes must continue the applied index
     /// without gaps. A refused request is an outcome, not an error; an error means nothing was applied.
     pub fn apply_batch(&mut self, entries: &[(u64, SignedRequest)]) -> Result<Vec<ApplyOutcome>, ReplicaError> {
-        let entries: Vec<_> = entries.iter().map(|(index, request)| (*index, Some(request))).collect();
+        let entries: Vec<_> = entries.iter().map(|(index, request)| (*index, LogItem::Request(request))).collect();
         let outcomes = self.apply_log_entries(&entries, |_| Ok(()))?;
         Ok(outcomes.into_iter().map(|outcome| outcome.expect("every entry carries a request")).collect())
     }
@@ -296,6 +317,66 @@ impl StateMachine {
         apps.get(app.0.as_slice())?.map(|v| decode_record(v.value())).transpose()
     }
 
+    /// Whether a call was applied after the last seal: the leader then proposes a seal.
+    pub fn has_unsealed_calls(&self) -> bool {
+        self.unsealed_calls
+    }
+
+    fn find_unsealed_calls(&self) -> Result<bool, ReplicaError> {
+        let read = self.db.begin_read()?;
+        let last_seal = read.open_table(BATCHES)?.last()?.map_or(0, |(k, _)| k.value());
+        Ok(read.open_table(RECEIPTS)?.last()?.is_some_and(|(k, _)| k.value() > last_seal))
+    }
+
+    /// Builds the message of the batch that the seal at `index` closes: the log range since the previous
+    /// seal, the Merkle root over the receipts of the calls in it, and the state root after it. Every replica
+    /// builds it from its own execution; certification signs it.
+    fn seal(&self, index: u64, tables: &Tables<'_>, state_root: [u8; 32]) -> Result<BatchMessage, ReplicaError> {
+        let first_index = tables.batches.last()?.map_or(1, |(k, _)| k.value() + 1);
+        let mut digests = Vec::new();
+        for row in tables.receipts.range(first_index..index)? {
+            let (call_id, receipt) = row?;
+            digests.push(receipt_digest(call_id.value(), receipt.value()));
+        }
+        Ok(BatchMessage {
+            cluster_id: self.cluster,
+            // No group key yet: certification (issue 4) sets the epoch through the log.
+            key_epoch: 0,
+            first_index,
+            last_index: index,
+            receipts_root: MerkleTree::new(&digests).root(),
+            state_root,
+        })
+    }
+
+    /// The sealed batch that holds call `call_id`, and the receipt's Merkle path to the batch's receipts root;
+    /// `None` if the call is not sealed yet (or there is no such call).
+    pub fn batch(&self, call_id: u64) -> Result<Option<(BatchMessage, MerklePath)>, ReplicaError> {
+        let read = self.db.begin_read()?;
+        let batches = read.open_table(BATCHES)?;
+        let Some(row) = batches.range(call_id..)?.next() else { return Ok(None) };
+        let message: BatchMessage =
+            postcard::from_bytes(row?.1.value()).map_err(|e| ReplicaError::Corrupt(format!("batch message: {e}")))?;
+        if message.first_index > call_id {
+            return Ok(None);
+        }
+        let receipts = read.open_table(RECEIPTS)?;
+        let mut digests = Vec::new();
+        let mut position = None;
+        for row in receipts.range(message.first_index..message.last_index)? {
+            let (id, receipt) = row?;
+            if id.value() == call_id {
+                position = Some(digests.len() as u64);
+            }
+            digests.push(receipt_digest(id.value(), receipt.value()));
+        }
+        let Some(position) = position else { return Ok(None) };
+        let path = MerkleTree::new(&digests)
+            .path(position)
+            .ok_or_else(|| ReplicaError::Corrupt(format!("no Merkle path for call {call_id}")))?;
+        Ok(Some((message, path)))
+    }
+
     /// The last nonce applied for `signer` (a request with a nonce at or below it is a replay).
     pub fn last_nonce(&self, signer: &[u8; 32]) -> Result<Option<u64>, ReplicaError> {
         let read = self.db.begin_read()?;
@@ -390,16 +471,19 @@ impl StateMachine {
     /// storage suite applies such entries with gaps).
     pub(crate) fn apply_log_entries(
         &mut self,
-        entries: &[(u64, Option<&SignedRequest>)],
+        entries: &[(u64, LogItem<'_>)],
         extra: impl FnOnce(&redb::WriteTransaction) -> Result<(), ReplicaError>,
     ) -> Result<Vec<Option<ApplyOutcome>>, ReplicaError> {
         // Signatures are the one part of applying that does not depend on order: checked on all cores first.
         let (cluster, cache) = (self.cluster, &*self.signatures);
-        let verify = |request: &Option<&SignedRequest>| request.is_none_or(|r| r.verify_with(&cluster, cache));
+        let verify = |item: &LogItem<'_>| match item {
+            LogItem::Request(request) => request.verify_with(&cluster, cache),
+            LogItem::Seal | LogItem::Nothing => true,
+        };
         let signatures_ok: Vec<bool> = if entries.len() >= PARALLEL_VERIFY_MIN_ENTRIES {
-            entries.par_iter().map(|(_, request)| verify(request)).collect()
+            entries.par_iter().map(|(_, item)| verify(item)).collect()
         } else {
-            entries.iter().map(|(_, request)| verify(request)).collect()
+            entries.iter().map(|(_, item)| verify(item)).collect()
         };
         let read = Arc::new(self.db.begin_read()?);
         let txn = self.db.begin_write()?;
@@ -408,6 +492,7 @@ impl StateMachine {
         // empty cache, which only costs recomputation.
         let mut root_cache = std::mem::take(&mut self.root_cache);
         let mut applied = self.applied;
+        let mut unsealed_calls = self.unsealed_calls;
         let mut outcomes = Vec::with_capacity(entries.len());
         {
             let mut tables = Tables {
@@ -416,14 +501,21 @@ impl StateMachine {
                 state: txn.open_table(STATE)?,
                 nonces: txn.open_table(NONCES)?,
                 receipts: txn.open_table(RECEIPTS)?,
+                batches: txn.open_table(BATCHES)?,
             };
             let mut pending: HashMap<AppId, Arc<Mutex<StateWrites>>> = HashMap::new();
-            for ((index, request), signature_ok) in entries.iter().zip(signatures_ok) {
-                match request {
-                    Some(request) => {
-                        if *index != applied + 1 {
-                            return Err(ReplicaError::OutOfOrder { index: *index, applied });
-                        }
+            for ((index, item), signature_ok) in entries.iter().zip(signatures_ok) {
+                if !matches!(item, LogItem::Nothing) && *index != applied + 1 {
+                    return Err(ReplicaError::OutOfOrder { index: *index, applied });
+                }
+                match item {
+                    LogItem::Seal => {
+                        let message = self.seal(*index, &tables, root_cache.encode(&root))?;
+                        tables.batches.insert(*index, postcard::to_allocvec(&message).expect("encodes").as_slice())?;
+                        unsealed_calls = false;
+                        outcomes.push(Some(ApplyOutcome::Sealed(message)));
+                    }
+                    LogItem::Request(request) => {
                         let mut batch = Batch {
                             tables: &mut tables,
                             read: &read,
@@ -432,8 +524,11 @@ impl StateMachine {
                             root_cache: &mut root_cache,
                         };
                         outcomes.push(Some(self.apply_one(*index, request, signature_ok, &mut batch)?));
+                        if let Some(Some(ApplyOutcome::Called(_))) = outcomes.last() {
+                            unsealed_calls = true;
+                        }
                     }
-                    None => {
+                    LogItem::Nothing => {
                         if *index < applied || (*index == applied && applied != 0) {
                             return Err(ReplicaError::OutOfOrder { index: *index, applied });
                         }
@@ -465,6 +560,7 @@ impl StateMachine {
         self.applied = applied;
         self.root = root;
         self.root_cache = root_cache;
+        self.unsealed_calls = unsealed_calls;
         Ok(outcomes)
     }
 
@@ -491,6 +587,83 @@ impl StateMachine {
             meta.get(META_APPLIED)?.as_ref().map(|v| v.value()),
             meta.get(META_ROOT)?.as_ref().map(|v| v.value()),
         )?;
+        self.unsealed_calls = self.find_unsealed_calls()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod seal_tests {
+    use nexus_mpc::batch::verify_path;
+    use nexus_wasm_host::Limits;
+
+    use super::*;
+    use crate::request::ClientKey;
+
+    const CLUSTER: ClusterId = [5; 32];
+
+    #[test]
+    fn seals_cover_the_log_since_the_previous_seal_and_every_receipt_has_a_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = Arc::new(Host::new(Limits::default()).unwrap());
+        let mut sm = StateMachine::open(&dir.path().join("state.redb"), CLUSTER, host).unwrap();
+        let key = ClientKey::from_secret([1; 32]);
+        let deploy =
+            key.sign(&CLUSTER, 1, Request::Deploy { module: nexus_tests::example_apps()["counter"].wasm.clone() });
+        let app = deploy.app();
+        let call = |nonce: u64| {
+            let input = postcard::to_allocvec(&nonce).unwrap();
+            key.sign(&CLUSTER, nonce, Request::Call { app, function: "increment".into(), input, zk: false })
+        };
+        let (c2, c3, c5) = (call(2), call(3), call(5));
+        let log = [
+            (1, LogItem::Request(&deploy)),
+            (2, LogItem::Request(&c2)),
+            (3, LogItem::Request(&c3)),
+            (4, LogItem::Seal),
+            (5, LogItem::Request(&c5)),
+            (6, LogItem::Nothing),
+            (7, LogItem::Seal),
+            (8, LogItem::Seal),
+        ];
+        assert!(!sm.has_unsealed_calls());
+        let outcomes = sm.apply_log_entries(&log[..3], |_| Ok(())).unwrap();
+        assert!(matches!(outcomes[2], Some(ApplyOutcome::Called(_))));
+        assert!(sm.has_unsealed_calls());
+        let outcomes = sm.apply_log_entries(&log[3..], |_| Ok(())).unwrap();
+        assert!(!sm.has_unsealed_calls());
+
+        let sealed: Vec<BatchMessage> = outcomes
+            .into_iter()
+            .filter_map(|o| match o {
+                Some(ApplyOutcome::Sealed(message)) => Some(message),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sealed.iter().map(|m| (m.first_index, m.last_index)).collect::<Vec<_>>(), [(1, 4), (5, 7), (8, 8)]);
+        assert!(sealed.iter().all(|m| m.cluster_id == CLUSTER && m.key_epoch == 0));
+        assert_eq!(sealed[2].receipts_root, MerkleTree::new(&[]).root(), "an empty batch");
+        assert_eq!(sealed[2].state_root, sm.status().state_root);
+
+        for (call_id, batch) in [(2, &sealed[0]), (3, &sealed[0]), (5, &sealed[1])] {
+            let (message, path) = sm.batch(call_id).unwrap().expect("sealed");
+            assert_eq!(&message, batch);
+            let receipt = postcard::to_allocvec(&sm.receipt(call_id).unwrap().unwrap()).unwrap();
+            verify_path(&message.receipts_root, &receipt_digest(call_id, &receipt), &path).unwrap();
+            // The path of one receipt does not prove another.
+            let other = postcard::to_allocvec(&sm.receipt(if call_id == 2 { 3 } else { 2 }).unwrap().unwrap()).unwrap();
+            assert!(verify_path(&message.receipts_root, &receipt_digest(call_id, &other), &path).is_err());
+        }
+        // Entries that are not calls have no receipt and no batch proof.
+        assert_eq!(sm.batch(1).unwrap(), None);
+        assert_eq!(sm.batch(4).unwrap(), None);
+        assert_eq!(sm.batch(99).unwrap(), None);
+
+        // Reopened, the state machine knows its batches and that nothing is unsealed.
+        drop(sm);
+        let host = Arc::new(Host::new(Limits::default()).unwrap());
+        let sm = StateMachine::open(&dir.path().join("state.redb"), CLUSTER, host).unwrap();
+        assert!(!sm.has_unsealed_calls());
+        assert_eq!(sm.batch(5).unwrap().unwrap().0, sealed[1]);
     }
 }

@@ -24,6 +24,9 @@ pub const NONCES: TableDefinition<&[u8], u64> = TableDefinition::new("nonces");
 /// Call id (log index) → postcard(Receipt).
 pub const RECEIPTS: TableDefinition<u64, &[u8]> = TableDefinition::new("receipts");
 
+/// Seal index (the batch's last log index) → postcard(BatchMessage): the sealed batches.
+pub const BATCHES: TableDefinition<u64, &[u8]> = TableDefinition::new("batches");
+
 pub const META_APPLIED: &str = "applied_index";
 pub const META_ROOT: &str = "state_root";
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use nexus_proto::v1::client_client::ClientClient;
 use nexus_proto::v1::{GetReceiptRequest, QueryRequest, StatusRequest, SubmitRequest};
+use nexus_replica::nexus_mpc::batch::{BatchMessage, MerklePath, receipt_digest, verify_path};
 use nexus_replica::node::{Node, NodeConfig};
 use nexus_replica::{ApplyOutcome, ClientKey, ClusterId, Receipt, Request, SignedRequest};
 use nexus_tests::{enc, example_apps};
@@ -65,21 +66,30 @@ async fn three_replicas_agree_forward_writes_and_survive_the_leader() {
     let err = client(&nodes[leader]).await.submit(SubmitRequest { signed_request: vec![1, 2, 3] }).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
 
-    // Every replica applies the same log to the same state, and serves the same receipt.
+    // Every replica applies the same log to the same state, and serves the same receipt. The leader seals the
+    // batch holding the call (the next entry); every replica builds the same batch message from its own
+    // execution, and the receipt's Merkle path leads to its receipts root.
     for node in &nodes {
-        node.raft.wait(WAIT).applied_index_at_least(Some(index), "applied").await.unwrap();
+        node.raft.wait(WAIT).applied_index_at_least(Some(index + 1), "applied and sealed").await.unwrap();
     }
     let mut roots = Vec::new();
+    let mut batches = Vec::new();
     for node in &nodes {
         let status = client(node).await.status(StatusRequest {}).await.unwrap().into_inner();
-        assert_eq!(status.applied_index, index);
+        assert_eq!(status.applied_index, index + 1);
         assert_eq!(status.members.len(), 3);
-        roots.push(status.state_root);
         let bytes = client(node).await.get_receipt(GetReceiptRequest { call_id: index }).await.unwrap().into_inner();
         let served: Receipt = postcard::from_bytes(&bytes.receipt).unwrap();
         assert_eq!(served, receipt);
+        let (message, path): (BatchMessage, MerklePath) = postcard::from_bytes(&bytes.batch).unwrap();
+        assert!(message.contains_index(index) && message.last_index == index + 1, "{message:?}");
+        assert_eq!(message.state_root.as_slice(), status.state_root.as_slice());
+        verify_path(&message.receipts_root, &receipt_digest(index, &bytes.receipt), &path).unwrap();
+        roots.push(status.state_root);
+        batches.push(message);
     }
     assert!(roots.windows(2).all(|w| w[0] == w[1]), "state roots differ: {roots:?}");
+    assert!(batches.windows(2).all(|w| w[0] == w[1]), "batch messages differ: {batches:?}");
 
     // A linearizable query through a follower sees the write.
     let query =

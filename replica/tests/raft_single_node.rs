@@ -8,7 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nexus_replica::raft::{ReplicaNode, ReplicaRaft, TypeConfig, open_storage};
+use nexus_replica::raft::{LogCommand, ReplicaNode, ReplicaRaft, TypeConfig, open_storage};
 use nexus_replica::{ApplyOutcome, ClientKey, ClusterId, Request};
 use nexus_tests::{enc, example_apps};
 use nexus_wasm_host::{Host, Limits};
@@ -105,12 +105,12 @@ async fn a_single_node_applies_answers_snapshots_purges_and_resumes_after_restar
 
     let deploy = alice.sign(&CLUSTER, 1, Request::Deploy { module: example_apps()["counter"].wasm.clone() });
     let app = deploy.app();
-    let written = raft.client_write(deploy).await.unwrap();
+    let written = raft.client_write(LogCommand::Request(deploy)).await.unwrap();
     assert!(matches!(written.data, Some(ApplyOutcome::Deployed { .. })), "{:?}", written.data);
     let call = |nonce, by: u64| {
         alice.sign(&CLUSTER, nonce, Request::Call { app, function: "increment".into(), input: enc(&by), zk: false })
     };
-    let written = raft.client_write(call(2, 5)).await.unwrap();
+    let written = raft.client_write(LogCommand::Request(call(2, 5))).await.unwrap();
     let Some(ApplyOutcome::Called(receipt)) = written.data else { panic!("{:?}", written.data) };
     assert_eq!(receipt.output, Some(enc(&5u64)));
     assert_eq!(receipt.call_id, written.log_id.index, "the call id is the log index");
@@ -132,7 +132,7 @@ async fn a_single_node_applies_answers_snapshots_purges_and_resumes_after_restar
     let (raft, sm) = start(dir.path(), host).await;
     assert_eq!(sm.read().unwrap().status(), status, "state survives the restart");
     raft.wait(timeout).current_leader(0, "leader after restart").await.unwrap();
-    let written = raft.client_write(call(3, 2)).await.unwrap();
+    let written = raft.client_write(LogCommand::Request(call(3, 2))).await.unwrap();
     let Some(ApplyOutcome::Called(receipt)) = written.data else { panic!("{:?}", written.data) };
     assert_eq!(receipt.output, Some(enc(&7u64)));
     raft.shutdown().await.unwrap();

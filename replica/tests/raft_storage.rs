@@ -7,7 +7,8 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use nexus_replica::raft::{
-    Entry, LogStore, RaftStoreError, SnapshotError, StateMachineStore, TypeConfig, Vote, open_storage,
+    Entry, LogCommand, LogStore, RaftStoreError, SNAPSHOT_FORMAT_VERSION, SnapshotError, StateMachineStore, TypeConfig,
+    Vote, open_storage,
 };
 use nexus_replica::{AppId, ClientKey, ClusterId, Request, SignedRequest, StateMachine};
 use nexus_tests::{enc, example_apps};
@@ -55,7 +56,7 @@ fn alice() -> ClientKey {
 }
 
 fn normal(index: u64, request: SignedRequest) -> Entry {
-    Entry::new_normal(log_id::<TypeConfig>(1, 0, index), request)
+    Entry::new_normal(log_id::<TypeConfig>(1, 0, index), LogCommand::Request(request))
 }
 
 fn call(nonce: u64, app: AppId, by: u64) -> SignedRequest {
@@ -157,7 +158,11 @@ async fn corrupt_truncated_foreign_and_mismatched_snapshots_are_refused_and_chan
         ("cut in half", bytes[..middle].to_vec(), SnapshotError::Truncated("body")),
         ("empty", vec![], SnapshotError::Truncated("magic")),
         ("garbage", b"not a snapshot at all".to_vec(), SnapshotError::BadMagic),
-        ("another version", bad_version, SnapshotError::UnsupportedVersion { found: 9, supported: 1 }),
+        (
+            "another version",
+            bad_version,
+            SnapshotError::UnsupportedVersion { found: 9, supported: SNAPSHOT_FORMAT_VERSION },
+        ),
     ];
     for (what, data, expected) in cases {
         let err = target.install_snapshot(&meta, data).await.unwrap_err();

@@ -18,7 +18,7 @@ use tonic::{Code, Request, Response, Status};
 
 use super::{LeaderChannel, READ_INDEX_TIMEOUT, SUBMIT_TIMEOUT, lock_error};
 use crate::app::AppId;
-use crate::raft::{ReplicaRaft, SharedStateMachine, blocking};
+use crate::raft::{LogCommand, ReplicaRaft, SharedStateMachine, blocking};
 use crate::receipt::{ApplyOutcome, Rejection};
 use crate::request::{Request as ClientRequest, SignedRequest};
 
@@ -64,7 +64,9 @@ impl ClientService {
 /// error naming what happened otherwise, with the response (outcome and log index) in its details.
 fn submit_reply(response: SubmitResponse, outcome: &ApplyOutcome) -> Result<Response<SubmitResponse>, Status> {
     let (code, message) = match outcome {
-        ApplyOutcome::Deployed { .. } | ApplyOutcome::Upgraded { .. } => return Ok(Response::new(response)),
+        ApplyOutcome::Deployed { .. } | ApplyOutcome::Upgraded { .. } | ApplyOutcome::Sealed(_) => {
+            return Ok(Response::new(response));
+        }
         ApplyOutcome::Called(receipt) => match &receipt.trap {
             None => return Ok(Response::new(response)),
             Some(trap @ Trap::OutOfFuel { .. }) => {
@@ -113,7 +115,9 @@ impl Client for ClientService {
             return leader.submit(SubmitRequest { signed_request: bytes }).await;
         }
         self.precompile(&signed).await?;
-        let written = tokio::time::timeout(SUBMIT_TIMEOUT, self.raft.client_write(signed)).await.map_err(|_| {
+        let written = tokio::time::timeout(SUBMIT_TIMEOUT, self.raft.client_write(LogCommand::Request(signed)))
+            .await
+            .map_err(|_| {
             Status::deadline_exceeded(format!("request not applied within {SUBMIT_TIMEOUT:?}; it may still be"))
         })?;
         match written {
@@ -167,7 +171,13 @@ impl Client for ClientService {
         let receipt =
             receipt.ok_or_else(|| Status::not_found(format!("no receipt for call {call_id} on this replica")))?;
         let receipt = postcard::to_allocvec(&receipt).map_err(|e| Status::internal(e.to_string()))?;
-        Ok(Response::new(GetReceiptResponse { receipt }))
+        let batch =
+            self.state.read().map_err(lock_error)?.batch(call_id).map_err(|e| Status::internal(e.to_string()))?;
+        let batch = match batch {
+            Some(batch) => postcard::to_allocvec(&batch).map_err(|e| Status::internal(e.to_string()))?,
+            None => Vec::new(),
+        };
+        Ok(Response::new(GetReceiptResponse { receipt, batch }))
     }
 
     async fn status(&self, _: Request<StatusRequest>) -> Result<Response<StatusResponse>, Status> {

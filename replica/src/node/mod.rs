@@ -41,7 +41,7 @@ pub use network::GrpcNetwork;
 pub use raft_service::RaftService;
 
 use crate::admin::AdminGate;
-use crate::raft::{RaftStoreError, ReplicaNode, ReplicaRaft, SharedStateMachine, open_storage};
+use crate::raft::{LogCommand, RaftStoreError, ReplicaNode, ReplicaRaft, SharedStateMachine, open_storage};
 use crate::request::ClusterId;
 
 /// Deadline for one RPC between replicas; well above an append's latency, below the election timeout.
@@ -105,6 +105,27 @@ pub struct Node {
     pub state: SharedStateMachine,
     pub addr: SocketAddr,
     server: tokio::task::JoinHandle<()>,
+    sealer: tokio::task::JoinHandle<()>,
+}
+
+/// How often the leader closes a batch when calls were applied since the last seal: the delay a call waits
+/// before its batch can be certified, traded against one log entry per interval.
+pub const SEAL_INTERVAL: Duration = Duration::from_millis(20);
+
+/// On the leader: proposes a seal every [`SEAL_INTERVAL`] while calls were applied since the last one. One
+/// seal in flight at a time.
+async fn seal_batches(raft: ReplicaRaft, state: SharedStateMachine, node_id: u64) {
+    let mut tick = tokio::time::interval(SEAL_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let leading = raft.metrics().borrow_watched().current_leader == Some(node_id);
+        let unsealed = state.read().map(|sm| sm.has_unsealed_calls()).unwrap_or(false);
+        if leading && unsealed {
+            // A failure (leadership lost, shutdown) is retried at the next tick by whoever leads then.
+            let _ = tokio::time::timeout(SUBMIT_TIMEOUT, raft.client_write(LogCommand::Seal)).await;
+        }
+    }
 }
 
 impl Node {
@@ -155,7 +176,8 @@ impl Node {
                 .serve_with_incoming(incoming)
                 .await;
         });
-        Ok(Self { raft, state, addr, server })
+        let sealer = tokio::spawn(seal_batches(raft.clone(), state.clone(), config.node_id));
+        Ok(Self { raft, state, addr, server, sealer })
     }
 
     /// Makes this node the first member of a new cluster with the given members (node id → gRPC address).
@@ -167,6 +189,7 @@ impl Node {
 
     /// Stops serving, stops Raft, and makes the applied state durable (so a restart re-applies nothing).
     pub async fn shutdown(self) {
+        self.sealer.abort();
         self.server.abort();
         let _ = self.raft.shutdown().await;
         let state = self.state.clone();

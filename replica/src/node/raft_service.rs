@@ -10,7 +10,7 @@ use openraft::raft::{AppendEntriesRequest, VoteRequest};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::network::{decode, encode};
-use crate::raft::{MAX_SNAPSHOT_BYTES, ReplicaRaft, Snapshot, SnapshotMeta, TypeConfig, Vote};
+use crate::raft::{LogCommand, MAX_SNAPSHOT_BYTES, ReplicaRaft, Snapshot, SnapshotMeta, TypeConfig, Vote};
 use crate::request::{ClusterId, Request as ClientRequest, SignatureCache, SignedRequest};
 
 pub struct RaftService {
@@ -32,7 +32,7 @@ impl RaftService {
             .entries
             .iter()
             .filter_map(|entry| match &entry.payload {
-                EntryPayload::Normal(request) => Some(request.clone()),
+                EntryPayload::Normal(LogCommand::Request(request)) => Some(request.clone()),
                 _ => None,
             })
             .collect();
@@ -58,7 +58,7 @@ impl RaftService {
     /// deterministically, by every replica.
     fn precompile(&self, rpc: &AppendEntriesRequest<TypeConfig>) {
         for entry in &rpc.entries {
-            if let EntryPayload::Normal(request) = &entry.payload
+            if let EntryPayload::Normal(LogCommand::Request(request)) = &entry.payload
                 && let ClientRequest::Deploy { module } | ClientRequest::Upgrade { module, .. } = &request.request
             {
                 let (host, module) = (self.host.clone(), module.clone());

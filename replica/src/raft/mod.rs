@@ -37,15 +37,34 @@ pub use log_store::{LogStore, MAX_LOG_ENTRY_BYTES, MAX_READ_BATCH_BYTES};
 pub use snapshot::{MAX_SNAPSHOT_BYTES, MAX_SNAPSHOT_RECORD_BYTES, SNAPSHOT_FORMAT_VERSION, SnapshotError};
 pub use state_machine_store::{MAX_APPLY_BATCH_ENTRIES, SharedStateMachine, SnapshotBuilder, StateMachineStore};
 
-/// What Raft answers for an applied entry: the request's outcome, or `None` for an entry that carries no
-/// request (the leader's blank entry, a membership change). `client_write` of a [`SignedRequest`] always
-/// gets `Some`; `change_membership` gets `None`.
+/// What Raft answers for an applied entry: the command's outcome, or `None` for an entry that carries no
+/// command (the leader's blank entry, a membership change). `client_write` of a [`LogCommand`] always gets
+/// `Some`; `change_membership` gets `None`.
 pub type Response = Option<ApplyOutcome>;
 
+/// What the replica's Raft log carries besides Raft's own entries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LogCommand {
+    /// A client's signed request (deploy, upgrade, call).
+    Request(SignedRequest),
+    /// Closes the current batch: every replica builds the batch message (index range, receipts root, state
+    /// root) at this entry, from its own execution, for certification. Proposed by the leader.
+    Seal,
+}
+
+impl fmt::Display for LogCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LogCommand::Request(request) => request.fmt(f),
+            LogCommand::Seal => f.write_str("seal"),
+        }
+    }
+}
+
 openraft::declare_raft_types!(
-    /// The replica's Raft types: the log carries [`SignedRequest`]s, applying one answers a [`Response`].
+    /// The replica's Raft types: the log carries [`LogCommand`]s, applying one answers a [`Response`].
     pub TypeConfig:
-        D = SignedRequest,
+        D = LogCommand,
         R = Response,
         NodeId = u64,
         Node = ReplicaNode,

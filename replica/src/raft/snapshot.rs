@@ -3,7 +3,7 @@
 //! ```text
 //! magic "NEXUSSNP" | version u32 LE | body length u64 LE | body | SHA-256 of everything before it (32 bytes)
 //! body = header length u32 LE | postcard(Header) | records | end tag 0
-//! record = table tag u8 (1..=5) | key length u32 LE | key | value length u32 LE | value
+//! record = table tag u8 (1..=6) | key length u32 LE | key | value length u32 LE | value
 //! ```
 //!
 //! The header carries Raft's snapshot metadata (last log id, membership), the cluster id, the applied index
@@ -25,10 +25,10 @@ use super::{RaftStoreError, SnapshotMeta};
 use crate::app::AppId;
 use crate::request::ClusterId;
 use crate::state_root::StateRoot;
-use crate::store::{APPS, META, META_APPLIED, META_ROOT, MODULES, NONCES, RECEIPTS, STATE};
+use crate::store::{APPS, BATCHES, META, META_APPLIED, META_ROOT, MODULES, NONCES, RECEIPTS, STATE};
 
 /// The format this replica writes and reads. A replica refuses other versions rather than guessing.
-pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 2;
 
 /// Largest snapshot accepted from a peer or from disk. Snapshots are held in memory whole while they are
 /// sent and installed; a state larger than this needs a streaming format first.
@@ -49,6 +49,7 @@ const TAG_MODULES: u8 = 2;
 const TAG_STATE: u8 = 3;
 const TAG_NONCES: u8 = 4;
 const TAG_RECEIPTS: u8 = 5;
+const TAG_BATCHES: u8 = 6;
 
 /// Why a snapshot was refused. Nothing was changed when one of these is returned.
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
@@ -83,7 +84,8 @@ struct Header {
 
 /// Every table of the state database and whether the snapshot carries it. Building refuses a database with a
 /// table not listed here, so a table added to the state machine cannot silently go missing from snapshots.
-const KNOWN_TABLES: [&str; 7] = ["meta", "apps", "modules", "app_state", "nonces", "receipts", "raft_applied"];
+const KNOWN_TABLES: [&str; 8] =
+    ["meta", "apps", "modules", "app_state", "nonces", "receipts", "batches", "raft_applied"];
 
 fn put(out: &mut Vec<u8>, tag: u8, key: &[u8], value: &[u8]) -> Result<(), RaftStoreError> {
     for part in [key, value] {
@@ -142,9 +144,11 @@ pub(crate) fn build(read: &ReadTransaction, cluster: &ClusterId) -> Result<(Snap
         let (k, v) = row?;
         put(&mut out, TAG_NONCES, k.value(), &v.value().to_le_bytes())?;
     }
-    for row in read.open_table(RECEIPTS)?.iter()? {
-        let (k, v) = row?;
-        put(&mut out, TAG_RECEIPTS, &k.value().to_le_bytes(), v.value())?;
+    for (tag, table) in [(TAG_RECEIPTS, RECEIPTS), (TAG_BATCHES, BATCHES)] {
+        for row in read.open_table(table)?.iter()? {
+            let (k, v) = row?;
+            put(&mut out, tag, &k.value().to_le_bytes(), v.value())?;
+        }
     }
     out.push(TAG_END);
     let body_len = (out.len() - PREFIX_BYTES) as u64;
@@ -277,6 +281,7 @@ pub(crate) fn install(
         let mut state = txn.open_table(STATE)?;
         let mut nonces = txn.open_table(NONCES)?;
         let mut receipts = txn.open_table(RECEIPTS)?;
+        let mut batches = txn.open_table(BATCHES)?;
         let mut r = Reader { bytes: snapshot.records };
         loop {
             let tag = r.take(1, "record tag")?[0];
@@ -305,10 +310,11 @@ pub(crate) fn install(
                         value.try_into().map_err(|_| SnapshotError::Malformed("nonce is not 8 bytes".into()))?;
                     nonces.insert(key, u64::from_le_bytes(nonce))?;
                 }
-                TAG_RECEIPTS => {
+                TAG_RECEIPTS | TAG_BATCHES => {
                     let id: [u8; 8] =
-                        key.try_into().map_err(|_| SnapshotError::Malformed("receipt id is not 8 bytes".into()))?;
-                    receipts.insert(u64::from_le_bytes(id), value)?;
+                        key.try_into().map_err(|_| SnapshotError::Malformed("log index is not 8 bytes".into()))?;
+                    let table = if tag == TAG_RECEIPTS { &mut receipts } else { &mut batches };
+                    table.insert(u64::from_le_bytes(id), value)?;
                 }
                 tag => return Err(SnapshotError::Malformed(format!("unknown record tag {tag}")).into()),
             }

@@ -23,12 +23,13 @@ use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
 use openraft::{EntryPayload, OptionalSend};
 use redb::{ReadTransaction, ReadableDatabase};
 
+use super::LogCommand;
 use super::applied::Applied;
 use super::snapshot;
 use super::{LogId, RaftStoreError, Snapshot, SnapshotData, SnapshotMeta, StoredMembership, TypeConfig, blocking};
 use crate::error::ReplicaError;
-use crate::request::{ClusterId, SignedRequest};
-use crate::state_machine::StateMachine;
+use crate::request::ClusterId;
+use crate::state_machine::{LogItem, StateMachine};
 
 /// Most entries applied in one write transaction: bounds the transaction's size and the time readers wait
 /// for the write lock, while still amortizing one fsync over many entries.
@@ -80,7 +81,7 @@ impl StateMachineStore {
     async fn apply_chunk(&mut self, chunk: Vec<EntryResponder<TypeConfig>>) -> Result<(), RaftStoreError> {
         let mut last = self.applied.last_applied;
         let mut membership = self.applied.membership.clone();
-        let mut items: Vec<(u64, Option<SignedRequest>)> = Vec::with_capacity(chunk.len());
+        let mut items: Vec<(u64, Option<LogCommand>)> = Vec::with_capacity(chunk.len());
         let mut responders = Vec::with_capacity(chunk.len());
         for (entry, responder) in chunk {
             let log_id = entry.log_id;
@@ -106,7 +107,17 @@ impl StateMachineStore {
         let sm = self.sm.clone();
         let outcomes = blocking(move || {
             let mut sm = sm.write().unwrap_or_else(PoisonError::into_inner);
-            let refs: Vec<(u64, Option<&SignedRequest>)> = items.iter().map(|(i, r)| (*i, r.as_ref())).collect();
+            let refs: Vec<(u64, LogItem<'_>)> = items
+                .iter()
+                .map(|(i, command)| {
+                    let item = match command {
+                        Some(LogCommand::Request(request)) => LogItem::Request(request),
+                        Some(LogCommand::Seal) => LogItem::Seal,
+                        None => LogItem::Nothing,
+                    };
+                    (*i, item)
+                })
+                .collect();
             let outcomes =
                 sm.apply_log_entries(&refs, |txn| record.write(txn).map_err(|e| ReplicaError::Storage(e.to_string())))?;
             Ok(outcomes)
