@@ -17,7 +17,8 @@
 //!    G1 points as canonical limbs ([`G1LimbsVar`], A.7), 128-bit unique bits.
 //! 3. `u' = u + r`, `x' = x + r·x_fresh` (native `Fr`).
 //! 4. `W̄'`, `Ē'` are witnesses; two CycleFold claims `W̄' = W̄ + r·w̄` and `Ē' = Ē + r·T̄` whose
-//!    public inputs are built here from the same limbs and the same `r` bits (A.3).
+//!    public inputs are built here from the same limbs, parity bits and `r` bits (A.3,
+//!    `claim_x`).
 //! 5. Each claim's CycleFold instance (Grumpkin commitment `cf_w̄`, cross term `cf_T̄`, both
 //!    witnesses checked on the curve) is folded into `cf_U` natively: challenge over
 //!    `(pp, cf_U, cf_u, cf_T̄)` exactly as the native NIFS on Grumpkin, two 128-bit scalar
@@ -30,12 +31,14 @@
 //! verifier recomputes the last hash with the real digest, so (by collision resistance along the
 //! chain of hashes) every step used it.
 //!
-//! Size (test `fibonacci_constraint_count`): 65,222 constraints, 59,488 witnesses for Fibonacci
-//! with one iteration (the step itself is 1 constraint). Roughly: 16 non-native `fq_mul_add` at
-//! ~1.1k each (18k), 6 G1 points as canonical limbs (~7.6k), four 128-bit Grumpkin scalar
-//! multiplications, two state hashes and three NIFS transcripts (Poseidon, ~15k). Above the
-//! issue's 40k target; the obvious savings are one CycleFold circuit with both claims (one cf fold
-//! per step instead of two) and hashing the CycleFold `x` instead of absorbing it limb by limb.
+//! Size (test `fibonacci_constraint_count`): 44,970 constraints, 41,432 witnesses for Fibonacci
+//! with one iteration (the step itself is 1 constraint; 65,222 before G1 points were compressed).
+//! Roughly: 10 non-native `fq_mul_add` at ~1.1k each (11k), 6 G1 `x` coordinates as canonical bits
+//! (~3.8k) and the running CycleFold scalars `u`, `x` (5 × 633), four 128-bit Grumpkin scalar
+//! multiplications (~1.2k each), two state hashes and three NIFS transcripts (Poseidon, ~122 per
+//! absorbed element plus ~630 per challenge). G1 points are absorbed and claimed compressed (`x`
+//! and the parity of `y`, [`crate::transcript::g1_to_limbs`]), so the CycleFold public input is 4
+//! entries instead of 7 and no `y` is decomposed here.
 
 use ark_bn254::{Fq, Fr, G1Affine};
 use ark_ec::{AffineRepr, short_weierstrass::SWCurveConfig};
@@ -284,7 +287,7 @@ fn select_fq(cond: &Boolean<Fr>, a: &FqLimbsVar, b: &FqLimbsVar) -> Result<FqLim
 }
 
 fn select_g1(cond: &Boolean<Fr>, a: &G1LimbsVar, b: &G1LimbsVar) -> Result<G1LimbsVar, SynthesisError> {
-    Ok(G1LimbsVar { x: select_fq(cond, &a.x, &b.x)?, y: select_fq(cond, &a.y, &b.y)? })
+    Ok(G1LimbsVar { x: select_fq(cond, &a.x, &b.x)?, y_odd: cond.select(&a.y_odd, &b.y_odd)? })
 }
 
 /// A constant `Fq` value in limb form.
@@ -295,11 +298,19 @@ pub(crate) fn fq_constant(v: Fq) -> FqLimbsVar {
     FqLimbsVar { bits, limbs }
 }
 
-/// A 128-bit challenge as an `Fq` value in limb form (its high limb is the constant 0).
-pub(crate) fn fq_from_challenge(r: &ChallengeVar) -> FqLimbsVar {
+/// The CycleFold public input of the claim `p3 = p1 + r·p2` ([`crate::cyclefold::public_input`]),
+/// from the same limbs and bits the transcripts absorbed (A.3): the first entry is `r` with the
+/// three parity bits above it (bits 128–130), then the three `x` coordinates.
+pub(crate) fn claim_x(r: &ChallengeVar, p1: &G1LimbsVar, p2: &G1LimbsVar, p3: &G1LimbsVar) -> Vec<FqLimbsVar> {
+    let signs = [&p1.y_odd, &p2.y_odd, &p3.y_odd];
     let mut bits = r.bits.clone();
+    bits.extend(signs.iter().map(|b| (*b).clone()));
     bits.resize(FQ_BITS, Boolean::FALSE);
-    FqLimbsVar { bits, limbs: [r.value.clone(), FpVar::zero()] }
+    let hi = signs
+        .iter()
+        .enumerate()
+        .fold(FpVar::zero(), |acc, (k, b)| acc + FpVar::from((*b).clone()) * Fr::from(1u64 << k));
+    vec![FqLimbsVar { bits, limbs: [r.value.clone(), hi] }, p1.x.clone(), p2.x.clone(), p3.x.clone()]
 }
 
 /// Allocate a Grumpkin point as affine `(x, y)` witnesses, infinity `(0, 0)`, on the curve unless
@@ -485,7 +496,7 @@ pub fn generate_constraints<C: StepCircuit<Fr> + ?Sized>(
     t.absorb_fr(std::slice::from_ref(&pp))?;
     running.absorb(&mut t)?;
     t.absorb_g1_limbs(&fresh_w.limbs())?;
-    t.absorb_fr(&[FpVar::zero(), FpVar::zero(), FpVar::zero(), FpVar::zero()])?;
+    t.absorb_fr(&[FpVar::zero(), FpVar::zero()])?; // comm_E = ∞
     t.absorb_fr(&[FpVar::one()])?;
     t.absorb_fr_vec(std::slice::from_ref(&fresh_x))?;
     t.absorb_g1_limbs(&comm_t.limbs())?;
@@ -496,11 +507,7 @@ pub fn generate_constraints<C: StepCircuit<Fr> + ?Sized>(
         RunningVar { w: folded_w, e: folded_e, u: &running.u + &r.value, x: vec![&running.x[0] + &r.value * &fresh_x] };
 
     // 4–5. the two CycleFold claims and their folds.
-    let r_fq = fq_from_challenge(&r);
-    let claim_x = |p1: &G1LimbsVar, p2: &G1LimbsVar, p3: &G1LimbsVar| {
-        vec![r_fq.clone(), p1.x.clone(), p1.y.clone(), p2.x.clone(), p2.y.clone(), p3.x.clone(), p3.y.clone()]
-    };
-    let claims = [claim_x(&running.w, &fresh_w, &folded.w), claim_x(&running.e, &comm_t, &folded.e)];
+    let claims = [claim_x(&r, &running.w, &fresh_w, &folded.w), claim_x(&r, &running.e, &comm_t, &folded.e)];
     let mut cf = cf_running.clone();
     for (claim, (cw, ct)) in claims.iter().zip(&inp.cf_claims) {
         let cw = alloc_grumpkin(&cs, cw)?;
@@ -531,7 +538,7 @@ pub fn generate_constraints<C: StepCircuit<Fr> + ?Sized>(
 }
 
 pub(crate) fn g1_constant_zero() -> G1LimbsVar {
-    G1LimbsVar { x: fq_constant(Fq::zero()), y: fq_constant(Fq::zero()) }
+    G1LimbsVar { x: fq_constant(Fq::zero()), y_odd: Boolean::FALSE }
 }
 
 fn hash_var(

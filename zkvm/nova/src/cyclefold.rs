@@ -11,25 +11,30 @@
 //! Public input, in this order (PROVER-PITFALLS A.3: the primary circuit must build exactly this
 //! vector from the real commitments and the same `r`):
 //!
-//! `x = [r, P₁.x, P₁.y, P₂.x, P₂.y, P₃.x, P₃.y]`
+//! `x = [r + 2^128·(s₁ + 2·s₂ + 4·s₃), P₁.x, P₂.x, P₃.x]`
 //!
-//! with `r < 2^128` and each point in the transcript's encoding (affine, infinity as `(0, 0)`), so
-//! the point at infinity is represented the same way natively, in the transcript and here
-//! (PROVER-PITFALLS A.7). The circuit:
+//! with `r < 2^128`, and each point compressed as the transcript encodes it
+//! ([`crate::transcript::g1_to_limbs`]): its affine `x` and `sᵢ` the parity of its `y`, infinity
+//! `x = 0, s = 0` (no G1 point has `x = 0`). Four public inputs instead of seven: each one costs the
+//! primary circuit a non-native multiply-add per fold and two limbs per hash. The circuit:
 //!
-//! * decomposes `r` into exactly 128 witness bits (unique: `2^128 < q`);
-//! * for each point derives `inf = (x = 0 ∧ y = 0)` and enforces the curve equation unless `inf`
-//!   (a public point off the curve is rejected);
+//! * decomposes the first input into exactly 128 bits of `r` and three parity bits (unique:
+//!   `2^131 < q`);
+//! * for each point allocates `y` as a witness, derives `inf = (x = 0)`, and unless `inf` enforces
+//!   the curve equation and that the lowest bit of `y`'s canonical decomposition is `s`; when
+//!   `inf`, `s = 0`. So each public `(x, s)` names exactly one point, and an `x` with no point is
+//!   rejected (PROVER-PITFALLS A.7);
 //! * enforces `P₃ = P₁ + r·P₂` with arkworks' complete projective formulas.
 //!
 //! The shape does not depend on the values (no branching on witnesses), so one shape serves all.
 
 use ark_bn254::{Fq, G1Affine, G1Projective};
 use ark_ec::{AffineRepr, CurveGroup, short_weierstrass::SWCurveConfig};
-use ark_ff::Zero;
+use ark_ff::{BigInteger, Field, PrimeField, Zero};
 use ark_r1cs_std::{
     alloc::AllocVar,
     boolean::Boolean,
+    convert::ToBitsGadget,
     eq::EqGadget,
     fields::{FieldVar, fp::FpVar},
     groups::{CurveVar, curves::short_weierstrass::ProjectiveVar},
@@ -42,32 +47,45 @@ use crate::{
 };
 
 /// Number of public inputs of the CycleFold circuit.
-pub const CYCLEFOLD_NUM_IO: usize = 7;
+pub const CYCLEFOLD_NUM_IO: usize = 4;
 
 type G1Var = ProjectiveVar<ark_bn254::g1::Config, FpVar<Fq>>;
 
-/// Affine coordinates in the transcript encoding: infinity is `(0, 0)`.
+/// Affine coordinates, infinity as `(0, 0)`.
 pub fn point_coordinates(p: &G1Affine) -> [Fq; 2] {
     p.xy().map_or([Fq::zero(), Fq::zero()], |(x, y)| [x, y])
 }
 
+fn y_odd(p: &G1Affine) -> bool {
+    point_coordinates(p)[1].into_bigint().is_odd()
+}
+
 /// The public input `x` for the claim `p3 = p1 + r·p2` (the claim is not checked here).
 pub fn public_input(r: Challenge, p1: &G1Affine, p2: &G1Affine, p3: &G1Affine) -> Vec<Fq> {
-    let mut x = vec![r.to_field::<Fq>()];
+    let signs = [p1, p2, p3].iter().enumerate().map(|(i, p)| u128::from(y_odd(p)) << i).sum::<u128>();
+    let mut x = vec![r.to_field::<Fq>() + Fq::from(signs) * Fq::from(2u64).pow([128u64])];
     for p in [p1, p2, p3] {
-        x.extend(point_coordinates(p));
+        x.push(point_coordinates(p)[0]);
     }
     x
 }
 
-/// A public point: coordinates as inputs, infinity derived from them, on-curve unless infinity.
-fn alloc_public_point(cs: &ConstraintSystemRef<Fq>, xy: Option<[Fq; 2]>) -> Result<G1Var, SynthesisError> {
+/// A public compressed point: `x` an input, `y` a witness, infinity iff `x = 0`; unless infinity,
+/// on the curve with `y`'s parity `y_odd`; when infinity, `y_odd` is 0.
+fn alloc_public_point(
+    cs: &ConstraintSystemRef<Fq>,
+    xy: Option<[Fq; 2]>,
+    y_odd: &Boolean<Fq>,
+) -> Result<G1Var, SynthesisError> {
     let x = FpVar::new_input(cs.clone(), || xy.map(|v| v[0]).ok_or(SynthesisError::AssignmentMissing))?;
-    let y = FpVar::new_input(cs.clone(), || xy.map(|v| v[1]).ok_or(SynthesisError::AssignmentMissing))?;
-    let inf = x.is_zero()? & y.is_zero()?;
+    let y = FpVar::new_witness(cs.clone(), || xy.map(|v| v[1]).ok_or(SynthesisError::AssignmentMissing))?;
+    let inf = x.is_zero()?;
     let b = FpVar::constant(ark_bn254::g1::Config::COEFF_B);
     let curve_eq = y.square()? - (x.square()? * &x + b);
     inf.select(&FpVar::zero(), &curve_eq)?.enforce_equal(&FpVar::zero())?;
+    // `to_bits_le` is the canonical (< q) decomposition, so the parity is y's.
+    let parity = y.to_bits_le()?.swap_remove(0);
+    y_odd.enforce_equal(&(!&inf & parity))?;
     // Homogeneous projective (X : Y : Z); the gadgets' identity is (0 : 1 : 0) (tested).
     let one = FpVar::one();
     let py = inf.select(&one, &y)?;
@@ -80,11 +98,9 @@ pub fn generate_constraints(
     cs: ConstraintSystemRef<Fq>,
     values: Option<(Challenge, G1Affine, G1Affine, G1Affine)>,
 ) -> Result<(), SynthesisError> {
-    let r =
-        FpVar::new_input(cs.clone(), || values.map(|v| v.0.to_field::<Fq>()).ok_or(SynthesisError::AssignmentMissing))?;
-    let p1 = alloc_public_point(&cs, values.map(|v| point_coordinates(&v.1)))?;
-    let p2 = alloc_public_point(&cs, values.map(|v| point_coordinates(&v.2)))?;
-    let p3 = alloc_public_point(&cs, values.map(|v| point_coordinates(&v.3)))?;
+    let packed = FpVar::new_input(cs.clone(), || {
+        values.map(|v| public_input(v.0, &v.1, &v.2, &v.3)[0]).ok_or(SynthesisError::AssignmentMissing)
+    })?;
     let bits = (0..CHALLENGE_BITS as usize)
         .map(|i| {
             Boolean::new_witness(cs.clone(), || {
@@ -92,7 +108,16 @@ pub fn generate_constraints(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Boolean::le_bits_to_fp(&bits)?.enforce_equal(&r)?;
+    let points = values.map(|v| [v.1, v.2, v.3]);
+    let signs = (0..3)
+        .map(|k| {
+            Boolean::new_witness(cs.clone(), || points.map(|p| y_odd(&p[k])).ok_or(SynthesisError::AssignmentMissing))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let all: Vec<_> = bits.iter().chain(&signs).cloned().collect();
+    Boolean::le_bits_to_fp(&all)?.enforce_equal(&packed)?;
+    let [p1, p2, p3] = [0, 1, 2].map(|k| alloc_public_point(&cs, points.map(|p| point_coordinates(&p[k])), &signs[k]));
+    let (p1, p2, p3) = (p1?, p2?, p3?);
     let sum = p1 + p2.scalar_mul_le(bits.iter())?;
     sum.enforce_equal(&p3)?;
     Ok(())
@@ -166,13 +191,13 @@ mod tests {
     fn infinity_allocates_as_the_gadget_identity() {
         use ark_r1cs_std::GR1CSVar;
         let cs = ConstraintSystem::<Fq>::new_ref();
-        let p = alloc_public_point(&cs, Some([Fq::zero(), Fq::zero()])).unwrap();
+        let p = alloc_public_point(&cs, Some([Fq::zero(), Fq::zero()]), &Boolean::FALSE).unwrap();
         assert!(p.is_zero().unwrap().value().unwrap());
         assert!(p.value().unwrap().is_zero());
         p.enforce_equal(&G1Var::zero()).unwrap();
         let mut rng = ark_std::test_rng();
         let q = random_point(&mut rng);
-        let pq = alloc_public_point(&cs, Some(point_coordinates(&q))).unwrap();
+        let pq = alloc_public_point(&cs, Some(point_coordinates(&q)), &Boolean::constant(y_odd(&q))).unwrap();
         assert_eq!(pq.value().unwrap().into_affine(), q);
         assert!(cs.is_satisfied().unwrap());
     }
@@ -203,10 +228,32 @@ mod tests {
         let mut x = a.x.clone();
         x[0] += Fq::from(2u64).pow([128u64]);
         assert!(check(&x, &a.w).is_err());
-        // a public point off the curve is rejected even if the arithmetic is consistent
+        // a point off the curve is rejected even if the arithmetic is consistent: y = 1 is not a
+        // root of x³ + 3 at x = 1, and x = 4 has no root at all (its x cannot be a public input)
         let off = G1Affine::new_unchecked(Fq::from(1u64), Fq::from(1u64));
         assert!(!off.is_on_curve());
         assert!(holds(Challenge(0), &off, &p2, &off).is_err());
+        let no_y = Fq::from(4u64);
+        assert!((no_y * no_y * no_y + Fq::from(3u64)).legendre().is_qnr());
+        let off = G1Affine::new_unchecked(no_y, Fq::from(1u64));
+        assert!(holds(Challenge(0), &off, &p2, &off).is_err());
+        // the parity bits are bound: flipping one (the encoding of -P) fails, and infinity (x = 0)
+        // with parity 1 is not a second encoding of infinity
+        for k in 0..3 {
+            let mut x = a.x.clone();
+            x[0] += Fq::from(2u64).pow([128 + k as u64]);
+            assert!(check(&x, &a.w).is_err(), "parity {k} unbound");
+        }
+        let inf = G1Affine::zero();
+        let (shape_i, ai) = synthesize(r, &inf, &p2, &evaluate(r, &inf, &p2)).unwrap();
+        shape_i.check_relation(Fq::one(), &ai.x, &ai.w, None).unwrap();
+        // witnesses: the 128 bits of r, then the three parity bits; flip P₁'s in both places
+        assert_eq!(ai.w[..128].iter().filter(|b| b.is_one()).count() as u32, r.0.count_ones());
+        assert!(ai.w[128].is_zero());
+        let (mut x, mut w) = (ai.x.clone(), ai.w.clone());
+        x[0] += Fq::from(2u64).pow([128u64]);
+        w[128] = Fq::one();
+        assert!(shape_i.check_relation(Fq::one(), &x, &w, None).is_err(), "infinity with parity 1 accepted");
     }
 
     #[test]

@@ -456,7 +456,7 @@ mod tests {
         push("cf_U.W", &|m| m.cf_running.comm_w = bump_gg(&m.cf_running.comm_w));
         push("cf_U.E", &|m| m.cf_running.comm_e = bump_gg(&m.cf_running.comm_e));
         push("cf_U.u", &|m| m.cf_running.u += Fq::one());
-        push("cf_U.x", &|m| m.cf_running.x[6] += Fq::one());
+        push("cf_U.x", &|m| m.cf_running.x[3] += Fq::one());
         push("cf_W.w", &|m| m.cf_running_w.w[2] += Fq::one());
         push("cf_W.e", &|m| m.cf_running_w.e[0] += Fq::one());
         for (name, m) in &muts {

@@ -14,28 +14,33 @@
 //!   paths when the scalars are small, and splits a mostly-small vector (a circuit witness) by
 //!   scalar width.
 //! * [`poseidon_params`], [`transcript`]: Poseidon (t = 3, α = 5, 8 + 57 rounds, Grain LFSR) sponge
-//!   over `Fr`; one canonical encoding for `Fr`, `Fq` (two 128-bit limbs), points (infinity as
-//!   `(0, 0)`), and length-prefixed vectors; 128-bit challenges valid in both fields.
+//!   over `Fr`; one canonical encoding for `Fr`, `Fq` (two 128-bit limbs), Grumpkin points
+//!   (infinity as `(0, 0)`), BN254 G1 points compressed (`x`'s limbs with `y`'s parity in bit 126
+//!   of the high limb, infinity `x = 0`: no G1 point has `x = 0`), and length-prefixed vectors;
+//!   128-bit challenges valid in both fields.
 //! * [`transcript_gadget`]: the same transcript in circuit (limbs for `Fq`/G1, `to_affine` for
 //!   Grumpkin so infinity is `(0, 0)`, canonical 128-bit challenge bits); tested to give the native
 //!   challenges, infinity included. The first piece of the augmented circuit.
-//! * [`nonnative`]: `Fq` values and G1 points in the primary circuit as canonical 254-bit
-//!   decompositions (`≤ q − 1`, so `v + q` is rejected) recombined into the transcript's limbs
-//!   (~633 constraints per coordinate).
+//! * [`nonnative`]: `Fq` values in the primary circuit as canonical 254-bit decompositions
+//!   (`≤ q − 1`, so `v + q` is rejected) recombined into the transcript's limbs (~633
+//!   constraints); a G1 point is its `x` so decomposed plus one parity bit for `y`.
 //! * [`nifs`]: NIFS prover and verifier, relaxed ⊕ relaxed (PCD nodes) and relaxed ⊕ strict (IVC),
 //!   generic over the curve so the same code folds the primary instances (BN254) and the CycleFold
 //!   instances (Grumpkin); `r = H(pp_digest, U₁, U₂, T̄)`.
 //! * [`step_circuit`]: the [`step_circuit::StepCircuit`] trait, standalone step synthesis, and the
 //!   Fibonacci and Poseidon hash-chain test circuits.
 //! * [`cyclefold`]: the CycleFold circuit over `Fq` proving one claim `P₃ = P₁ + r·P₂` on G1
-//!   (1,362 constraints), with public input `[r, P₁, P₂, P₃]` in the transcript's point encoding.
+//!   (3,264 constraints), with the compressed public input `[r + 2^128·(s₁ + 2s₂ + 4s₃), P₁.x,
+//!   P₂.x, P₃.x]` (`sᵢ` the parity of `Pᵢ.y`; the circuit recovers each `y` and checks it on the
+//!   curve with that parity, infinity only as `x = 0, s = 0`).
 //!
 //! * [`augmented`]: the augmented (primary) circuit, built as designed below (items 1–7):
 //!   in-circuit NIFS verifier, two CycleFold claims per fold (`W̄`, `Ē`), both CycleFold instances
 //!   folded natively on Grumpkin in circuit with their `Fq` scalars folded by a non-native
 //!   multiply-add ([`augmented::fq_mul_add`], exact integer check over 64-bit limbs), base case
-//!   anchored, one public input (the state hash [`augmented::state_hash`]). **65,222 constraints**
-//!   for Fibonacci with 1 iteration (65,224 with 3); CycleFold circuit 1,362.
+//!   anchored, one public input (the state hash [`augmented::state_hash`]). **44,970 constraints**
+//!   for Fibonacci with 1 iteration (44,972 with 3; 65,222 before G1 points were compressed);
+//!   CycleFold circuit 3,264 (was 1,362: it now recovers three `y` coordinates).
 //! * [`ivc`]: public parameters (both shapes, both keys, digest), `prove_first` / `prove_step`
 //!   (the prover synthesizes values only, [`r1cs::witness_only_cs`]: the matrices are the
 //!   parameters'), and a verifier whose cost does not depend on the number of steps. Tested: 1 and 2 steps of
@@ -46,7 +51,8 @@
 //!   cache tests are ~100 s of it in CPU time).
 //!
 //! * [`pcd`]: proof-carrying data, a binary tree of node proofs (design below). One node circuit
-//!   for leaves and inner nodes (**202,932 constraints** for Fibonacci with 1 iteration: three
+//!   for leaves and inner nodes (**141,900 constraints** for Fibonacci with 1 iteration, was
+//!   202,932 before G1 points were compressed: three
 //!   primary folds and seven CycleFold claims); `prove_leaf`, `prove_node(left, right)`,
 //!   `verify` (one hash and three satisfiability checks, exactly the IVC verifier's cost), and
 //!   `prove_tree` (all leaves, then each level, in parallel with rayon); node proofs serialize to
@@ -68,12 +74,21 @@
 //! a false `W̄'` claim is caught by `cf_U` at the end). Benchmarks: `benches/folding.rs`, table in
 //! `zkvm/nova/BENCH.md` (fold of a 2^14-constraint step 0.66 s on 1 thread and 0.38 s on 2 in the
 //! better of two runs on the loaded shared machine; a PCD node ≈ 2–2.6 s on 1 thread). None of the size/speed targets is met
-//! yet (IVC 65k and node 203k constraints against 40k and 100k). The parameters file is large (53 MB for IVC over Fibonacci, mostly the
+//! yet (IVC 45k and node 142k constraints against 40k and 100k, after compressing G1 points:
+//! 65k and 203k before). The parameters file is large (53 MB for IVC over Fibonacci at the last full benchmark, before the circuits shrank; mostly the
 //! shape); storing keys as labels + length and re-deriving them would shrink it, and loading
 //! re-derives the keys anyway. Next, in order: (a) shrinking the circuits toward the 40k (IVC)
-//! and 100k (PCD node) targets: one CycleFold circuit carrying several claims (one cf fold per
-//! fold instead of two or three: the transcripts and Grumpkin scalar multiplications dominate
-//! after the non-native `fq_mul_add`s), cheaper in-circuit absorption of the CycleFold `x`;
+//! and 100k (PCD node) targets. Measured costs per piece (primary circuit): a Poseidon
+//! permutation 243 (≈122 per absorbed element), a challenge's bit decomposition ≈630, an `Fq`
+//! decomposition 633, `fq_mul_add` 1,121, a 128-bit Grumpkin scalar multiplication 1,172. So
+//! each entry of the CycleFold public input costs ≈2.5k per fold (its decomposition in `cf_U`,
+//! a multiply-add, and two limbs in three hashes), which is why compressing the points (7 → 4
+//! entries) paid most. One CycleFold circuit carrying both IVC claims saves only ~2k (2 multiply-
+//! adds and 2 scalar multiplications, against a larger `cf_U.x` in both state hashes); it pays
+//! more for PCD nodes if the claims are grouped by challenge. Other candidates: hash `cf_U` once
+//! per step and absorb that digest in both the state hash and the CycleFold challenge (~3k), a
+//! cheaper `u + r` than `fq_mul_add` for `cf_U.u` (~0.5k per fold), and in the CycleFold circuit
+//! a cheaper parity check than a full canonical decomposition of `y`;
 //! (b) an interleaved tree (a node proves left child, one step, right child, as the Nexus zkVM
 //! does), so inner nodes do useful step work instead of a discarded step; (c) the NVM step
 //! circuit.

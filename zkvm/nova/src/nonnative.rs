@@ -6,15 +6,18 @@
 //! it `v + q` would be a second 254-bit encoding of the same value, and a prover could choose between
 //! two transcript inputs for one commitment and grind challenges (PROVER-PITFALLS A.7).
 //!
-//! A G1 point is its two coordinates, infinity as `(0, 0)`. Nothing here checks that the point is on
-//! the curve: every G1 point the augmented circuit uses reaches a CycleFold claim, whose circuit
-//! checks the curve equation on its public points ([`crate::cyclefold`]).
+//! A G1 point is compressed: `x` and the parity of `y` (infinity: `x = 0`, parity 0), as the
+//! transcript encodes it. Nothing here checks that it is a point: every G1 point the augmented
+//! circuit uses reaches a CycleFold claim, whose circuit recovers `y` and checks the curve equation
+//! ([`crate::cyclefold`]).
 //!
 //! Cost: about 2·254 constraints per `Fq` value (booleanity plus the comparison with `q − 1`).
 
 use ark_bn254::{Fq, Fr, G1Affine};
 use ark_ec::AffineRepr;
-use ark_ff::{BigInteger, PrimeField};
+use ark_ff::{BigInteger, Field, PrimeField};
+
+use crate::transcript::G1_SIGN_BIT;
 use ark_r1cs_std::{alloc::AllocVar, boolean::Boolean, fields::fp::FpVar};
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 
@@ -60,30 +63,35 @@ impl FqLimbsVar {
     }
 }
 
-/// A G1 point as limbs of `x` and `y` (infinity `(0, 0)`).
+/// A G1 point in the transcript's compressed encoding ([`crate::transcript::g1_to_limbs`]): the
+/// canonical bits of `x` and the parity of `y` (infinity: `x = 0`, parity 0).
 #[derive(Clone, Debug)]
 pub struct G1LimbsVar {
     /// `x`.
     pub x: FqLimbsVar,
-    /// `y`.
-    pub y: FqLimbsVar,
+    /// The lowest bit of `y`'s canonical integer.
+    pub y_odd: Boolean<Fr>,
 }
 
 impl G1LimbsVar {
-    /// Allocate `p` as a witness.
+    /// Allocate `p` as a witness. Only `x` and the parity bit are allocated (one boolean constraint
+    /// for the bit); that they encode a point (on the curve, infinity only with parity 0) is checked
+    /// by the CycleFold circuit every G1 point of the augmented circuit reaches.
     pub fn new_witness(cs: ConstraintSystemRef<Fr>, p: Option<G1Affine>) -> Result<Self, SynthesisError> {
         let xy = p.map(|p| p.xy().unwrap_or((Fq::from(0u64), Fq::from(0u64))));
         Ok(Self {
             x: FqLimbsVar::new_witness(cs.clone(), xy.map(|v| v.0))?,
-            y: FqLimbsVar::new_witness(cs, xy.map(|v| v.1))?,
+            y_odd: Boolean::new_witness(cs, || {
+                xy.map(|v| v.1.into_bigint().is_odd()).ok_or(SynthesisError::AssignmentMissing)
+            })?,
         })
     }
 
-    /// `[x.lo, x.hi, y.lo, y.hi]`, the transcript encoding.
-    pub fn limbs(&self) -> [FpVar<Fr>; 4] {
-        let [a, b] = self.x.limbs.clone();
-        let [c, d] = self.y.limbs.clone();
-        [a, b, c, d]
+    /// `[x.lo, x.hi + 2^126·y_odd]`, the transcript encoding.
+    pub fn limbs(&self) -> [FpVar<Fr>; 2] {
+        let [lo, hi] = self.x.limbs.clone();
+        let sign = FpVar::from(self.y_odd.clone()) * Fr::from(2u64).pow([u64::from(G1_SIGN_BIT)]);
+        [lo, hi + sign]
     }
 }
 

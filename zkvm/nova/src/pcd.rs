@@ -95,7 +95,7 @@ use rayon::prelude::*;
 
 use crate::{
     augmented::{
-        AUGMENTED_NUM_IO, CfRunningVar, G1, Gg, RunningVar, alloc_grumpkin, cf_fold, fq_from_challenge, fq_mul_add,
+        AUGMENTED_NUM_IO, CfRunningVar, G1, Gg, RunningVar, alloc_grumpkin, cf_fold, claim_x, fq_mul_add,
         g1_constant_zero,
     },
     commitment::CommitmentKey,
@@ -423,7 +423,7 @@ fn alloc_child(
     t.absorb_fr(std::slice::from_ref(pp))?;
     running.absorb(&mut t)?;
     t.absorb_g1_limbs(&fresh_w.limbs())?;
-    t.absorb_fr(&[FpVar::zero(), FpVar::zero(), FpVar::zero(), FpVar::zero()])?;
+    t.absorb_fr(&[FpVar::zero(), FpVar::zero()])?; // comm_E = ∞
     t.absorb_fr(&[FpVar::one()])?;
     t.absorb_fr_vec(std::slice::from_ref(&fresh_x))?;
     t.absorb_g1_limbs(&comm_t.limbs())?;
@@ -431,10 +431,6 @@ fn alloc_child(
     let folded =
         RunningVar { w: folded_w, e: folded_e, u: &running.u + &r.value, x: vec![&running.x[0] + &r.value * &fresh_x] };
     Ok(ChildVar { running, cf_running, fresh_w, comm_t, folded, r })
-}
-
-fn claim_x(r: &ChallengeVar, p1: &G1LimbsVar, p2: &G1LimbsVar, p3: &G1LimbsVar) -> Vec<crate::nonnative::FqLimbsVar> {
-    vec![fq_from_challenge(r), p1.x.clone(), p1.y.clone(), p2.x.clone(), p2.y.clone(), p3.x.clone(), p3.y.clone()]
 }
 
 /// Constrain one node into `cs`; returns `z_b`.
@@ -970,7 +966,7 @@ mod tests {
             ("cf_U.W", Box::new(|m: &mut NodeProof| m.cf_running.comm_w = bump_gg(&m.cf_running.comm_w))),
             ("cf_U.E", Box::new(|m: &mut NodeProof| m.cf_running.comm_e = bump_gg(&m.cf_running.comm_e))),
             ("cf_U.u", Box::new(|m: &mut NodeProof| m.cf_running.u += Fq::one())),
-            ("cf_U.x", Box::new(|m: &mut NodeProof| m.cf_running.x[6] += Fq::one())),
+            ("cf_U.x", Box::new(|m: &mut NodeProof| m.cf_running.x[3] += Fq::one())),
             ("cf_W.w", Box::new(|m: &mut NodeProof| m.cf_running_w.w[2] += Fq::one())),
             ("cf_W.e", Box::new(|m: &mut NodeProof| m.cf_running_w.e[0] += Fq::one())),
             (

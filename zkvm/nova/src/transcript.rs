@@ -11,10 +11,14 @@
 //! * `Fq` (BN254's base field, non-native here): its canonical integer `v < q < 2^254` as two limbs
 //!   `[v mod 2^128, v >> 128]`, each `< 2^128 < r`. (arkworks' own `Absorb` for a non-native field
 //!   element silently absorbs *nothing*; we never use it.)
-//! * A curve point (BN254 G1 or Grumpkin): `[x, y]` with each coordinate encoded as above, and the
-//!   point at infinity encoded as `x = y = 0`. `(0, 0)` is on neither curve (`0 ≠ 3` and
-//!   `0 ≠ −17`), so the encoding is injective; it is also how arkworks 0.6 stores affine infinity
-//!   (`is_zero()` is `x = y = 0`), and what the in-circuit point gadgets must hold for infinity.
+//! * A Grumpkin point: `[x, y]` (native `Fr` coordinates), the point at infinity as `x = y = 0`.
+//!   `(0, 0)` is not on the curve (`0 ≠ −17`), so the encoding is injective; it is also how
+//!   arkworks 0.6 stores affine infinity (`is_zero()` is `x = y = 0`), and what the in-circuit
+//!   point gadgets hold for infinity.
+//! * A BN254 G1 point: compressed, [`g1_to_limbs`]: the two limbs of `x` with the parity of `y`
+//!   in bit 126 of the high limb; infinity `[0, 0]` (no G1 point has `x = 0`). Two elements
+//!   instead of four, and the augmented circuit needs no bits of `y` (the CycleFold circuit, where
+//!   G1 is native, recovers `y` from `x` and the parity).
 //! * Vectors are preceded by their length (PROVER-PITFALLS A.5: `[1],[2,3]` must not hash like
 //!   `[1,2],[3]`).
 //!
@@ -28,8 +32,8 @@
 
 use ark_bn254::{Fq, Fr};
 use ark_crypto_primitives::sponge::{CryptographicSponge, FieldBasedCryptographicSponge, poseidon::PoseidonSponge};
-use ark_ec::{AffineRepr, short_weierstrass::Affine};
-use ark_ff::{BigInteger, PrimeField, Zero};
+use ark_ec::AffineRepr;
+use ark_ff::{BigInteger, Field, PrimeField, Zero};
 
 use crate::{poseidon_params::poseidon_config, r1cs::digest_to_field};
 
@@ -60,22 +64,16 @@ impl AbsorbInFr for u64 {
     }
 }
 
-impl<P> AbsorbInFr for Affine<P>
-where
-    P: ark_ec::short_weierstrass::SWCurveConfig,
-    P::BaseField: AbsorbInFr,
-{
+impl AbsorbInFr for ark_ec::short_weierstrass::Affine<ark_bn254::g1::Config> {
     fn absorb_into(&self, out: &mut Vec<Fr>) {
-        match self.xy() {
-            Some((x, y)) => {
-                x.absorb_into(out);
-                y.absorb_into(out);
-            }
-            None => {
-                P::BaseField::zero().absorb_into(out);
-                P::BaseField::zero().absorb_into(out);
-            }
-        }
+        out.extend(g1_to_limbs(self));
+    }
+}
+
+impl AbsorbInFr for ark_ec::short_weierstrass::Affine<ark_grumpkin::GrumpkinConfig> {
+    fn absorb_into(&self, out: &mut Vec<Fr>) {
+        let (x, y) = self.xy().unwrap_or((Fr::zero(), Fr::zero()));
+        out.extend([x, y]);
     }
 }
 
@@ -94,6 +92,24 @@ pub fn fq_to_limbs(v: &Fq) -> [Fr; 2] {
     let lo = (u128::from(limbs[1]) << 64) | u128::from(limbs[0]);
     let hi = (u128::from(limbs[3]) << 64) | u128::from(limbs[2]);
     [Fr::from(lo), Fr::from(hi)]
+}
+
+/// Bit position of a G1 point's `y` parity in the high limb of its encoding.
+pub const G1_SIGN_BIT: u32 = 126;
+
+/// The compressed encoding of a G1 point: `x` as [`fq_to_limbs`], with the parity of `y` (its
+/// canonical integer's lowest bit) added at bit [`G1_SIGN_BIT`] of the high limb (`x >> 128 <
+/// 2^126`, so the sum is unique). Infinity is `[0, 0]`: no G1 point has `x = 0` (3 is not a square
+/// in `Fq`), and `y` is one of the two roots of `x³ + 3`, which have different parities.
+pub fn g1_to_limbs(p: &ark_bn254::G1Affine) -> [Fr; 2] {
+    match p.xy() {
+        Some((x, y)) => {
+            let [lo, hi] = fq_to_limbs(&x);
+            let odd = y.into_bigint().is_odd();
+            [lo, if odd { hi + Fr::from(2u64).pow([u64::from(G1_SIGN_BIT)]) } else { hi }]
+        }
+        None => [Fr::zero(); 2],
+    }
 }
 
 /// A 128-bit Fiat–Shamir challenge.
@@ -210,13 +226,20 @@ mod tests {
         let c_inf = challenge_after(&inf_g1);
         assert_ne!(c_g1, c_g1_2);
         assert_ne!(c_g1, c_inf);
-        // -P differs from P (y is absorbed, not just x)
+        // -P differs from P (the parity of y is absorbed with x)
         assert_ne!(c_g1, challenge_after(&(-g1).into_affine()));
         assert_ne!(challenge_after(&gg.into_affine()), challenge_after(&inf_gg));
-        // infinity is encoded as (0, 0): 4 zero limbs on G1, two zero elements on Grumpkin
+        // infinity is encoded as x = 0 (two zero limbs, parity 0) on G1, (0, 0) on Grumpkin
         let mut out = Vec::new();
         inf_g1.absorb_into(&mut out);
-        assert_eq!(out, vec![Fr::zero(); 4]);
+        assert_eq!(out, vec![Fr::zero(); 2]);
+        // no finite G1 point has x = 0: y² = 3 has no root in Fq
+        assert!(Fq::from(3u64).legendre().is_qnr());
+        // the parity bit sits above the high limb of x, and is set for exactly one of ±P
+        let [_, hi_p] = g1_to_limbs(&g1.into_affine());
+        let [_, hi_n] = g1_to_limbs(&(-g1).into_affine());
+        let two126 = Fr::from(2u64).pow([126u64]);
+        assert!(hi_p == hi_n + two126 || hi_n == hi_p + two126);
         out.clear();
         inf_gg.absorb_into(&mut out);
         assert_eq!(out, vec![Fr::zero(); 2]);

@@ -5,10 +5,11 @@
 //! native encoding:
 //!
 //! * `Fr` values: absorbed as they are;
-//! * `Fq` values and G1 coordinates (non-native here): absorbed as the two limbs
-//!   `[v mod 2^128, v >> 128]` of [`crate::transcript::fq_to_limbs`]. The caller allocates the limbs
-//!   and must range-check them (128 and 126 bits, value `< q`) where they are witnesses; this
-//!   gadget only absorbs them;
+//! * `Fq` values (non-native here): absorbed as the two limbs `[v mod 2^128, v >> 128]` of
+//!   [`crate::transcript::fq_to_limbs`]; G1 points compressed, `x`'s limbs with the parity of `y`
+//!   in bit 126 of the high one ([`crate::transcript::g1_to_limbs`]). The caller allocates the
+//!   limbs and must range-check them (128 and 126 bits, value `< q`) where they are witnesses;
+//!   this gadget only absorbs them;
 //! * Grumpkin points (coordinates native in `Fr`): arkworks' `to_affine`, which yields `(0, 0)` for
 //!   infinity, the native encoding;
 //! * vector lengths: constants (they are fixed by the shape).
@@ -69,9 +70,9 @@ impl TranscriptVar {
         self.sponge.absorb(&limbs.as_slice())
     }
 
-    /// Absorb a G1 point given as the limbs of `x` then `y`, infinity as all zeros
-    /// (native `absorb(&G1Affine)`).
-    pub fn absorb_g1_limbs(&mut self, xy: &[FpVar<Fr>; 4]) -> Result<(), SynthesisError> {
+    /// Absorb a G1 point in its compressed encoding (native `absorb(&G1Affine)`,
+    /// [`crate::transcript::g1_to_limbs`]).
+    pub fn absorb_g1_limbs(&mut self, xy: &[FpVar<Fr>; 2]) -> Result<(), SynthesisError> {
         self.sponge.absorb(&xy.as_slice())
     }
 
@@ -106,13 +107,6 @@ mod tests {
     use ark_ff::UniformRand;
     use ark_r1cs_std::{GR1CSVar, alloc::AllocVar};
     use ark_relations::gr1cs::ConstraintSystem;
-
-    fn g1_limbs(p: &G1Affine) -> [Fr; 4] {
-        let (x, y) = p.xy().unwrap_or((Fq::from(0u64), Fq::from(0u64)));
-        let [a, b] = fq_to_limbs(&x);
-        let [c, d] = fq_to_limbs(&y);
-        [a, b, c, d]
-    }
 
     #[test]
     fn gadget_challenge_equals_native_challenge() {
@@ -150,7 +144,7 @@ mod tests {
             tv.absorb_fr_vec(&vec.iter().map(|v| w(*v)).collect::<Vec<_>>()).unwrap();
             let [a, b] = fq_to_limbs(&fq);
             tv.absorb_fq_limbs(&[w(a), w(b)]).unwrap();
-            tv.absorb_g1_limbs(&g1_limbs(&g1).map(w)).unwrap();
+            tv.absorb_g1_limbs(&crate::transcript::g1_to_limbs(&g1).map(w)).unwrap();
             let gg_v = GrumpkinVar::new_witness(cs.clone(), || Ok(gg.into_group())).unwrap();
             tv.absorb_grumpkin(&gg_v).unwrap();
             let cv1 = tv.challenge().unwrap();
