@@ -1,14 +1,16 @@
-//! A Nexus replica.
+//! A Nexus replica: the replicated state machine that runs apps, its Raft storage, and the gRPC node.
 //!
-//! Built so far: the replicated state machine's logic and storage, without the network. Raft (openraft) will
-//! order [`SignedRequest`]s into a log; every replica applies the same log with [`StateMachine::apply_batch`]
-//! and reaches the same state, state root and receipts. Pure logic over a local database, so it is tested
-//! without sockets; the Raft and gRPC layers wrap it.
+//! Clients sign [`SignedRequest`]s; Raft (openraft, [`raft`]) orders them into a log of
+//! [`raft::LogCommand`]s; every replica applies the same log through [`StateMachine`] and reaches the same
+//! state, state root, receipts and sealed batch messages. The state machine is pure logic over a local
+//! database, tested without sockets; [`raft`] adapts it to openraft's storage traits and [`node`] puts it on
+//! the network (client, Raft and admin services).
 //!
 //! ```text
-//! client ──SignedRequest──> (Raft log) ──> StateMachine::apply_batch ──> redb (apps, modules, app state,
-//!                                               │                        nonces, receipts, applied index,
-//!                                               └─ nexus-wasm-host       state root), one transaction a batch
+//! client ──SignedRequest──> node (verify, compile) ──> Raft log ──> StateMachine ──> redb (apps, modules,
+//!                                                                       │            app state, nonces,
+//!                                                                       │            receipts, batches, applied
+//!                                                                       └─ nexus-wasm-host   index, state root)
 //! ```
 
 pub mod admin;
