@@ -32,6 +32,11 @@ app=$(echo "$deployed" | awk '$1 == "app" {print $2}')
 echo "== calling counter::increment(5), then (2) through another replica"
 "$nexus" call "$app" increment --input u64:5 --decode u64
 second=$(awk -F'"' '/^replicas/ {print $2}' "$work/network/network.toml")
-"$nexus" call "$app" increment --input u64:2 --decode u64 --replica "$second"
+called=$("$nexus" call "$app" increment --input u64:2 --decode u64 --replica "$second")
+echo "$called"
+call_id=$(echo "$called" | awk '$1 == "call" && $2 == "id" {print $3}')
+sleep 0.2   # the leader seals the batch within 20 ms
+echo "== the receipt of call $call_id, with its sealed batch and Merkle path"
+"$nexus" receipt "$call_id" --decode u64
 echo "== status of every replica"
 "$nexus" status
