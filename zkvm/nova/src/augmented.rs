@@ -51,16 +51,14 @@ use ark_r1cs_std::{
     fields::{FieldVar, fp::FpVar},
     groups::CurveVar,
 };
-use ark_relations::gr1cs::{ConstraintSystem, ConstraintSystemRef, SynthesisError};
+use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 
+use crate::step_circuit::{synthesize_outer, synthesize_outer_values};
 use crate::{
     cyclefold::CYCLEFOLD_NUM_IO,
     nifs::{NIFS_LABEL, absorb_relaxed},
     nonnative::{FQ_BITS, FqLimbsVar, G1LimbsVar, LOW_LIMB_BITS},
-    r1cs::{
-        Assignment, R1csError, R1csInstance, R1csShape, RelaxedR1csInstance, extract, extract_assignment,
-        witness_only_cs,
-    },
+    r1cs::{Assignment, R1csError, R1csInstance, R1csShape, RelaxedR1csInstance},
     step_circuit::{MAX_ARITY, StepCircuit, StepError},
     transcript::{CHALLENGE_BITS, Transcript},
     transcript_gadget::{ChallengeVar, GrumpkinVar, TranscriptVar},
@@ -159,11 +157,7 @@ pub fn synthesize<C: StepCircuit<Fr> + ?Sized>(
     inputs: &AugmentedInputs,
 ) -> Result<AugmentedOutput, StepError> {
     check_inputs(circuit, inputs)?;
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    let z_next_vars = generate_constraints(cs.clone(), circuit, inputs)?;
-    let z_next = z_next_vars.iter().map(|v| v.value()).collect::<Result<Vec<_>, _>>()?;
-    let (shape, assignment) = extract(&cs)?;
-    let assignment = assignment.ok_or_else(|| R1csError::Synthesis("no assignment".into()))?;
+    let (shape, assignment, z_next) = synthesize_outer(|cs| generate_constraints(cs, circuit, inputs))?;
     Ok(AugmentedOutput { shape, assignment, z_next })
 }
 
@@ -174,10 +168,7 @@ pub fn synthesize_witness<C: StepCircuit<Fr> + ?Sized>(
     inputs: &AugmentedInputs,
 ) -> Result<(Assignment<Fr>, Vec<Fr>), StepError> {
     check_inputs(circuit, inputs)?;
-    let cs = witness_only_cs::<Fr>();
-    let z_next_vars = generate_constraints(cs.clone(), circuit, inputs)?;
-    let z_next = z_next_vars.iter().map(|v| v.value()).collect::<Result<Vec<_>, _>>()?;
-    Ok((extract_assignment(&cs)?, z_next))
+    synthesize_outer_values(|cs| generate_constraints(cs, circuit, inputs))
 }
 
 fn check_inputs<C: StepCircuit<Fr> + ?Sized>(circuit: &C, inputs: &AugmentedInputs) -> Result<(), StepError> {
@@ -562,8 +553,10 @@ fn hash_var(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::r1cs::extract;
     use crate::step_circuit::examples::Fibonacci;
     use ark_ff::UniformRand;
+    use ark_relations::gr1cs::ConstraintSystem;
 
     #[test]
     fn fq_mul_add_matches_native_and_rejects_wrong_results() {

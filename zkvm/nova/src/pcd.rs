@@ -89,10 +89,11 @@ use ark_r1cs_std::{
     fields::{FieldVar, fp::FpVar},
     groups::CurveVar,
 };
-use ark_relations::gr1cs::{ConstraintSystem, ConstraintSystemRef, SynthesisError};
+use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use rayon::prelude::*;
 
+use crate::step_circuit::{synthesize_outer, synthesize_outer_values};
 use crate::{
     augmented::{
         AUGMENTED_NUM_IO, CfRunningVar, G1, Gg, RunningVar, alloc_grumpkin, cf_fold, claim_x, fq_mul_add,
@@ -103,10 +104,7 @@ use crate::{
     ivc::{CYCLEFOLD_KEY_LABEL, IvcError, PRIMARY_KEY_LABEL, PublicParams},
     nifs::{self, NIFS_LABEL, absorb_relaxed},
     nonnative::G1LimbsVar,
-    r1cs::{
-        Assignment, R1csError, R1csInstance, R1csShape, R1csWitness, RelaxedR1csInstance, RelaxedR1csWitness, extract,
-        extract_assignment, witness_only_cs,
-    },
+    r1cs::{Assignment, R1csError, R1csInstance, R1csShape, R1csWitness, RelaxedR1csInstance, RelaxedR1csWitness},
     step_circuit::{MAX_ARITY, StepCircuit, StepError, synthesize_step},
     transcript::{Challenge, Transcript},
     transcript_gadget::{ChallengeVar, TranscriptVar},
@@ -334,11 +332,7 @@ pub struct NodeOutput {
 /// Synthesize the node circuit for `inputs` around `circuit`.
 pub fn synthesize<C: StepCircuit<Fr> + ?Sized>(circuit: &C, inputs: &NodeInputs) -> Result<NodeOutput, StepError> {
     check_inputs(circuit, inputs)?;
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    let z_b_vars = generate_constraints(cs.clone(), circuit, inputs)?;
-    let z_b = z_b_vars.iter().map(|v| v.value()).collect::<Result<Vec<_>, _>>()?;
-    let (shape, assignment) = extract(&cs)?;
-    let assignment = assignment.ok_or_else(|| R1csError::Synthesis("no assignment".into()))?;
+    let (shape, assignment, z_b) = synthesize_outer(|cs| generate_constraints(cs, circuit, inputs))?;
     Ok(NodeOutput { shape, assignment, z_b })
 }
 
@@ -349,10 +343,7 @@ pub fn synthesize_witness<C: StepCircuit<Fr> + ?Sized>(
     inputs: &NodeInputs,
 ) -> Result<(Assignment<Fr>, Vec<Fr>), StepError> {
     check_inputs(circuit, inputs)?;
-    let cs = witness_only_cs::<Fr>();
-    let z_b_vars = generate_constraints(cs.clone(), circuit, inputs)?;
-    let z_b = z_b_vars.iter().map(|v| v.value()).collect::<Result<Vec<_>, _>>()?;
-    Ok((extract_assignment(&cs)?, z_b))
+    synthesize_outer_values(|cs| generate_constraints(cs, circuit, inputs))
 }
 
 fn check_inputs<C: StepCircuit<Fr> + ?Sized>(circuit: &C, inputs: &NodeInputs) -> Result<(), StepError> {

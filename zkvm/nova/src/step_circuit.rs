@@ -15,7 +15,7 @@ use ark_relations::gr1cs::{ConstraintSystem, ConstraintSystemRef, SynthesisError
 
 use crate::{
     poseidon_params::poseidon_config,
-    r1cs::{R1csError, R1csShape, extract},
+    r1cs::{Assignment, R1csError, R1csShape, extract, extract_assignment, witness_only_cs},
 };
 
 /// Largest state length accepted, in field elements (bounds allocation from untrusted arities).
@@ -40,6 +40,30 @@ pub enum StepError {
     /// Synthesis failed.
     #[error(transparent)]
     R1cs(#[from] R1csError),
+}
+
+/// A synthesized outer circuit: its shape, its assignment, and its output state.
+pub(crate) type Synthesized<F> = (R1csShape<F>, Assignment<F>, Vec<F>);
+
+/// Runs `build` on a full constraint system: the shape, the assignment, and the values of the variables
+/// `build` returns (the circuit's output state). Shared by the augmented (IVC) and node (PCD) circuits.
+pub(crate) fn synthesize_outer<F: PrimeField>(
+    build: impl FnOnce(ConstraintSystemRef<F>) -> Result<Vec<FpVar<F>>, SynthesisError>,
+) -> Result<Synthesized<F>, StepError> {
+    let cs = ConstraintSystem::<F>::new_ref();
+    let out = build(cs.clone())?.iter().map(|v| v.value()).collect::<Result<Vec<_>, _>>()?;
+    let (shape, assignment) = extract(&cs)?;
+    let assignment = assignment.ok_or_else(|| R1csError::Synthesis("no assignment".into()))?;
+    Ok((shape, assignment, out))
+}
+
+/// [`synthesize_outer`] for the prover: values only, no matrices (see [`crate::r1cs::witness_only_cs`]).
+pub(crate) fn synthesize_outer_values<F: PrimeField>(
+    build: impl FnOnce(ConstraintSystemRef<F>) -> Result<Vec<FpVar<F>>, SynthesisError>,
+) -> Result<(Assignment<F>, Vec<F>), StepError> {
+    let cs = witness_only_cs::<F>();
+    let out = build(cs.clone())?.iter().map(|v| v.value()).collect::<Result<Vec<_>, _>>()?;
+    Ok((extract_assignment(&cs)?, out))
 }
 
 impl From<SynthesisError> for StepError {
