@@ -14,10 +14,11 @@
 //!
 //! # What is here
 //!
-//! - [`dkg`]: a DKG participant ([`dkg::Dkg`]): round 1 (`part1`), an **echo check** of the round-1
-//!   broadcast, round 2 (`part2`, one secret package per recipient), finish (`part3`) → key share and public key
-//!   package; [`dkg::confirm_group_key`] before adopting the key. Limits on the number and size of
-//!   everything a peer sends.
+//! - [`dkg`]: a DKG participant ([`dkg::Dkg`]): round 1 (`part1`, broadcast with an ephemeral X25519 key), an
+//!   **echo check** of the round-1 broadcast, round 2 (`part2`, one secret package per recipient, **sealed**
+//!   for it by the state machine), finish (`part3`) → key share and public key package;
+//!   [`dkg::confirm_group_key`] before adopting the key. Limits on the number and size of everything a peer
+//!   sends.
 //! - [`batch`]: the [`batch::BatchMessage`] every replica builds from its own execution and its canonical,
 //!   domain-separated encoding; the binary Merkle tree over receipt digests ([`batch::MerkleTree`]) with
 //!   paths and [`batch::verify_path`].
@@ -35,12 +36,21 @@
 //! package from every other. Raft ordering alone does not give that against a lying sender (it is only crash
 //! fault tolerant), and a participant that sends different commitments to different peers would leave them
 //! with inconsistent key shares. So after round 1 each participant publishes an [`dkg::Echo`]: for every
-//! participant (itself included), in ascending id order, the SHA-256 of the round-1 package it holds, bound to
-//! the DKG context (cluster id, epoch, n, t). Part 2 runs only once all n echoes are in and equal; otherwise
-//! the DKG aborts with [`dkg::DkgError::EchoMismatch`], which names the participants whose package was seen
-//! in more than one version (the equivocators, as far as echoes tell) and the echoers that disagree with us.
-//! Round-1 packages and echoes are not signed by their senders, so a lying *echoer* can make an honest sender
-//! look like an equivocator: the abort is certain, the attribution is evidence for an operator, not proof.
+//! participant (itself included), in ascending id order, the SHA-256 of the round-1 broadcast it holds (FROST
+//! package and X25519 key), bound to the DKG context (cluster id, epoch, n, t). Part 2 runs only once all n
+//! echoes are in and equal; otherwise the DKG aborts with [`dkg::DkgError::EchoMismatch`], which names the
+//! participants whose package was seen in more than one version (the equivocators, as far as echoes tell) and
+//! the echoers that disagree with us. Round-1 packages and echoes are not signed by their senders, so a lying
+//! *echoer* can make an honest sender look like an equivocator: the abort is certain, the attribution is
+//! evidence for an operator, not proof.
+//!
+//! **Sealed round 2.** Round-2 packages are secret shares. Rather than asking the transport for an encrypted
+//! channel, the state machine seals each one: every participant draws an ephemeral X25519 key per DKG and
+//! sends its public half in its round-1 broadcast (so the echo check also makes everyone agree on each
+//! peer's key), and the package from i to j is ChaCha20-Poly1305 under HKDF-SHA256(salt = DKG context,
+//! X25519(i, j), info = tag ‖ i ‖ j). Each key seals exactly one message, hence a fixed nonce. A package that
+//! does not open aborts the DKG and names its sender ([`dkg::DkgError::Undecryptable`]). Senders are not
+//! authenticated by this: the state machine trusts the `from` it is told (see the [`dkg`] module docs).
 //!
 //! **Merkle tree.** SHA-256 with distinct domain tags for the receipt digest, leaves, inner nodes and the root;
 //! an odd node at the end of a level is **promoted** unchanged (not duplicated), and the root commits to the
@@ -65,12 +75,14 @@
 //! # Wiring it into the replica (next step)
 //!
 //! 1. **Cluster init:** each replica runs a [`dkg::Dkg`] with the same [`dkg::DkgConfig`] (participants =
-//!    replica ids, threshold t, context = cluster id and key epoch). Round-1 packages and echoes are broadcast
-//!    over the replica RPC; round-2 packages are **secret** and must go to their recipient only, over an
-//!    authenticated and encrypted channel. Feed every message to the state machine and carry out the actions
-//!    it returns, in order (an `Abort` comes after the echo that must still go out, so that every participant
-//!    reaches the same verdict). When it finishes, save the share with [`key_store::save`], then announce the derived group key to all
-//!    and adopt it only once [`dkg::confirm_group_key`] holds (a bad secret share is seen by its recipient
+//!    replica ids, threshold t, context = cluster id and key epoch). Round-1 broadcasts and echoes are sent to
+//!    every peer over the replica RPC; round-2 packages are already encrypted by the state machine for their
+//!    recipient, so the caller just delivers each to the replica it names, over the same plain peer RPC (which
+//!    must still tell truthfully which peer sent a message: a private network or mTLS, as for Raft). Feed
+//!    every message to the state machine and carry out the actions it returns, in order (an `Abort` comes
+//!    after the echo or round-2 packages that must still go out, so that every participant reaches the same
+//!    verdict). When it finishes, save the share with [`key_store::save`], then announce the derived group
+//!    key to all and adopt it only once [`dkg::confirm_group_key`] holds (a bad secret share is seen by its recipient
 //!    alone, so part 3 can succeed for some and fail for others); then put the group key and epoch in the
 //!    replicated state (and `nexus status`). On any error: abort, log it (it names culprits), start over with a
 //!    new DKG (new randomness; never resume a failed one).

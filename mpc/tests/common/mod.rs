@@ -165,17 +165,32 @@ pub fn dkg_completes_in_any_delivery_order<C: Ciphersuite>() {
 
 pub fn dkg_equivocation_fails_echo_check_for_everyone<C: Ciphersuite>() {
     for seed in [0, 1, 2, 3, 0xDEAD_BEEF, 0x9E37_79B9_7F4A_7C15] {
-        dkg_equivocation_case::<C>(seed);
+        dkg_equivocation_case::<C>(seed, false);
     }
 }
 
-/// Participant 1 runs two part-1s and sends one package to 2 and 3, the other to 4; delivery in FIFO order
-/// (`seed` 0) or shuffled.
-fn dkg_equivocation_case<C: Ciphersuite>(seed: u64) {
+/// The echo covers the X25519 key too: participant 1 sends everyone the same FROST package but gives
+/// participant 4 another X25519 key (one whose secret it could hold, to read 4's share for it... or lose it).
+pub fn dkg_x25519_key_swap_fails_echo_check<C: Ciphersuite>() {
+    for seed in [0, 1, 0xDEAD_BEEF, 0x9E37_79B9_7F4A_7C15] {
+        dkg_equivocation_case::<C>(seed, true);
+    }
+}
+
+/// Participant 1 runs two part-1s and sends one broadcast to 2 and 3, the other to 4 (`key_only`: the second
+/// is the first with the X25519 key of the other run); delivery in FIFO order (`seed` 0) or shuffled.
+fn dkg_equivocation_case<C: Ciphersuite>(seed: u64, key_only: bool) {
     let mut machines = BTreeMap::new();
     let mut queue = VecDeque::new();
     let (dkg_a, round1_a) = Dkg::<C>::start(config(1), &mut OsRng).expect("start");
-    let (_dkg_b, round1_b) = Dkg::<C>::start(config(1), &mut OsRng).expect("start");
+    let (_dkg_b, mut round1_b) = Dkg::<C>::start(config(1), &mut OsRng).expect("start");
+    if key_only {
+        let (frost_a, _) = split_round1(&round1_a);
+        let (_, key_b) = split_round1(&round1_b);
+        round1_b = round1_broadcast(frost_a, &key_b);
+        assert_eq!(round1_a[..round1_a.len() - 32], round1_b[..round1_b.len() - 32], "same FROST package");
+        assert_ne!(round1_a, round1_b);
+    }
     queue.push_back((1, 2, Msg::Round1(round1_a.clone())));
     queue.push_back((1, 3, Msg::Round1(round1_a)));
     queue.push_back((1, 4, Msg::Round1(round1_b)));
@@ -239,38 +254,115 @@ pub fn dkg_invalid_proof_of_knowledge_names_sender<C: Ciphersuite>() {
     }
 }
 
+/// Splits a round-1 broadcast (this test's own reading of the wire format: u32 big-endian length, FROST
+/// package, 32-byte X25519 key) into the FROST package and the key.
+pub fn split_round1(broadcast: &[u8]) -> (&[u8], [u8; 32]) {
+    let len = u32::from_be_bytes(broadcast[..4].try_into().expect("4 bytes")) as usize;
+    assert_eq!(broadcast.len(), 4 + len + 32, "canonical round-1 broadcast");
+    (&broadcast[4..4 + len], broadcast[4 + len..].try_into().expect("32 bytes"))
+}
+
+/// Builds a round-1 broadcast from a FROST package and an X25519 key.
+pub fn round1_broadcast(frost: &[u8], key: &[u8; 32]) -> Vec<u8> {
+    let mut out = (frost.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(frost);
+    out.extend_from_slice(key);
+    out
+}
+
+/// Seals a round-2 package as the module docs specify, written independently of the crate: ChaCha20-Poly1305
+/// with a zero nonce under HKDF-SHA256(salt = context, IKM = X25519(secret, recipient key), info = tag ‖
+/// sender ‖ recipient).
+fn seal_round2(
+    secret: &x25519_dalek::ReusableSecret,
+    recipient_key: [u8; 32],
+    sender: u16,
+    recipient: u16,
+    plaintext: &[u8],
+) -> Vec<u8> {
+    use chacha20poly1305::aead::Aead;
+    use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce};
+    let shared = secret.diffie_hellman(&x25519_dalek::PublicKey::from(recipient_key));
+    let info = [b"nexus/mpc/dkg-round2/v1".as_slice(), &sender.to_be_bytes(), &recipient.to_be_bytes()].concat();
+    let mut key = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(Some(&config(sender).context), shared.as_bytes())
+        .expand(&info, &mut key)
+        .expect("32-byte key");
+    ChaCha20Poly1305::new(&key.into()).encrypt(&Nonce::default(), plaintext).expect("seal")
+}
+
 pub fn dkg_wrong_secret_share_names_sender<C: Ciphersuite>() {
-    // Participant 2 sends participant 1 the share it made for participant 4.
+    // Participant 2 is played by the test with its own implementation of the wire format. Honest, it must
+    // interoperate; lying, it seals for participant 1 (properly, under 1's key) the share it made for 4.
+    dkg_test_played_participant_2::<C>(false);
+    dkg_test_played_participant_2::<C>(true);
+}
+
+fn dkg_test_played_participant_2<C: Ciphersuite>(lie_to_1: bool) {
+    use frost_core::keys::dkg as frost_dkg;
+    let id = |p: u16| frost_core::Identifier::<C>::try_from(p).expect("id");
+    let honest = [1, 3, 4];
     let mut machines = BTreeMap::new();
     let mut queue = VecDeque::new();
-    for me in 1..=N {
+    let mut broadcasts = BTreeMap::new();
+    for me in honest {
         let (dkg, round1) = Dkg::<C>::start(config(me), &mut OsRng).expect("start");
         for p in (1..=N).filter(|&p| p != me) {
             queue.push_back((me, p, Msg::Round1(round1.clone())));
         }
+        broadcasts.insert(me, round1);
         machines.insert(me, dkg);
     }
-    let outcomes = run_network_with(machines, queue, |from, actions| {
-        if from == 2 {
-            let for_4 = actions.iter().find_map(|a| match a {
-                DkgAction::SendRound2 { to: 4, package } => Some(package.clone()),
-                _ => None,
-            });
-            for a in actions.iter_mut() {
-                if let (DkgAction::SendRound2 { to: 1, package }, Some(p)) = (a, &for_4) {
-                    *package = p.clone();
-                }
+    // Participant 2: part 1, its X25519 key, its broadcast; part 2 right away (the honest ones hold round-2
+    // packages that come before their echo check passes).
+    let (secret1, package1) = frost_dkg::part1::<C, _>(id(2), N, T, OsRng).expect("part1");
+    let x25519 = x25519_dalek::ReusableSecret::random_from_rng(OsRng);
+    let own_key = *x25519_dalek::PublicKey::from(&x25519).as_bytes();
+    let round1 = round1_broadcast(&package1.serialize().expect("serialize"), &own_key);
+    for p in honest {
+        queue.push_back((2, p, Msg::Round1(round1.clone())));
+    }
+    let others: BTreeMap<_, _> = broadcasts
+        .iter()
+        .map(|(&p, b)| (id(p), frost_dkg::round1::Package::<C>::deserialize(split_round1(b).0).expect("package")))
+        .collect();
+    let (_, shares) = frost_dkg::part2(secret1, &others).expect("part2");
+    for p in honest {
+        let share_of = if lie_to_1 && p == 1 { 4 } else { p };
+        let plaintext = shares[&id(share_of)].serialize().expect("serialize");
+        let sealed = seal_round2(&x25519, split_round1(&broadcasts[&p]).1, 2, p, &plaintext);
+        queue.push_back((2, p, Msg::Round2(sealed)));
+    }
+    // It echoes what the honest ones echo.
+    let mut echoed = false;
+    let outcomes = run_network_with(machines, queue, |_, actions| {
+        let mut extra = vec![];
+        for a in actions.iter() {
+            if let DkgAction::BroadcastEcho(echo) = a
+                && !echoed
+            {
+                echoed = true;
+                extra.extend(honest.map(|p| (2, p, Msg::Echo(echo.clone()))));
             }
         }
-        vec![]
+        extra
     });
+    assert_eq!(outcomes.len(), honest.len(), "every honest participant is done");
+    if !lie_to_1 {
+        let keys: BTreeSet<_> =
+            outcomes.values().map(|o| o.as_ref().expect("DKG succeeds").group_key().expect("key")).collect();
+        assert_eq!(keys.len(), 1, "one group key");
+        return;
+    }
     assert_eq!(outcomes[&1].as_ref().err(), Some(&DkgError::Culprit(2)));
     // The others finished: the replica must confirm the group key with everyone before adopting it.
     let finished: Vec<_> = outcomes.iter().filter(|(_, o)| o.is_ok()).map(|(&p, _)| p).collect();
-    assert_eq!(finished, vec![2, 3, 4]);
-    let keys: BTreeMap<u16, Option<Vec<u8>>> =
+    assert_eq!(finished, vec![3, 4]);
+    let mut keys: BTreeMap<u16, Option<Vec<u8>>> =
         outcomes.iter().map(|(&p, o)| (p, o.as_ref().ok().map(|o| o.group_key().expect("key")))).collect();
     let mine = keys[&3].clone().expect("3 finished");
+    // Participant 2 announces the key the others derived.
+    keys.insert(2, Some(mine.clone()));
     assert_eq!(
         nexus_mpc::dkg::confirm_group_key(&(1..=N).collect(), &mine, &keys),
         Err(DkgError::KeyNotConfirmed { missing: vec![1], disagreeing: vec![] })
@@ -282,6 +374,206 @@ pub fn dkg_wrong_secret_share_names_sender<C: Ciphersuite>() {
         nexus_mpc::dkg::confirm_group_key(&(1..=N).collect(), &mine, &lying),
         Err(DkgError::KeyNotConfirmed { missing: vec![4], disagreeing: vec![1] })
     );
+}
+
+/// Honest DKG machines stopped at round 2.
+struct Round2Phase<C: Ciphersuite> {
+    machines: BTreeMap<u16, Dkg<C>>,
+    /// The sealed round-2 packages, by (sender, recipient), not yet delivered.
+    sealed: BTreeMap<(u16, u16), Vec<u8>>,
+    /// Echoes held back, as (from, echo).
+    held: Vec<(u16, Echo)>,
+}
+
+/// Runs a DKG among honest machines up to round 2: every round-1 broadcast and echo is delivered, except the
+/// echoes addressed to `hold_echoes_to`, which are held back.
+fn dkg_to_round2<C: Ciphersuite>(hold_echoes_to: Option<u16>) -> Round2Phase<C> {
+    let mut machines = BTreeMap::new();
+    let mut queue = VecDeque::new();
+    for me in 1..=N {
+        let (dkg, round1) = Dkg::<C>::start(config(me), &mut OsRng).expect("start");
+        for p in (1..=N).filter(|&p| p != me) {
+            queue.push_back((me, p, Msg::Round1(round1.clone())));
+        }
+        machines.insert(me, dkg);
+    }
+    let (mut sealed, mut held) = (BTreeMap::new(), Vec::new());
+    while let Some((from, to, msg)) = queue.pop_front() {
+        let machine = machines.get_mut(&to).expect("machine");
+        let actions = match msg {
+            Msg::Round1(b) => machine.on_round1(from, &b),
+            Msg::Echo(e) => machine.on_echo(from, e),
+            Msg::Round2(_) => unreachable!("round-2 packages are collected, not delivered"),
+        }
+        .expect("honest input is accepted");
+        for action in actions {
+            match action {
+                DkgAction::BroadcastEcho(echo) => {
+                    for p in (1..=N).filter(|&p| p != to) {
+                        if Some(p) == hold_echoes_to {
+                            held.push((to, echo.clone()));
+                        } else {
+                            queue.push_back((to, p, Msg::Echo(echo.clone())));
+                        }
+                    }
+                }
+                DkgAction::SendRound2 { to: recipient, package } => {
+                    assert!(sealed.insert((to, recipient), package).is_none(), "one package per recipient");
+                }
+                DkgAction::Finished(_) | DkgAction::Abort(_) => panic!("participant {to} is done too early"),
+            }
+        }
+    }
+    Round2Phase { machines, sealed, held }
+}
+
+pub fn dkg_round2_to_wrong_recipient_fails_to_decrypt<C: Ciphersuite>() {
+    // After the echo check: refused at once, and the DKG is aborted.
+    let Round2Phase { machines: mut m, sealed, .. } = dkg_to_round2::<C>(None);
+    assert_eq!(sealed.len(), usize::from(N * (N - 1)), "every participant passed its echo check");
+    let one = m.get_mut(&1).expect("1");
+    let err = one.on_round2(2, &sealed[&(2, 4)]).expect_err("sealed for 4");
+    assert_eq!(err, DkgError::Undecryptable { from: 2 });
+    assert_eq!(err.culprits(), vec![2]);
+    assert!(err.to_string().contains("participant 2"), "{err}");
+    assert_eq!(one.on_round2(3, &sealed[&(3, 1)]).err(), Some(DkgError::Aborted));
+    // A package from 3 claimed by 2.
+    let four = m.get_mut(&4).expect("4");
+    assert_eq!(four.on_round2(2, &sealed[&(3, 4)]).err(), Some(DkgError::Undecryptable { from: 2 }));
+    // Participant 2's own package for 1, reflected back to it as if 1 had sent it: same shared secret, but
+    // the key names the direction.
+    let two = m.get_mut(&2).expect("2");
+    assert_eq!(two.on_round2(1, &sealed[&(2, 1)]).err(), Some(DkgError::Undecryptable { from: 1 }));
+    // 3 still finishes with the right packages.
+    let three = m.get_mut(&3).expect("3");
+    let mut finished = false;
+    for from in [1, 2, 4] {
+        let actions = three.on_round2(from, &sealed[&(from, 3)]).expect("accepted");
+        finished |= actions.iter().any(|a| matches!(a, DkgAction::Finished(_)));
+    }
+    assert!(finished);
+
+    // Before the echo check: held, then opened when the check passes, and the failure aborts (after the
+    // round-2 packages that must still go out).
+    let Round2Phase { machines: mut m, sealed, held } = dkg_to_round2::<C>(Some(1));
+    assert!(!sealed.keys().any(|(from, _)| *from == 1), "1 has not passed its echo check");
+    let one = m.get_mut(&1).expect("1");
+    assert!(one.on_round2(2, &sealed[&(2, 4)]).expect("held").is_empty());
+    let mut actions = Vec::new();
+    for (from, echo) in held {
+        actions = one.on_echo(from, echo).expect("echo");
+    }
+    assert_eq!(actions.iter().filter(|a| matches!(a, DkgAction::SendRound2 { .. })).count(), usize::from(N - 1));
+    match actions.last() {
+        Some(DkgAction::Abort(e)) => assert_eq!(e, &DkgError::Undecryptable { from: 2 }),
+        other => panic!("expected an abort, got {other:?}"),
+    }
+    assert_eq!(one.on_round2(3, &sealed[&(3, 1)]).err(), Some(DkgError::Aborted));
+}
+
+pub fn dkg_tampered_round2_is_refused<C: Ciphersuite>() {
+    // One fresh run per tampering (each aborts its recipient).
+    type Tamper = fn(&mut Vec<u8>);
+    let tamperings: [(&str, Tamper); 5] = [
+        ("body", |c| c[0] ^= 1),
+        ("tag", |c| *c.last_mut().expect("tag") ^= 0x80),
+        ("truncated", |c| {
+            c.pop();
+        }),
+        ("extended", |c| c.push(0)),
+        ("empty", |c| c.clear()),
+    ];
+    for (what, tamper) in tamperings {
+        let Round2Phase { machines: mut m, sealed, .. } = dkg_to_round2::<C>(None);
+        let mut bad = sealed[&(2, 1)].clone();
+        tamper(&mut bad);
+        let one = m.get_mut(&1).expect("1");
+        assert_eq!(one.on_round2(2, &bad).err(), Some(DkgError::Undecryptable { from: 2 }), "{what}");
+        assert_eq!(one.on_round2(3, &sealed[&(3, 1)]).err(), Some(DkgError::Aborted), "{what}");
+    }
+    let Round2Phase { machines: mut m, sealed, .. } = dkg_to_round2::<C>(None);
+    // Too large to be a package at all.
+    let big = vec![0u8; nexus_mpc::dkg::MAX_ROUND2_BYTES + 1];
+    let three = m.get_mut(&3).expect("3");
+    assert!(matches!(three.on_round2(1, &big), Err(DkgError::TooLarge { from: 1, .. })));
+    // A genuine package again is harmless; a tampered copy after it is a conflict.
+    let two = m.get_mut(&2).expect("2");
+    let genuine = &sealed[&(1, 2)];
+    two.on_round2(1, genuine).expect("genuine");
+    two.on_round2(1, genuine).expect("duplicate");
+    let mut bad = genuine.clone();
+    bad[3] ^= 1;
+    assert_eq!(two.on_round2(1, &bad).err(), Some(DkgError::Conflicting { what: "round-2 package", from: 1 }));
+}
+
+pub fn dkg_refuses_malformed_round1_broadcast<C: Ciphersuite>() {
+    let (_, genuine) = Dkg::<C>::start(config(2), &mut OsRng).expect("start");
+    let (frost, key) = split_round1(&genuine);
+    let with_len = |len: u32| {
+        let mut b = genuine.clone();
+        b[..4].copy_from_slice(&len.to_be_bytes());
+        b
+    };
+    // u = 0 and u = 1 are points of small order: no secret in the shared secret.
+    let mut u1 = [0u8; 32];
+    u1[0] = 1;
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("garbage", b"garbage".to_vec()),
+        ("empty", vec![]),
+        ("no room for the length", genuine[..3].to_vec()),
+        ("key truncated", genuine[..genuine.len() - 1].to_vec()),
+        ("no key", genuine[..genuine.len() - 32].to_vec()),
+        ("the bare FROST package", frost.to_vec()),
+        ("a trailing byte", [genuine.as_slice(), &[0]].concat()),
+        ("length one too long", with_len(frost.len() as u32 + 1)),
+        ("length one too short", with_len(frost.len() as u32 - 1)),
+        ("length huge", with_len(u32::MAX)),
+        ("garbage FROST package", round1_broadcast(b"garbage", &key)),
+        ("zero X25519 key", round1_broadcast(frost, &[0; 32])),
+        ("X25519 key of order 4", round1_broadcast(frost, &u1)),
+    ];
+    for (what, bytes) in cases {
+        let (mut dkg, _) = Dkg::<C>::start(config(1), &mut OsRng).expect("start");
+        let err = dkg.on_round1(2, &bytes).expect_err(what);
+        assert!(matches!(err, DkgError::Malformed { what: "round-1 package", from: 2, .. }), "{what}: {err:?}");
+        assert_eq!(err.culprits(), vec![2], "{what}");
+        // Fatal: the DKG is aborted.
+        assert_eq!(dkg.on_round1(3, &genuine).err(), Some(DkgError::Aborted), "{what}");
+    }
+    // The genuine one is accepted.
+    let (mut dkg, _) = Dkg::<C>::start(config(1), &mut OsRng).expect("start");
+    assert!(dkg.on_round1(2, &genuine).expect("accepted").is_empty());
+    assert!(genuine.len() <= dkg.config().max_round1_bytes());
+}
+
+pub fn dkg_sealed_round2_ends_in_shares_that_sign<C: Ciphersuite, V: OfflineVerifier>() {
+    let Round2Phase { machines: mut m, sealed, .. } = dkg_to_round2::<C>(None);
+    for package in sealed.values() {
+        assert!(package.len() <= nexus_mpc::dkg::MAX_ROUND2_BYTES);
+    }
+    let distinct: BTreeSet<_> = sealed.values().collect();
+    assert_eq!(distinct.len(), sealed.len(), "every package is sealed under its own key");
+    let mut outputs = BTreeMap::new();
+    for ((from, to), package) in &sealed {
+        for action in m.get_mut(to).expect("machine").on_round2(*from, package).expect("opens") {
+            match action {
+                DkgAction::Finished(output) => {
+                    outputs.insert(*to, *output);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    let outputs: Vec<_> = outputs.into_values().collect();
+    assert_eq!(outputs.len(), usize::from(N));
+    let key = outputs[0].group_key().expect("key");
+    assert!(outputs.iter().all(|o| o.group_key().expect("key") == key), "equal group keys");
+    let b = batch(3, 1);
+    for signers in [[1, 2, 3], [2, 3, 4], [1, 3, 4]] {
+        let cert = sign_session(&outputs, b.message, &signers.into(), |_| b.message).expect("certificate");
+        assert_eq!(cert.group_key, key);
+        cert.verify::<V>(None).expect("verifies");
+    }
 }
 
 pub fn dkg_refuses_bad_peer_input<C: Ciphersuite>() {
@@ -684,6 +976,26 @@ macro_rules! suite_tests {
             #[test]
             fn dkg_refuses_bad_peer_input() {
                 common::dkg_refuses_bad_peer_input::<$suite>();
+            }
+            #[test]
+            fn dkg_x25519_key_swap_fails_echo_check() {
+                common::dkg_x25519_key_swap_fails_echo_check::<$suite>();
+            }
+            #[test]
+            fn dkg_round2_to_wrong_recipient_fails_to_decrypt() {
+                common::dkg_round2_to_wrong_recipient_fails_to_decrypt::<$suite>();
+            }
+            #[test]
+            fn dkg_tampered_round2_is_refused() {
+                common::dkg_tampered_round2_is_refused::<$suite>();
+            }
+            #[test]
+            fn dkg_refuses_malformed_round1_broadcast() {
+                common::dkg_refuses_malformed_round1_broadcast::<$suite>();
+            }
+            #[test]
+            fn dkg_sealed_round2_ends_in_shares_that_sign() {
+                common::dkg_sealed_round2_ends_in_shares_that_sign::<$suite, $verifier>();
             }
             #[test]
             fn signing_3_of_4_certifies() {
