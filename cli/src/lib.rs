@@ -5,5 +5,6 @@ pub mod app_build;
 pub mod args;
 pub mod keys;
 pub mod network;
+pub mod receipt_file;
 pub mod scaffold;
 pub mod state_file;

@@ -58,6 +58,10 @@ fn node_config(config: &ReplicaConfig, cluster: nexus_replica::ClusterId) -> Res
     if let Some(kept) = config.logs_kept_after_snapshot {
         node.logs_kept_after_snapshot = kept;
     }
+    if let Some(enabled) = config.certify {
+        node.certify.enabled = enabled;
+    }
+    node.certify.threshold = config.certify_threshold;
     Ok(node)
 }
 
@@ -114,6 +118,8 @@ pub async fn up(dir: &Path, replicas: usize, admin: &str) -> Result<()> {
             admins: admins.clone(),
             snapshot_every_entries: None,
             logs_kept_after_snapshot: None,
+            certify: None,
+            certify_threshold: None,
         };
         let config_path = dir.join(format!("replica-{i}.toml"));
         network::write_toml(&config_path, &config)?;

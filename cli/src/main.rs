@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use nexus_cli::receipt_file::{self, ReceiptFile};
 use nexus_cli::{app_build, args, keys, network, state_file};
 use nexus_replica::admin::AdminCommand;
 use nexus_replica::nexus_mpc::batch::{BatchMessage, MerklePath};
@@ -98,20 +99,39 @@ enum Command {
         #[arg(long, default_value = "default")]
         key: String,
     },
-    /// Call a function of a deployed app; prints the receipt.
+    /// Call a function of a deployed app; waits for the certificate of its batch and prints the receipt.
+    /// Exits with status 3 if the call was applied but not certified within the timeout.
     Call {
         #[command(flatten)]
         target: FunctionCall,
         #[arg(long, default_value = "default")]
         key: String,
+        /// How long to wait for the certificate (0: do not wait).
+        #[arg(long, default_value_t = 10)]
+        certificate_timeout_secs: u64,
+        /// Write the certified receipt to this file, for `nexus verify`.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
-    /// Fetch the receipt of a call by its id (its log index).
+    /// Fetch the receipt of a call by its id (its log index), with its certificate once there is one.
     Receipt {
         call_id: u64,
         #[arg(long, default_value = "hex")]
         decode: String,
         #[arg(long)]
         replica: Option<String>,
+        /// Write the certified receipt to this file, for `nexus verify` (fails if it is not certified yet).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check a certified receipt file offline: the receipt is in the certified batch and the group signed it.
+    Verify {
+        /// The receipt file (`nexus call --out` / `nexus receipt --out`).
+        file: PathBuf,
+        /// The group key to trust (64 hex digits, as `nexus status` shows it). Without it, the key named in
+        /// the file is used and printed, for you to compare.
+        #[arg(long)]
+        group_key: Option<String>,
     },
     /// A read-only call: linearizable (read index through the leader) unless --local.
     Query {
@@ -314,28 +334,45 @@ fn run(command: Command, json: bool) -> Result<()> {
                 other => bail!("unexpected outcome {other:?}"),
             }
         }
-        Command::Call { target, key } => {
+        Command::Call { target, key, certificate_timeout_secs, out } => {
             let (app, input, addr) = target.resolve()?;
             let key = keys::load(&keys::config_dir()?, &key)?;
             let request = Request::Call { app, function: target.function.clone(), input, zk: false };
-            let (outcome, _) = runtime()?.block_on(network::submit(&addr, &key, request))?;
+            let rt = runtime()?;
+            let (outcome, _) = rt.block_on(network::submit(&addr, &key, request))?;
             let receipt = match outcome {
                 ApplyOutcome::Called(receipt) => receipt,
                 ApplyOutcome::Rejected(why) => bail!("call refused: {why}"),
                 other => bail!("unexpected outcome {other:?}"),
             };
-            print_receipt(&receipt, &target.decode, json, None);
+            if certificate_timeout_secs == 0 {
+                print_receipt(&receipt, &target.decode, json, None, None);
+            } else {
+                let timeout = std::time::Duration::from_secs(certificate_timeout_secs);
+                let served = rt.block_on(network::wait_certified(&addr, receipt.call_id, timeout))?;
+                print_receipt(&served.receipt, &target.decode, json, served.batch.as_ref(), served.certified.as_ref());
+                write_receipt_file(out.as_deref(), served.certified.as_ref())?;
+                if served.certified.is_none() {
+                    eprintln!(
+                        "not yet certified: call {} was applied but its batch has no certificate after {}s \
+                         (fewer than the threshold of replicas signed); `nexus receipt {}` shows it once it is",
+                        receipt.call_id, certificate_timeout_secs, receipt.call_id
+                    );
+                    std::process::exit(3);
+                }
+            }
             if receipt.trap.is_some() {
                 std::process::exit(1);
             }
             Ok(())
         }
-        Command::Receipt { call_id, decode, replica } => {
+        Command::Receipt { call_id, decode, replica, out } => {
             let addr = network::replica_addr(replica, &keys::config_dir()?)?;
             let served = runtime()?.block_on(network::receipt(&addr, call_id))?;
-            print_receipt(&served.receipt, &decode, json, served.batch.as_ref());
-            Ok(())
+            print_receipt(&served.receipt, &decode, json, served.batch.as_ref(), served.certified.as_ref());
+            write_receipt_file(out.as_deref(), served.certified.as_ref())
         }
+        Command::Verify { file, group_key } => verify_receipt_file(&file, group_key.as_deref(), json),
         Command::Query { target, local } => {
             let (app, input, addr) = target.resolve()?;
             let (function, decode) = (&target.function, &target.decode);
@@ -387,6 +424,11 @@ fn run(command: Command, json: bool) -> Result<()> {
                             "last_log_index": s.last_log_index,
                             "snapshot_index": s.snapshot_index,
                             "purged_index": s.purged_index,
+                            "group_key": hex::encode(&s.group_key),
+                            "key_epoch": s.key_epoch,
+                            "threshold": s.threshold,
+                            "certification": s.certification,
+                            "certified_index": s.certified_index,
                             "state_root": hex::encode(&s.state_root),
                             "cluster_id": hex::encode(&s.cluster_id),
                             "members": s.members.iter().map(|m| serde_json::json!({
@@ -401,15 +443,30 @@ fn run(command: Command, json: bool) -> Result<()> {
             }
             for addr in addrs {
                 match rt.block_on(network::status(&addr)) {
-                    Ok(s) => println!(
-                        "replica {} at {addr}: leader {}, term {}, applied {}, state root {}, {} members",
-                        s.node_id,
-                        s.leader_id.map_or("none".into(), |l| l.to_string()),
-                        s.term,
-                        s.applied_index,
-                        hex::encode(&s.state_root),
-                        s.members.len()
-                    ),
+                    Ok(s) => {
+                        println!(
+                            "replica {} at {addr}: leader {}, term {}, applied {}, state root {}, {} members",
+                            s.node_id,
+                            s.leader_id.map_or("none".into(), |l| l.to_string()),
+                            s.term,
+                            s.applied_index,
+                            hex::encode(&s.state_root),
+                            s.members.len()
+                        );
+                        if s.group_key.is_empty() {
+                            println!("  certification: {}", s.certification);
+                        } else {
+                            println!(
+                                "  group key {} (epoch {}, {}-of-{}), certified to {}; {}",
+                                hex::encode(&s.group_key),
+                                s.key_epoch,
+                                s.threshold,
+                                s.members.iter().filter(|m| m.voter).count(),
+                                s.certified_index,
+                                s.certification
+                            );
+                        }
+                    }
                     Err(e) => println!("{e}"),
                 }
             }
@@ -443,7 +500,67 @@ fn membership_change(command: AdminCommand, admin: &AdminTarget, json: bool) -> 
 /// A sealed batch as `nexus receipt` shows it: the batch message and the (already checked) Merkle path.
 type SealedBatch = (BatchMessage, MerklePath);
 
-fn print_receipt(receipt: &nexus_replica::Receipt, decode: &str, json: bool, batch: Option<&SealedBatch>) {
+/// Writes the certified receipt to `out`, if asked; an uncertified receipt cannot be written.
+fn write_receipt_file(out: Option<&Path>, certified: Option<&ReceiptFile>) -> Result<()> {
+    let Some(out) = out else { return Ok(()) };
+    let Some(file) = certified else { bail!("not writing {}: the receipt is not certified yet", out.display()) };
+    std::fs::write(out, serde_json::to_string_pretty(file)? + "\n")
+        .with_context(|| format!("writing {}", out.display()))
+}
+
+/// `nexus verify FILE`: accept (exit 0) with what was verified, or reject (exit 1) with the reason.
+fn verify_receipt_file(path: &Path, group_key: Option<&str>, json: bool) -> Result<()> {
+    let size = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
+    if size > receipt_file::MAX_RECEIPT_FILE_BYTES {
+        bail!("{} is {size} bytes; a receipt file is at most {}", path.display(), receipt_file::MAX_RECEIPT_FILE_BYTES);
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let verdict = ReceiptFile::parse(&text).and_then(|file| file.verify(group_key).map(|receipt| (file, receipt)));
+    match verdict {
+        Ok((file, receipt)) => {
+            let c = &file.certificate;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"valid": true, "call_id": receipt.call_id, "group_key": c.group_key,
+                        "key_epoch": c.key_epoch, "batch": [c.first_index, c.last_index],
+                        "output": file.receipt.output, "trap": file.receipt.trap})
+                );
+            } else {
+                println!("valid: call {} is certified", receipt.call_id);
+                println!("  batch      log {}..={}, key epoch {}", c.first_index, c.last_index, c.key_epoch);
+                let trust = if group_key.is_some() {
+                    "the key you gave"
+                } else {
+                    "named in the file; compare it with the key you trust"
+                };
+                println!("  group key  {} ({trust})", c.group_key);
+                match (&file.receipt.output, &file.receipt.trap) {
+                    (Some(output), _) => println!("  output     0x{output}"),
+                    (None, Some(trap)) => println!("  trapped    {trap}"),
+                    (None, None) => {}
+                }
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if json {
+                println!("{}", serde_json::json!({"valid": false, "error": e.to_string()}));
+            } else {
+                eprintln!("invalid: {e}");
+            }
+            std::process::exit(1);
+        }
+    }
+}
+
+fn print_receipt(
+    receipt: &nexus_replica::Receipt,
+    decode: &str,
+    json: bool,
+    batch: Option<&SealedBatch>,
+    certified: Option<&ReceiptFile>,
+) {
     let shown = receipt.output.as_ref().map(|out| args::decode_as(decode, out).unwrap_or_else(|_| hex::encode(out)));
     if json {
         let value = serde_json::json!({
@@ -467,6 +584,7 @@ fn print_receipt(receipt: &nexus_replica::Receipt, decode: &str, json: bool, bat
                 "leaf_index": path.leaf_index,
                 "leaf_count": path.leaf_count,
             })),
+            "certificate": certified.map(|f| &f.certificate),
         });
         println!("{value}");
         return;
@@ -487,6 +605,13 @@ fn print_receipt(receipt: &nexus_replica::Receipt, decode: &str, json: bool, bat
             path.leaf_index + 1,
             path.leaf_count
         );
+    }
+    match certified {
+        Some(file) => println!(
+            "  certified  by group key {} (epoch {}), signature checked",
+            file.certificate.group_key, file.certificate.key_epoch
+        ),
+        None => println!("  certified  not yet"),
     }
 }
 

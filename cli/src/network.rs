@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nexus_proto::MAX_MESSAGE_BYTES;
 use nexus_proto::v1::admin_client::AdminClient;
@@ -14,10 +14,13 @@ use nexus_proto::v1::{
 };
 use nexus_replica::admin::AdminCommand;
 use nexus_replica::nexus_mpc::batch::{BatchMessage, MerklePath, receipt_digest, verify_path};
+use nexus_replica::nexus_mpc::certificate::Certificate;
 use nexus_replica::{AppId, ApplyOutcome, ClientKey, ClusterId, Receipt, Request};
 use nexus_wasm_host::CallResult;
 use prost::Message;
 use serde::{Deserialize, Serialize};
+
+use crate::receipt_file::ReceiptFile;
 
 /// Deadline for one client RPC (a call waits for Raft to commit and apply it).
 pub const CLIENT_RPC_TIMEOUT_SECS: u64 = 30;
@@ -61,6 +64,12 @@ pub struct ReplicaConfig {
     /// Log entries kept after a snapshot for followers slightly behind (default 1,000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logs_kept_after_snapshot: Option<u64>,
+    /// Threshold certification of sealed batches (default on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certify: Option<bool>,
+    /// Signers needed for a certificate (default 2f+1 of the voters, at least a majority).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certify_threshold: Option<u16>,
 }
 
 /// What `nexus up` leaves for the other commands: where the local network's replicas listen.
@@ -192,6 +201,9 @@ pub struct ServedReceipt {
     /// The batch message the replica built for the call's batch, and the receipt's Merkle path to its
     /// receipts root (checked here against the receipt's bytes); `None` until the batch is sealed.
     pub batch: Option<(BatchMessage, MerklePath)>,
+    /// Once the batch is certified: the receipt file, checked here (path and signature, under the group key
+    /// the certificate names; `nexus verify --group-key` checks it against a key the user trusts).
+    pub certified: Option<ReceiptFile>,
 }
 
 /// The receipt of call `call_id` as the replica at `addr` stores it, with its batch proof checked.
@@ -221,7 +233,34 @@ pub async fn receipt(addr: &str, call_id: u64) -> Result<ServedReceipt, NetworkE
             Some((message, path))
         }
     };
-    Ok(ServedReceipt { receipt, batch })
+    let certified = match (reply.certificate.as_slice(), &batch) {
+        ([], _) => None,
+        (_, None) => return Err(rpc("a certificate came without its batch".into())),
+        (bytes, Some((_, path))) => {
+            let certificate: Certificate =
+                postcard::from_bytes(bytes).map_err(|e| rpc(format!("certificate does not decode: {e}")))?;
+            let file = ReceiptFile::new(&reply.receipt, &receipt, path, &certificate);
+            file.verify(None).map_err(|e| rpc(format!("the receipt does not verify against its certificate: {e}")))?;
+            Some(file)
+        }
+    };
+    Ok(ServedReceipt { receipt, batch, certified })
+}
+
+/// How often [`wait_certified`] asks again.
+pub const CERTIFICATE_POLL: Duration = Duration::from_millis(20);
+
+/// The receipt of call `call_id` once its batch is certified, or the last one served if `timeout` passes
+/// first (its `certified` is then `None`).
+pub async fn wait_certified(addr: &str, call_id: u64, timeout: Duration) -> Result<ServedReceipt, NetworkError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let served = receipt(addr, call_id).await?;
+        if served.certified.is_some() || tokio::time::Instant::now() >= deadline {
+            return Ok(served);
+        }
+        tokio::time::sleep(CERTIFICATE_POLL).await;
+    }
 }
 
 /// A read-only call; returns the result and the applied index it ran at.

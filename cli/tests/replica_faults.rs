@@ -117,7 +117,8 @@ fn killing_the_leader_under_load_loses_no_acknowledged_call() {
 
 #[test]
 fn a_replica_far_behind_catches_up_through_a_snapshot() {
-    let settings = Settings { snapshot_every_entries: Some(20), logs_kept_after_snapshot: Some(5) };
+    let settings =
+        Settings { snapshot_every_entries: Some(20), logs_kept_after_snapshot: Some(5), ..Settings::default() };
     let mut net = Network::start(3, settings);
     let app = deploy(net.addr(0), &net.admin, counter_wasm());
     let leader = net.leader().unwrap();

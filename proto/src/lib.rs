@@ -31,6 +31,11 @@ mod tests {
             last_log_index: 43,
             snapshot_index: 40,
             purged_index: 30,
+            group_key: vec![5; 32],
+            key_epoch: 1,
+            threshold: 3,
+            certification: "ready".into(),
+            certified_index: 41,
         };
         let bytes = status.encode_to_vec();
         assert_eq!(StatusResponse::decode(bytes.as_slice()).unwrap(), status);

@@ -16,6 +16,8 @@
 pub mod admin;
 mod app;
 mod error;
+pub mod faults;
+pub mod group_key;
 pub mod node;
 pub mod raft;
 mod receipt;

@@ -56,4 +56,11 @@ pub enum ApplyOutcome {
     Rejected(Rejection),
     /// A seal closed a batch; the message every replica built for it.
     Sealed(nexus_mpc::batch::BatchMessage),
+    /// A group key entry: adopted, or ignored with the reason (stale epoch, malformed).
+    GroupKey {
+        key_epoch: u64,
+        adopted: Result<(), String>,
+    },
+    /// A certificate entry.
+    Certify(crate::group_key::CertifyOutcome),
 }

@@ -18,13 +18,16 @@ use sha2::{Digest, Sha256};
 
 use crate::app::{AppId, AppRecord};
 use crate::error::ReplicaError;
+use crate::group_key::{CertifyOutcome, GroupKeyRecord};
 use crate::receipt::{ApplyOutcome, Receipt, Rejection};
 use crate::request::{ClusterId, Request, SignatureCache, SignedRequest};
 use crate::state_root::{RootCache, StateRoot};
 use crate::store::{
-    APPS, AppSnapshot, BATCHES, META, META_APPLIED, META_ROOT, MODULES, NONCES, RECEIPTS, STATE, state_key,
+    APPS, AppSnapshot, BATCHES, CERTIFICATES, GROUP_KEYS, META, META_APPLIED, META_ROOT, MODULES, NONCES, RECEIPTS,
+    STATE, state_key,
 };
 use nexus_mpc::batch::{BatchMessage, MerklePath, MerkleTree, receipt_digest};
+use nexus_mpc::certificate::Certificate;
 
 /// One app state entry: (app, key, value).
 pub type StateEntry = (AppId, Vec<u8>, Vec<u8>);
@@ -35,6 +38,10 @@ pub(crate) enum LogItem<'a> {
     Request(&'a SignedRequest),
     /// Close the batch: build its message (see [`StateMachine::batch`]).
     Seal,
+    /// Adopt a group key (see [`crate::group_key`]).
+    GroupKey(&'a GroupKeyRecord),
+    /// Store a batch's certificate.
+    Certify(&'a Certificate),
     /// Raft's own entries (blank, membership): only the applied index moves.
     Nothing,
 }
@@ -57,6 +64,10 @@ pub struct StateMachine {
     root_cache: RootCache,
     /// Whether a call was applied after the last seal (the leader then proposes one).
     unsealed_calls: bool,
+    /// The group key in force (the latest adopted), if any.
+    group_key: Option<GroupKeyRecord>,
+    /// The highest seal index with a certificate (0 if none).
+    certified_index: u64,
 }
 
 /// When applied batches reach the disk.
@@ -94,6 +105,8 @@ struct Tables<'t> {
     nonces: Table<'t, &'static [u8], u64>,
     receipts: Table<'t, u64, &'static [u8]>,
     batches: Table<'t, u64, &'static [u8]>,
+    group_keys: Table<'t, u64, &'static [u8]>,
+    certificates: Table<'t, u64, &'static [u8]>,
 }
 
 /// What a call sees: the committed state of its app plus the writes of earlier calls in the same batch.
@@ -148,6 +161,8 @@ impl StateMachine {
             txn.open_table(NONCES)?;
             txn.open_table(RECEIPTS)?;
             txn.open_table(BATCHES)?;
+            txn.open_table(GROUP_KEYS)?;
+            txn.open_table(CERTIFICATES)?;
             let (applied, root) = decode_meta(
                 meta.get(META_APPLIED)?.as_ref().map(|v| v.value()),
                 meta.get(META_ROOT)?.as_ref().map(|v| v.value()),
@@ -158,9 +173,20 @@ impl StateMachine {
         let signatures = Arc::new(SignatureCache::default());
         let durability = Durability::EveryBatch;
         let root_cache = RootCache::default();
-        let mut sm =
-            Self { db, host, cluster, applied, root, durability, signatures, root_cache, unsealed_calls: false };
-        sm.unsealed_calls = sm.find_unsealed_calls()?;
+        let mut sm = Self {
+            db,
+            host,
+            cluster,
+            applied,
+            root,
+            durability,
+            signatures,
+            root_cache,
+            unsealed_calls: false,
+            group_key: None,
+            certified_index: 0,
+        };
+        sm.load_cached()?;
         Ok(sm)
     }
 
@@ -258,13 +284,19 @@ impl StateMachine {
                     Err(e) => return Ok(ApplyOutcome::Rejected(Rejection::BadCall(e.to_string()))),
                 };
                 batch.apply_writes(app, &result)?;
+                let mut output = result.output().map(<[u8]>::to_vec);
+                if crate::faults::active("corrupt-execution")
+                    && let Some(output) = &mut output
+                {
+                    output.push(0xff);
+                }
                 let receipt = Receipt {
                     call_id: index,
                     app: *app,
                     function: function.clone(),
                     caller: req.signer,
                     input_digest: Sha256::digest(input).into(),
-                    output: result.output().map(<[u8]>::to_vec),
+                    output,
                     trap: result.trap().cloned(),
                     fuel_used: result.fuel_used,
                     state_root: batch.root_cache.encode(batch.root),
@@ -322,6 +354,79 @@ impl StateMachine {
         self.unsealed_calls
     }
 
+    /// Loads what the state machine caches from its tables: whether calls are unsealed, the group key in force,
+    /// the highest certified batch.
+    fn load_cached(&mut self) -> Result<(), ReplicaError> {
+        self.unsealed_calls = self.find_unsealed_calls()?;
+        let read = self.db.begin_read()?;
+        self.group_key = read
+            .open_table(GROUP_KEYS)?
+            .last()?
+            .map(|(_, v)| postcard::from_bytes(v.value()))
+            .transpose()
+            .map_err(|e| ReplicaError::Corrupt(format!("group key: {e}")))?;
+        self.certified_index = read.open_table(CERTIFICATES)?.last()?.map_or(0, |(k, _)| k.value());
+        Ok(())
+    }
+
+    /// The group key in force, once a DKG's key was adopted through the log.
+    pub fn group_key(&self) -> Option<&GroupKeyRecord> {
+        self.group_key.as_ref()
+    }
+
+    /// The highest seal index with a certificate (0 if none).
+    pub fn certified_index(&self) -> u64 {
+        self.certified_index
+    }
+
+    /// The certificate of the batch sealed at `seal_index`, if it is certified.
+    pub fn certificate(&self, seal_index: u64) -> Result<Option<Certificate>, ReplicaError> {
+        let read = self.db.begin_read()?;
+        let certificates = read.open_table(CERTIFICATES)?;
+        certificates
+            .get(seal_index)?
+            .map(|v| postcard::from_bytes(v.value()).map_err(|e| ReplicaError::Corrupt(format!("certificate: {e}"))))
+            .transpose()
+    }
+
+    /// The message this replica sealed at `seal_index`, if a seal was applied there.
+    pub fn sealed_batch(&self, seal_index: u64) -> Result<Option<BatchMessage>, ReplicaError> {
+        let read = self.db.begin_read()?;
+        let batches = read.open_table(BATCHES)?;
+        batches
+            .get(seal_index)?
+            .map(|v| postcard::from_bytes(v.value()).map_err(|e| ReplicaError::Corrupt(format!("batch message: {e}"))))
+            .transpose()
+    }
+
+    /// Up to `limit` sealed batches after seal index `after` that have no certificate and are of the key epoch
+    /// in force, oldest first: the certification backlog. Also returns the last seal index looked at, below
+    /// which nothing after `after` is left to certify.
+    pub fn uncertified_batches(&self, after: u64, limit: usize) -> Result<(Vec<BatchMessage>, u64), ReplicaError> {
+        let read = self.db.begin_read()?;
+        let batches = read.open_table(BATCHES)?;
+        let certificates = read.open_table(CERTIFICATES)?;
+        let mut out = Vec::new();
+        let mut scanned_to = after;
+        for row in batches.range(after.saturating_add(1)..)? {
+            let (index, message) = row?;
+            scanned_to = index.value();
+            if certificates.get(index.value())?.is_some() {
+                continue;
+            }
+            let message: BatchMessage = postcard::from_bytes(message.value())
+                .map_err(|e| ReplicaError::Corrupt(format!("batch message: {e}")))?;
+            // Batches of an earlier key epoch can no longer be certified by the key in force.
+            if self.group_key.as_ref().is_some_and(|k| k.key_epoch == message.key_epoch) {
+                out.push(message);
+            }
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok((out, scanned_to))
+    }
+
     fn find_unsealed_calls(&self) -> Result<bool, ReplicaError> {
         let read = self.db.begin_read()?;
         let last_seal = read.open_table(BATCHES)?.last()?.map_or(0, |(k, _)| k.value());
@@ -331,7 +436,13 @@ impl StateMachine {
     /// Builds the message of the batch that the seal at `index` closes: the log range since the previous
     /// seal, the Merkle root over the receipts of the calls in it, and the state root after it. Every replica
     /// builds it from its own execution; certification signs it.
-    fn seal(&self, index: u64, tables: &Tables<'_>, state_root: [u8; 32]) -> Result<BatchMessage, ReplicaError> {
+    fn seal(
+        &self,
+        index: u64,
+        tables: &Tables<'_>,
+        key_epoch: u64,
+        state_root: [u8; 32],
+    ) -> Result<BatchMessage, ReplicaError> {
         let first_index = tables.batches.last()?.map_or(1, |(k, _)| k.value() + 1);
         let mut digests = Vec::new();
         for row in tables.receipts.range(first_index..index)? {
@@ -340,8 +451,8 @@ impl StateMachine {
         }
         Ok(BatchMessage {
             cluster_id: self.cluster,
-            // No group key yet: certification (issue 4) sets the epoch through the log.
-            key_epoch: 0,
+            // 0 before any group key: such a batch is never certified.
+            key_epoch,
             first_index,
             last_index: index,
             receipts_root: MerkleTree::new(&digests).root(),
@@ -407,6 +518,30 @@ impl StateMachine {
         }
         Ok(out)
     }
+}
+
+/// Applies a certificate entry: stored if it verifies under the group key in force and names a batch this
+/// replica sealed, once per batch.
+fn store_certificate(
+    tables: &mut Tables<'_>,
+    group_key: Option<&GroupKeyRecord>,
+    certificate: &Certificate,
+) -> Result<CertifyOutcome, ReplicaError> {
+    let Some(key) = group_key else { return Ok(CertifyOutcome::Ignored("no group key in force".into())) };
+    if let Err(e) = key.verify(certificate) {
+        return Ok(CertifyOutcome::Ignored(e.to_string()));
+    }
+    let last_index = certificate.message.last_index;
+    let own: BatchMessage = match tables.batches.get(last_index)? {
+        Some(v) => postcard::from_bytes(v.value()).map_err(|e| ReplicaError::Corrupt(format!("batch message: {e}")))?,
+        None => return Ok(CertifyOutcome::Ignored(format!("no batch sealed at index {last_index}"))),
+    };
+    if tables.certificates.get(last_index)?.is_some() {
+        return Ok(CertifyOutcome::Duplicate { last_index });
+    }
+    let bytes = postcard::to_allocvec(certificate).expect("encodes");
+    tables.certificates.insert(last_index, bytes.as_slice())?;
+    Ok(CertifyOutcome::Stored { last_index, matches_own: own == certificate.message })
 }
 
 /// One batch in progress.
@@ -478,7 +613,7 @@ impl StateMachine {
         let (cluster, cache) = (self.cluster, &*self.signatures);
         let verify = |item: &LogItem<'_>| match item {
             LogItem::Request(request) => request.verify_with(&cluster, cache),
-            LogItem::Seal | LogItem::Nothing => true,
+            LogItem::Seal | LogItem::GroupKey(_) | LogItem::Certify(_) | LogItem::Nothing => true,
         };
         let signatures_ok: Vec<bool> = if entries.len() >= PARALLEL_VERIFY_MIN_ENTRIES {
             entries.par_iter().map(|(_, item)| verify(item)).collect()
@@ -493,6 +628,8 @@ impl StateMachine {
         let mut root_cache = std::mem::take(&mut self.root_cache);
         let mut applied = self.applied;
         let mut unsealed_calls = self.unsealed_calls;
+        let mut group_key = self.group_key.clone();
+        let mut certified_index = self.certified_index;
         let mut outcomes = Vec::with_capacity(entries.len());
         {
             let mut tables = Tables {
@@ -502,6 +639,8 @@ impl StateMachine {
                 nonces: txn.open_table(NONCES)?,
                 receipts: txn.open_table(RECEIPTS)?,
                 batches: txn.open_table(BATCHES)?,
+                group_keys: txn.open_table(GROUP_KEYS)?,
+                certificates: txn.open_table(CERTIFICATES)?,
             };
             let mut pending: HashMap<AppId, Arc<Mutex<StateWrites>>> = HashMap::new();
             for ((index, item), signature_ok) in entries.iter().zip(signatures_ok) {
@@ -510,10 +649,28 @@ impl StateMachine {
                 }
                 match item {
                     LogItem::Seal => {
-                        let message = self.seal(*index, &tables, root_cache.encode(&root))?;
+                        let epoch = group_key.as_ref().map_or(0, |k| k.key_epoch);
+                        let message = self.seal(*index, &tables, epoch, root_cache.encode(&root))?;
                         tables.batches.insert(*index, postcard::to_allocvec(&message).expect("encodes").as_slice())?;
                         unsealed_calls = false;
                         outcomes.push(Some(ApplyOutcome::Sealed(message)));
+                    }
+                    LogItem::GroupKey(record) => {
+                        let current = group_key.as_ref().map_or(0, |k| k.key_epoch);
+                        let adopted = record.check(current).map_err(|e| e.to_string());
+                        if adopted.is_ok() {
+                            let bytes = postcard::to_allocvec(record).expect("encodes");
+                            tables.group_keys.insert(record.key_epoch, bytes.as_slice())?;
+                            group_key = Some((*record).clone());
+                        }
+                        outcomes.push(Some(ApplyOutcome::GroupKey { key_epoch: record.key_epoch, adopted }));
+                    }
+                    LogItem::Certify(certificate) => {
+                        let outcome = store_certificate(&mut tables, group_key.as_ref(), certificate)?;
+                        if let CertifyOutcome::Stored { last_index, .. } = outcome {
+                            certified_index = certified_index.max(last_index);
+                        }
+                        outcomes.push(Some(ApplyOutcome::Certify(outcome)));
                     }
                     LogItem::Request(request) => {
                         let mut batch = Batch {
@@ -561,6 +718,8 @@ impl StateMachine {
         self.root = root;
         self.root_cache = root_cache;
         self.unsealed_calls = unsealed_calls;
+        self.group_key = group_key;
+        self.certified_index = certified_index;
         Ok(outcomes)
     }
 
@@ -587,8 +746,9 @@ impl StateMachine {
             meta.get(META_APPLIED)?.as_ref().map(|v| v.value()),
             meta.get(META_ROOT)?.as_ref().map(|v| v.value()),
         )?;
-        self.unsealed_calls = self.find_unsealed_calls()?;
-        Ok(())
+        drop(meta);
+        drop(read);
+        self.load_cached()
     }
 }
 

@@ -27,6 +27,11 @@ pub const RECEIPTS: TableDefinition<u64, &[u8]> = TableDefinition::new("receipts
 /// Seal index (the batch's last log index) → postcard(BatchMessage): the sealed batches.
 pub const BATCHES: TableDefinition<u64, &[u8]> = TableDefinition::new("batches");
 
+/// Key epoch → postcard(GroupKeyRecord): the group keys adopted through the log.
+pub const GROUP_KEYS: TableDefinition<u64, &[u8]> = TableDefinition::new("group_keys");
+/// Seal index → postcard(Certificate): the certified batches.
+pub const CERTIFICATES: TableDefinition<u64, &[u8]> = TableDefinition::new("certificates");
+
 pub const META_APPLIED: &str = "applied_index";
 pub const META_ROOT: &str = "state_root";
 

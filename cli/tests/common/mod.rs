@@ -33,6 +33,8 @@ pub struct Network {
     /// The key every replica lists as admin.
     pub admin: ClientKey,
     settings: Settings,
+    /// Node id → `NEXUS_TEST_FAULTS` for that replica's process (see nexus-replica's `faults`).
+    pub faults: BTreeMap<u64, String>,
 }
 
 /// Per-network replica settings the tests vary.
@@ -40,6 +42,7 @@ pub struct Network {
 pub struct Settings {
     pub snapshot_every_entries: Option<u64>,
     pub logs_kept_after_snapshot: Option<u64>,
+    pub certify: Option<bool>,
 }
 
 fn free_addr() -> String {
@@ -50,12 +53,17 @@ fn free_addr() -> String {
 impl Network {
     /// Starts `n` replicas (node ids 0..n), replica 0 bootstrapping the cluster, and waits for a leader.
     pub fn start(n: u64, settings: Settings) -> Self {
+        Self::start_with_faults(n, settings, BTreeMap::new())
+    }
+
+    /// [`Network::start`] with deliberate faults in some replicas (node id → fault list).
+    pub fn start_with_faults(n: u64, settings: Settings, faults: BTreeMap<u64, String>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let config_dir = dir.path().join("config");
         let admin = nexus_cli::keys::create(&config_dir, "default", false).expect("admin key");
         // A fresh public key is as good as any random 32 bytes for a cluster id.
         let cluster = nexus_cli::keys::create(&config_dir, "cluster-id", false).expect("random").public();
-        let mut network = Network { dir, cluster, replicas: Vec::new(), config_dir, admin, settings };
+        let mut network = Network { dir, cluster, replicas: Vec::new(), config_dir, admin, settings, faults };
         let addrs: Vec<String> = (0..n).map(|_| free_addr()).collect();
         let members: BTreeMap<String, String> =
             addrs.iter().enumerate().map(|(i, a)| (i.to_string(), a.clone())).collect();
@@ -78,6 +86,8 @@ impl Network {
             admins: vec![hex::encode(self.admin.public())],
             snapshot_every_entries: self.settings.snapshot_every_entries,
             logs_kept_after_snapshot: self.settings.logs_kept_after_snapshot,
+            certify: self.settings.certify,
+            certify_threshold: None,
         };
         let path = self.dir.path().join(format!("replica-{id}.toml"));
         network::write_toml(&path, &config).expect("config written");
@@ -94,6 +104,7 @@ impl Network {
         let child = Command::new(NEXUS)
             .args(["replica", "run", "--config"])
             .arg(&replica.config)
+            .env("NEXUS_TEST_FAULTS", self.faults.get(&replica.id).map_or("", String::as_str))
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))
             .spawn()

@@ -28,11 +28,18 @@ pub struct ClientService {
     host: Arc<Host>,
     node_id: u64,
     leader: LeaderChannel,
+    certifier: Arc<super::Certifier>,
 }
 
 impl ClientService {
-    pub fn new(raft: ReplicaRaft, state: SharedStateMachine, host: Arc<Host>, node_id: u64) -> Self {
-        Self { raft, state, host, node_id, leader: LeaderChannel::default() }
+    pub fn new(
+        raft: ReplicaRaft,
+        state: SharedStateMachine,
+        host: Arc<Host>,
+        node_id: u64,
+        certifier: Arc<super::Certifier>,
+    ) -> Self {
+        Self { raft, state, host, node_id, leader: LeaderChannel::default(), certifier }
     }
 
     /// A client for the leader's API, when this replica is not the leader.
@@ -64,7 +71,11 @@ impl ClientService {
 /// error naming what happened otherwise, with the response (outcome and log index) in its details.
 fn submit_reply(response: SubmitResponse, outcome: &ApplyOutcome) -> Result<Response<SubmitResponse>, Status> {
     let (code, message) = match outcome {
-        ApplyOutcome::Deployed { .. } | ApplyOutcome::Upgraded { .. } | ApplyOutcome::Sealed(_) => {
+        ApplyOutcome::Deployed { .. }
+        | ApplyOutcome::Upgraded { .. }
+        | ApplyOutcome::Sealed(_)
+        | ApplyOutcome::GroupKey { .. }
+        | ApplyOutcome::Certify(_) => {
             return Ok(Response::new(response));
         }
         ApplyOutcome::Called(receipt) => match &receipt.trap {
@@ -86,6 +97,11 @@ fn submit_reply(response: SubmitResponse, outcome: &ApplyOutcome) -> Result<Resp
         }
     };
     Err(Status::with_details(code, message, response.encode_to_vec().into()))
+}
+
+/// The postcard encoding of a value the API returns as opaque bytes.
+fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Status> {
+    postcard::to_allocvec(value).map_err(|e| Status::internal(e.to_string()))
 }
 
 #[tonic::async_trait]
@@ -171,20 +187,27 @@ impl Client for ClientService {
         let receipt =
             receipt.ok_or_else(|| Status::not_found(format!("no receipt for call {call_id} on this replica")))?;
         let receipt = postcard::to_allocvec(&receipt).map_err(|e| Status::internal(e.to_string()))?;
-        let batch =
-            self.state.read().map_err(lock_error)?.batch(call_id).map_err(|e| Status::internal(e.to_string()))?;
-        let batch = match batch {
-            Some(batch) => postcard::to_allocvec(&batch).map_err(|e| Status::internal(e.to_string()))?,
-            None => Vec::new(),
+        let (batch, certificate) = {
+            let state = self.state.read().map_err(lock_error)?;
+            let batch = state.batch(call_id).map_err(|e| Status::internal(e.to_string()))?;
+            let certificate = match &batch {
+                Some((message, _)) => {
+                    state.certificate(message.last_index).map_err(|e| Status::internal(e.to_string()))?
+                }
+                None => None,
+            };
+            (batch, certificate)
         };
-        Ok(Response::new(GetReceiptResponse { receipt, batch }))
+        let batch = batch.as_ref().map(encode).transpose()?.unwrap_or_default();
+        let certificate = certificate.as_ref().map(encode).transpose()?.unwrap_or_default();
+        Ok(Response::new(GetReceiptResponse { receipt, batch, certificate }))
     }
 
     async fn status(&self, _: Request<StatusRequest>) -> Result<Response<StatusResponse>, Status> {
         let metrics = self.raft.metrics().borrow_watched().clone();
-        let (status, cluster) = {
+        let (status, cluster, group_key, certified_index) = {
             let state = self.state.read().map_err(lock_error)?;
-            (state.status(), *state.cluster())
+            (state.status(), *state.cluster(), state.group_key().cloned(), state.certified_index())
         };
         let members = super::members(&metrics);
         Ok(Response::new(StatusResponse {
@@ -198,6 +221,11 @@ impl Client for ClientService {
             last_log_index: metrics.last_log_index.unwrap_or(0),
             snapshot_index: metrics.snapshot.map_or(0, |id| id.index),
             purged_index: metrics.purged.map_or(0, |id| id.index),
+            group_key: group_key.as_ref().map(|k| k.group_key.clone()).unwrap_or_default(),
+            key_epoch: group_key.as_ref().map_or(0, |k| k.key_epoch),
+            threshold: group_key.as_ref().map_or(0, |k| u32::from(k.threshold)),
+            certification: self.certifier.status_line(),
+            certified_index,
         }))
     }
 }

@@ -6,6 +6,8 @@
 //!  clients ──Client.Submit/Query/GetReceipt/Status──> client_service ──> openraft (writes; forwarded to the leader
 //!                                                                      by followers) / state machine (reads)
 //!  operators ──Admin.AddReplica/RemoveReplica──> admin_service ──> openraft membership (admin keys only)
+//!  peers ──Mpc.Dkg/Commit/Sign/Propose──> mpc_service ──> certify (DKG, signing sessions; certificates logged
+//!                                                                  through the leader)
 //! ```
 //!
 //! Deploys are compiled off the apply path: the replica a client submits to validates and compiles the module
@@ -16,7 +18,9 @@
 //! Messages between replicas are openraft's own types, postcard-encoded inside the proto's opaque `payload`.
 
 mod admin_service;
+pub mod certify;
 mod client_service;
+mod mpc_service;
 mod network;
 mod raft_service;
 
@@ -30,13 +34,16 @@ use nexus_proto::MAX_MESSAGE_BYTES;
 use nexus_proto::v1::Member;
 use nexus_proto::v1::admin_server::AdminServer;
 use nexus_proto::v1::client_server::ClientServer;
+use nexus_proto::v1::mpc_server::MpcServer;
 use nexus_proto::v1::raft_server::RaftServer;
 use nexus_wasm_host::Host;
 use openraft::async_runtime::WatchReceiver;
 use tonic::Status;
 
 pub use admin_service::AdminService;
+pub use certify::{Certifier, CertifyConfig};
 pub use client_service::ClientService;
+pub use mpc_service::MpcService;
 pub use network::GrpcNetwork;
 pub use raft_service::RaftService;
 
@@ -71,6 +78,8 @@ pub struct NodeConfig {
     pub logs_kept_after_snapshot: u64,
     /// Public keys allowed to add and remove replicas (none: membership changes are refused).
     pub admins: Vec<[u8; 32]>,
+    /// Threshold certification of sealed batches.
+    pub certify: CertifyConfig,
 }
 
 impl NodeConfig {
@@ -85,6 +94,7 @@ impl NodeConfig {
             snapshot_every_entries: 10_000,
             logs_kept_after_snapshot: 1_000,
             admins: Vec::new(),
+            certify: CertifyConfig::default(),
         }
     }
 }
@@ -97,6 +107,8 @@ pub enum NodeError {
     Raft(String),
     #[error("network: {0}")]
     Network(String),
+    #[error("key share: {0}")]
+    KeyShare(#[from] nexus_mpc::key_store::KeyStoreError),
 }
 
 /// A running replica: Raft, its state machine, and the gRPC server on `addr`.
@@ -104,8 +116,9 @@ pub struct Node {
     pub raft: ReplicaRaft,
     pub state: SharedStateMachine,
     pub addr: SocketAddr,
+    pub certifier: Arc<Certifier>,
     server: tokio::task::JoinHandle<()>,
-    sealer: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// How often the leader closes a batch when calls were applied since the last seal: the delay a call waits
@@ -113,14 +126,16 @@ pub struct Node {
 pub const SEAL_INTERVAL: Duration = Duration::from_millis(20);
 
 /// On the leader: proposes a seal every [`SEAL_INTERVAL`] while calls were applied since the last one. One
-/// seal in flight at a time.
-async fn seal_batches(raft: ReplicaRaft, state: SharedStateMachine, node_id: u64) {
+/// seal in flight at a time. With certification on, nothing is sealed before the group key is in the state, so
+/// that every batch is of a key that can certify it (the first seal then covers every call before it).
+async fn seal_batches(raft: ReplicaRaft, state: SharedStateMachine, node_id: u64, certify: bool) {
     let mut tick = tokio::time::interval(SEAL_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         let leading = raft.metrics().borrow_watched().current_leader == Some(node_id);
-        let unsealed = state.read().map(|sm| sm.has_unsealed_calls()).unwrap_or(false);
+        let unsealed =
+            state.read().map(|sm| sm.has_unsealed_calls() && (!certify || sm.group_key().is_some())).unwrap_or(false);
         if leading && unsealed {
             // A failure (leadership lost, shutdown) is retried at the next tick by whoever leads then.
             let _ = tokio::time::timeout(SUBMIT_TIMEOUT, raft.client_write(LogCommand::Seal)).await;
@@ -155,11 +170,21 @@ impl Node {
         let raft_service = RaftServer::new(RaftService::new(raft.clone(), host.clone(), config.cluster, signatures))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        let client_service = ClientServer::new(ClientService::new(raft.clone(), state.clone(), host, config.node_id))
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let certifier = Certifier::new(
+            config.node_id,
+            config.cluster,
+            config.certify,
+            raft.clone(),
+            state.clone(),
+            &config.data_dir,
+        )?;
+        let client_service =
+            ClientServer::new(ClientService::new(raft.clone(), state.clone(), host, config.node_id, certifier.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES);
         let gate = Arc::new(AdminGate::new(config.cluster, config.admins.clone()));
         let admin_service = AdminServer::new(AdminService::new(raft.clone(), gate, config.node_id));
+        let mpc_service = MpcServer::new(MpcService::new(certifier.clone()));
         // Small RPCs, each waited for: Nagle's algorithm would hold replies back for the peer's delayed ACK
         // (tens of milliseconds). tonic sets TCP_NODELAY only on listeners it binds itself.
         let incoming = tokio_stream::StreamExt::map(tokio_stream::wrappers::TcpListenerStream::new(listener), |s| {
@@ -173,11 +198,13 @@ impl Node {
                 .add_service(raft_service)
                 .add_service(client_service)
                 .add_service(admin_service)
+                .add_service(mpc_service)
                 .serve_with_incoming(incoming)
                 .await;
         });
-        let sealer = tokio::spawn(seal_batches(raft.clone(), state.clone(), config.node_id));
-        Ok(Self { raft, state, addr, server, sealer })
+        let mut tasks = certifier.spawn();
+        tasks.push(tokio::spawn(seal_batches(raft.clone(), state.clone(), config.node_id, config.certify.enabled)));
+        Ok(Self { raft, state, addr, certifier, server, tasks })
     }
 
     /// Makes this node the first member of a new cluster with the given members (node id → gRPC address).
@@ -189,7 +216,9 @@ impl Node {
 
     /// Stops serving, stops Raft, and makes the applied state durable (so a restart re-applies nothing).
     pub async fn shutdown(self) {
-        self.sealer.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
         self.server.abort();
         let _ = self.raft.shutdown().await;
         let state = self.state.clone();

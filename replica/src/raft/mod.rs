@@ -50,6 +50,10 @@ pub enum LogCommand {
     /// Closes the current batch: every replica builds the batch message (index range, receipts root, state
     /// root) at this entry, from its own execution, for certification. Proposed by the leader.
     Seal,
+    /// Adopts the group key a DKG produced (proposed once every participant confirmed it).
+    GroupKey(crate::group_key::GroupKeyRecord),
+    /// Stores the certificate of a sealed batch (checked against the group key on apply).
+    Certify(nexus_mpc::certificate::Certificate),
 }
 
 impl fmt::Display for LogCommand {
@@ -57,6 +61,10 @@ impl fmt::Display for LogCommand {
         match self {
             LogCommand::Request(request) => request.fmt(f),
             LogCommand::Seal => f.write_str("seal"),
+            LogCommand::GroupKey(record) => write!(f, "group key of epoch {}", record.key_epoch),
+            LogCommand::Certify(c) => {
+                write!(f, "certificate of batch {}..={}", c.message.first_index, c.message.last_index)
+            }
         }
     }
 }

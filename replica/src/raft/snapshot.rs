@@ -25,10 +25,12 @@ use super::{RaftStoreError, SnapshotMeta};
 use crate::app::AppId;
 use crate::request::ClusterId;
 use crate::state_root::StateRoot;
-use crate::store::{APPS, BATCHES, META, META_APPLIED, META_ROOT, MODULES, NONCES, RECEIPTS, STATE};
+use crate::store::{
+    APPS, BATCHES, CERTIFICATES, GROUP_KEYS, META, META_APPLIED, META_ROOT, MODULES, NONCES, RECEIPTS, STATE,
+};
 
 /// The format this replica writes and reads. A replica refuses other versions rather than guessing.
-pub const SNAPSHOT_FORMAT_VERSION: u32 = 2;
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 3;
 
 /// Largest snapshot accepted from a peer or from disk. Snapshots are held in memory whole while they are
 /// sent and installed; a state larger than this needs a streaming format first.
@@ -50,6 +52,12 @@ const TAG_STATE: u8 = 3;
 const TAG_NONCES: u8 = 4;
 const TAG_RECEIPTS: u8 = 5;
 const TAG_BATCHES: u8 = 6;
+const TAG_GROUP_KEYS: u8 = 7;
+const TAG_CERTIFICATES: u8 = 8;
+
+/// The tables keyed by a u64 (log index or key epoch), with their record tags.
+const U64_KEYED: [(u8, redb::TableDefinition<u64, &[u8]>); 4] =
+    [(TAG_RECEIPTS, RECEIPTS), (TAG_BATCHES, BATCHES), (TAG_GROUP_KEYS, GROUP_KEYS), (TAG_CERTIFICATES, CERTIFICATES)];
 
 /// Why a snapshot was refused. Nothing was changed when one of these is returned.
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
@@ -84,8 +92,18 @@ struct Header {
 
 /// Every table of the state database and whether the snapshot carries it. Building refuses a database with a
 /// table not listed here, so a table added to the state machine cannot silently go missing from snapshots.
-const KNOWN_TABLES: [&str; 8] =
-    ["meta", "apps", "modules", "app_state", "nonces", "receipts", "batches", "raft_applied"];
+const KNOWN_TABLES: [&str; 10] = [
+    "meta",
+    "apps",
+    "modules",
+    "app_state",
+    "nonces",
+    "receipts",
+    "batches",
+    "group_keys",
+    "certificates",
+    "raft_applied",
+];
 
 fn put(out: &mut Vec<u8>, tag: u8, key: &[u8], value: &[u8]) -> Result<(), RaftStoreError> {
     for part in [key, value] {
@@ -144,7 +162,7 @@ pub(crate) fn build(read: &ReadTransaction, cluster: &ClusterId) -> Result<(Snap
         let (k, v) = row?;
         put(&mut out, TAG_NONCES, k.value(), &v.value().to_le_bytes())?;
     }
-    for (tag, table) in [(TAG_RECEIPTS, RECEIPTS), (TAG_BATCHES, BATCHES)] {
+    for (tag, table) in U64_KEYED {
         for row in read.open_table(table)?.iter()? {
             let (k, v) = row?;
             put(&mut out, tag, &k.value().to_le_bytes(), v.value())?;
@@ -280,8 +298,10 @@ pub(crate) fn install(
         let mut modules = txn.open_table(MODULES)?;
         let mut state = txn.open_table(STATE)?;
         let mut nonces = txn.open_table(NONCES)?;
-        let mut receipts = txn.open_table(RECEIPTS)?;
-        let mut batches = txn.open_table(BATCHES)?;
+        let mut u64_keyed = Vec::with_capacity(U64_KEYED.len());
+        for (tag, table) in U64_KEYED {
+            u64_keyed.push((tag, txn.open_table(table)?));
+        }
         let mut r = Reader { bytes: snapshot.records };
         loop {
             let tag = r.take(1, "record tag")?[0];
@@ -310,10 +330,11 @@ pub(crate) fn install(
                         value.try_into().map_err(|_| SnapshotError::Malformed("nonce is not 8 bytes".into()))?;
                     nonces.insert(key, u64::from_le_bytes(nonce))?;
                 }
-                TAG_RECEIPTS | TAG_BATCHES => {
+                TAG_RECEIPTS | TAG_BATCHES | TAG_GROUP_KEYS | TAG_CERTIFICATES => {
                     let id: [u8; 8] =
-                        key.try_into().map_err(|_| SnapshotError::Malformed("log index is not 8 bytes".into()))?;
-                    let table = if tag == TAG_RECEIPTS { &mut receipts } else { &mut batches };
+                        key.try_into().map_err(|_| SnapshotError::Malformed("u64 key is not 8 bytes".into()))?;
+                    let (_, table) =
+                        u64_keyed.iter_mut().find(|(t, _)| *t == tag).expect("every tag of this arm is in U64_KEYED");
                     table.insert(u64::from_le_bytes(id), value)?;
                 }
                 tag => return Err(SnapshotError::Malformed(format!("unknown record tag {tag}")).into()),

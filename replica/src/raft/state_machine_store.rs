@@ -113,6 +113,8 @@ impl StateMachineStore {
                     let item = match command {
                         Some(LogCommand::Request(request)) => LogItem::Request(request),
                         Some(LogCommand::Seal) => LogItem::Seal,
+                        Some(LogCommand::GroupKey(record)) => LogItem::GroupKey(record),
+                        Some(LogCommand::Certify(certificate)) => LogItem::Certify(certificate),
                         None => LogItem::Nothing,
                     };
                     (*i, item)
