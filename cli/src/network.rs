@@ -37,6 +37,8 @@ pub enum NetworkError {
     NoReplica,
     #[error("replica {addr}: {reason}")]
     Rpc { addr: String, reason: String },
+    #[error("replica {addr}: no receipt for call {call_id} (not applied there yet, or no such call)")]
+    NoReceipt { addr: String, call_id: u64 },
 }
 
 fn rpc_error(addr: &str, status: &tonic::Status) -> NetworkError {
@@ -210,7 +212,10 @@ pub struct ServedReceipt {
 pub async fn receipt(addr: &str, call_id: u64) -> Result<ServedReceipt, NetworkError> {
     let rpc = |reason: String| NetworkError::Rpc { addr: addr.to_string(), reason };
     let mut client = connect(addr).await?;
-    let reply = client.get_receipt(GetReceiptRequest { call_id }).await.map_err(|s| rpc_error(addr, &s))?;
+    let reply = client.get_receipt(GetReceiptRequest { call_id }).await.map_err(|s| match s.code() {
+        tonic::Code::NotFound => NetworkError::NoReceipt { addr: addr.to_string(), call_id },
+        _ => rpc_error(addr, &s),
+    })?;
     let reply = reply.into_inner();
     let receipt: Receipt =
         postcard::from_bytes(&reply.receipt).map_err(|e| rpc(format!("receipt does not decode: {e}")))?;
@@ -251,12 +256,17 @@ pub async fn receipt(addr: &str, call_id: u64) -> Result<ServedReceipt, NetworkE
 pub const CERTIFICATE_POLL: Duration = Duration::from_millis(20);
 
 /// The receipt of call `call_id` once its batch is certified, or the last one served if `timeout` passes
-/// first (its `certified` is then `None`).
+/// first (its `certified` is then `None`). A replica that has not applied the call yet is asked again.
 pub async fn wait_certified(addr: &str, call_id: u64, timeout: Duration) -> Result<ServedReceipt, NetworkError> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let served = receipt(addr, call_id).await?;
-        if served.certified.is_some() || tokio::time::Instant::now() >= deadline {
+        let served = match receipt(addr, call_id).await {
+            Err(NetworkError::NoReceipt { .. }) if tokio::time::Instant::now() < deadline => None,
+            other => Some(other?),
+        };
+        if let Some(served) = served
+            && (served.certified.is_some() || tokio::time::Instant::now() >= deadline)
+        {
             return Ok(served);
         }
         tokio::time::sleep(CERTIFICATE_POLL).await;

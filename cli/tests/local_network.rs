@@ -56,7 +56,7 @@ fn a_local_network_of_four_deploys_calls_and_survives_a_killed_replica() {
         let output = nexus(&config, &["status"]);
         let text = String::from_utf8_lossy(&output.stdout).into_owned();
         if output.status.success()
-            && text.lines().count() == 4
+            && text.lines().filter(|l| l.starts_with("replica ")).count() == 4
             && !text.contains("leader none")
             && !text.contains("cannot connect")
         {
@@ -67,6 +67,7 @@ fn a_local_network_of_four_deploys_calls_and_survives_a_killed_replica() {
     };
     let addrs: Vec<String> = status
         .lines()
+        .filter(|l| l.starts_with("replica "))
         .map(|l| l.split(" at ").nth(1).unwrap().split(':').take(2).collect::<Vec<_>>().join(":"))
         .collect();
 
