@@ -35,8 +35,10 @@ second=$(awk -F'"' '/^replicas/ {print $2}' "$work/network/network.toml")
 called=$("$nexus" call "$app" increment --input u64:2 --decode u64 --replica "$second")
 echo "$called"
 call_id=$(echo "$called" | awk '$1 == "call" && $2 == "id" {print $3}')
-sleep 0.2   # the leader seals the batch within 20 ms
-echo "== the receipt of call $call_id, with its sealed batch and Merkle path"
-"$nexus" receipt "$call_id" --decode u64
+echo "== the receipt of call $call_id, with its sealed batch, Merkle path and certificate"
+"$nexus" receipt "$call_id" --decode u64 --out "$work/receipt.json"
+echo "== the saved receipt, verified offline against the group key"
+group_key=$("$nexus" status | awk '$1 == "group" && $2 == "key" {print $3; exit}')
+"$nexus" verify "$work/receipt.json" --group-key "$group_key"
 echo "== status of every replica"
 "$nexus" status
