@@ -1,0 +1,222 @@
+//! What certification costs: a 4-replica network of real processes on loopback, 64 closed-loop clients calling
+//! `counter::increment` (each client its own key and connection, sending to the leader), once with
+//! certification off and once with it on (after the DKG produced the group key). For each: calls/s and call
+//! latency (submit → receipt); with certification on also the call-to-certificate latency, from a call's
+//! submit until the leader holds a certificate covering its log index.
+//!
+//! That latency is measured without a request per call: a monitor polls the leader's `Status` every 2 ms on
+//! one connection and records (time, `certified_index`); a call is certified at the first sample whose
+//! `certified_index` reaches its call id (its log index). So it is an upper bound by at most one poll
+//! period plus one status round trip. The monitor runs in both rows so both carry the same extra load.
+//!
+//! Run: `cargo bench -p nexus-cli --bench certify` (optionally `-- SECONDS` per row, default 10).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Network, Settings, counter_wasm, deploy};
+use nexus_cli::network;
+use nexus_proto::v1::StatusRequest;
+use nexus_replica::{ApplyOutcome, ClientKey, Request};
+
+const REPLICAS: u64 = 4;
+const CLIENTS: usize = 64;
+const WARMUP: Duration = Duration::from_secs(1);
+const POLL: Duration = Duration::from_millis(2);
+/// How long after the run the monitor waits for the last calls' certificates.
+const CERTIFICATE_GRACE: Duration = Duration::from_secs(30);
+
+/// A measured call: when its submit started, how long until its receipt, and its log index.
+struct Call {
+    sent: Instant,
+    latency: Duration,
+    call_id: u64,
+}
+
+struct Row {
+    certification: &'static str,
+    calls: usize,
+    calls_per_sec: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    /// Call-to-certificate p50/p99 (ms) and the number of calls never seen certified.
+    certified: Option<(f64, f64, usize)>,
+}
+
+/// Polls the leader's status every [`POLL`] until `until` is set and reached (or [`CERTIFICATE_GRACE`] passed
+/// after it was set); returns (time of the answer, certified_index).
+fn monitor(addr: String, until: Arc<AtomicU64>) -> std::thread::JoinHandle<Vec<(Instant, u64)>> {
+    std::thread::spawn(move || {
+        common::block_on(async move {
+            let mut client = network::connect(&addr).await.expect("monitor connects");
+            let mut ticks = tokio::time::interval(POLL);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut samples = Vec::new();
+            let mut stopping: Option<Instant> = None;
+            loop {
+                ticks.tick().await;
+                let status = client.status(StatusRequest {}).await.expect("leader status").into_inner();
+                samples.push((Instant::now(), status.certified_index));
+                let target = until.load(Ordering::Relaxed);
+                if target != u64::MAX {
+                    let since = *stopping.get_or_insert_with(Instant::now);
+                    if status.certified_index >= target || since.elapsed() > CERTIFICATE_GRACE {
+                        return samples;
+                    }
+                }
+            }
+        })
+    })
+}
+
+/// [`CLIENTS`] closed-loop clients calling `counter::increment` on the leader for `seconds` after warm-up.
+fn run(net: &Network, app: nexus_replica::AppId, seconds: Duration) -> Vec<Call> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let cluster = net.cluster;
+    let addr = net.addr(net.leader().expect("a leader")).to_string();
+    let input = postcard::to_allocvec(&1u64).unwrap();
+    runtime.block_on(async {
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..CLIENTS)
+            .map(|c| {
+                let (addr, input) = (addr.clone(), input.clone());
+                tokio::spawn(async move {
+                    let mut secret = [0u8; 32];
+                    secret[..8].copy_from_slice(&(c as u64 + 1000).to_le_bytes());
+                    let key = ClientKey::from_secret(secret);
+                    let mut client = network::connect(&addr).await.unwrap();
+                    let mut nonce = network::clock_nonce();
+                    let mut calls = Vec::new();
+                    while start.elapsed() < WARMUP + seconds {
+                        nonce += 1;
+                        let call = Request::Call { app, function: "increment".into(), input: input.clone(), zk: false };
+                        let signed = key.sign(&cluster, nonce, call).encode();
+                        let sent = Instant::now();
+                        let call_id = match network::submit_signed(&mut client, &addr, signed).await {
+                            Ok((ApplyOutcome::Called(receipt), _)) if receipt.trap.is_none() => receipt.call_id,
+                            other => panic!("call failed: {other:?}"),
+                        };
+                        if sent.duration_since(start) >= WARMUP {
+                            calls.push(Call { sent, latency: sent.elapsed(), call_id });
+                        }
+                    }
+                    calls
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for task in tasks {
+            all.extend(task.await.unwrap());
+        }
+        all
+    })
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let index = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[index].as_secs_f64() * 1e3
+}
+
+/// Per call, the time from its submit to the first sample whose certified_index covers it; and how many
+/// calls no sample covers.
+fn certificate_latencies(calls: &[Call], samples: &[(Instant, u64)]) -> (Vec<Duration>, usize) {
+    // Running maximum, so the samples are sorted by what they cover even if a reading went backwards.
+    let mut covered = 0;
+    let samples: Vec<(Instant, u64)> = samples
+        .iter()
+        .map(|(at, index)| {
+            covered = covered.max(*index);
+            (*at, covered)
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let mut missing = 0;
+    for call in calls {
+        match samples.get(samples.partition_point(|(_, index)| *index < call.call_id)) {
+            Some((at, _)) => latencies.push(at.saturating_duration_since(call.sent)),
+            None => missing += 1,
+        }
+    }
+    latencies.sort();
+    (latencies, missing)
+}
+
+fn measure(certify: bool, seconds: Duration) -> Row {
+    let net = Network::start(REPLICAS, Settings { certify: Some(certify), ..Settings::default() });
+    if certify {
+        net.wait_for("every replica to hold the group key", |net| {
+            (0..net.replicas.len()).all(|i| net.status(i).is_some_and(|s| !s.group_key.is_empty()))
+        });
+    }
+    let leader = net.leader().expect("a leader");
+    let app = deploy(net.addr(leader), &net.admin, counter_wasm());
+    let until = Arc::new(AtomicU64::new(u64::MAX));
+    let monitor = monitor(net.addr(leader).to_string(), until.clone());
+    let calls = run(&net, app, seconds);
+    assert_eq!(net.leader(), Some(leader), "the leader changed during the run");
+    let last = calls.iter().map(|c| c.call_id).max().unwrap_or(0);
+    until.store(if certify { last } else { 0 }, Ordering::Relaxed);
+    let samples = monitor.join().expect("monitor");
+    let mut latencies: Vec<Duration> = calls.iter().map(|c| c.latency).collect();
+    latencies.sort();
+    let certified = certify.then(|| {
+        let (to_certificate, missing) = certificate_latencies(&calls, &samples);
+        (percentile(&to_certificate, 0.50), percentile(&to_certificate, 0.99), missing)
+    });
+    let row = Row {
+        certification: if certify { "on" } else { "off" },
+        calls: calls.len(),
+        calls_per_sec: calls.len() as f64 / seconds.as_secs_f64(),
+        p50_ms: percentile(&latencies, 0.50),
+        p99_ms: percentile(&latencies, 0.99),
+        certified,
+    };
+    eprintln!("certification {}: {:.0} calls/s", row.certification, row.calls_per_sec);
+    row
+}
+
+/// `nproc` and the CPU model.
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name")?.split_once(':').map(|(_, m)| m.trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!("{cores} cores (nproc), {model}")
+}
+
+fn main() {
+    let seconds = std::env::args().skip(1).find_map(|a| a.parse::<u64>().ok()).unwrap_or(10);
+    let seconds = Duration::from_secs(seconds);
+    let off = measure(false, seconds);
+    let on = measure(true, seconds);
+    let cost = (1.0 - on.calls_per_sec / off.calls_per_sec) * 100.0;
+    println!(
+        "\nMachine: {}. {REPLICAS} replicas on loopback, {CLIENTS} clients calling counter::increment on the \
+         leader, {}s per row after {}s warm-up; certification costs {cost:.1}% of throughput (1 - on/off)\n",
+        machine(),
+        seconds.as_secs(),
+        WARMUP.as_secs()
+    );
+    println!("| certification | calls | calls/s | call p50 ms | call p99 ms | to certificate p50 ms | p99 ms |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for r in [off, on] {
+        let (cert_p50, cert_p99) = match r.certified {
+            Some((p50, p99, 0)) => (format!("{p50:.2}"), format!("{p99:.2}")),
+            Some((p50, p99, missing)) => (format!("{p50:.2}"), format!("{p99:.2} ({missing} never certified)")),
+            None => ("–".into(), "–".into()),
+        };
+        println!(
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {cert_p50} | {cert_p99} |",
+            r.certification, r.calls, r.calls_per_sec, r.p50_ms, r.p99_ms
+        );
+    }
+}
