@@ -32,6 +32,10 @@ pub const MAX_SIGNER_SESSIONS: usize = 4_096;
 pub const SIGNER_SESSION_TTL: Duration = Duration::from_secs(10);
 /// How long a signer waits to have applied the batch it is asked to sign.
 pub const APPLY_WAIT: Duration = Duration::from_secs(2);
+/// How often the leader looks for sealed, uncertified batches.
+pub const LEADER_SCAN: Duration = Duration::from_millis(5);
+/// How often another replica looks for batches to take over.
+pub const FOLLOWER_SCAN: Duration = Duration::from_millis(250);
 /// Pause before a batch whose session failed is tried again.
 pub const SESSION_RETRY_DELAY: Duration = Duration::from_millis(500);
 
@@ -286,14 +290,15 @@ struct Backlog {
 
 /// The certify task: starts sessions for sealed, uncertified batches of the key in force.
 pub(super) async fn drive(certifier: Arc<Certifier>) {
-    let mut tick = tokio::time::interval(Duration::from_millis(5));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut backlog = Backlog::default();
     let failures: Arc<std::sync::Mutex<HashMap<u64, Instant>>> = Arc::default();
     // Seal indices at or below this are certified or can never be.
     let mut low = 0u64;
     loop {
-        tick.tick().await;
+        // The leader looks for new batches often (a seal comes every 20 ms); the others only watch for batches
+        // the leader leaves uncertified past TAKEOVER_AFTER, which needs no fine clock.
+        let pause = if certifier.is_leader() { LEADER_SCAN } else { FOLLOWER_SCAN };
+        tokio::time::sleep(pause).await;
         if certifier.ready().is_none() {
             continue;
         }
