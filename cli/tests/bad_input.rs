@@ -8,11 +8,13 @@ use common::{Network, Settings, block_on, counter_wasm, deploy};
 use nexus_proto::MAX_MESSAGE_BYTES;
 use nexus_proto::v1::admin_client::AdminClient;
 use nexus_proto::v1::client_client::ClientClient;
+use nexus_proto::v1::mpc_client::MpcClient;
 use nexus_proto::v1::raft_client::RaftClient;
 use nexus_proto::v1::{
-    AddReplicaRequest, AdminAuth, GetReceiptRequest, QueryRequest, RaftMessage, RemoveReplicaRequest, SnapshotChunk,
-    SubmitRequest, SubmitResponse,
+    AddReplicaRequest, AdminAuth, CommitRequest, DkgMessage, GetReceiptRequest, ProposeRequest, QueryRequest,
+    RaftMessage, RemoveReplicaRequest, SignRequest, SnapshotChunk, SubmitRequest, SubmitResponse,
 };
+use nexus_replica::nexus_mpc::batch::BatchMessage;
 use nexus_replica::{ApplyOutcome, ClientKey, MAX_REQUEST_BYTES, Rejection, Request};
 use nexus_wasm_host::Trap;
 use prost::Message;
@@ -63,8 +65,16 @@ fn bad_input_to_every_rpc_gets_a_clear_error_and_changes_nothing() {
     let key = nexus_cli::keys::load(&net.config_dir, "default").unwrap();
     let app = deploy(net.addr(0), &key, counter_wasm());
     // A count above zero, so that adding u64::MAX overflows (and traps) below.
-    block_on(common::increment(net.addr(0), &key, app, 1)).unwrap();
+    let counted = block_on(common::increment(net.addr(0), &key, app, 1)).unwrap();
     let addr = net.addr(1).to_string();
+    // The call's batch, certified: the Mpc service gets real messages with one field wrong.
+    let certified = block_on(nexus_cli::network::wait_certified(&addr, counted.call_id, Duration::from_secs(30)))
+        .unwrap()
+        .certified
+        .expect("the call's batch is certified");
+    let (_, proof) = certified.proof().unwrap();
+    let certificate = proof.certificate;
+    let leader_addr = net.addr(net.leader().unwrap()).to_string();
     let cluster = net.cluster;
     let signed = |nonce: u64, request: Request| key.sign(&cluster, nonce, request).encode();
     let before = state(&net);
@@ -198,8 +208,49 @@ fn bad_input_to_every_rpc_gets_a_clear_error_and_changes_nothing() {
         let auth = AdminAuth { timestamp_ms: now, signer: auth.signer.to_vec(), signature: auth.signature.to_vec() };
         let (code_, msg) = code(admin.remove_replica(RemoveReplicaRequest { node_id: 0, auth: Some(auth) }).await);
         assert_eq!(code_, Code::PermissionDenied, "{msg}");
+
+        let mut mpc = MpcClient::new(channel(&addr).await);
+        let dkg = |kind: u32, from: u64, payload: Vec<u8>| DkgMessage {
+            context: vec![0; 32],
+            key_epoch: 2,
+            attempt: 0,
+            from,
+            kind,
+            payload,
+        };
+        assert_eq!(code(mpc.dkg(dkg(99, 0, vec![])).await).0, Code::InvalidArgument);
+        assert_eq!(code(mpc.dkg(dkg(1, u64::MAX, vec![])).await).0, Code::InvalidArgument);
+        assert_eq!(code(mpc.dkg(dkg(1, 0, vec![0; 1 << 17])).await).0, Code::OutOfRange);
+        // A message of the epoch already adopted is acknowledged and ignored.
+        mpc.dkg(DkgMessage { key_epoch: 1, ..dkg(1, 0, vec![1; 8]) }).await.unwrap();
+
+        let message = certificate.message;
+        let commit =
+            |session: u64, message: &[u8]| CommitRequest { session, coordinator: 77, batch_message: message.to_vec() };
+        assert_eq!(code(mpc.commit(commit(1, &[0; 7])).await).0, Code::InvalidArgument);
+        let (c, msg) = code(mpc.commit(commit(1, &BatchMessage { receipts_root: [1; 32], ..message }.encode())).await);
+        assert!(c == Code::FailedPrecondition && msg.contains("refusing to sign"), "{c:?} {msg}");
+        let (c, msg) = code(mpc.commit(commit(1, &BatchMessage { key_epoch: 7, ..message }.encode())).await);
+        assert!(c == Code::FailedPrecondition && msg.contains("key epoch"), "{c:?} {msg}");
+        // A session signs at most once: its nonces are gone after the first request, valid or not.
+        mpc.commit(commit(42, &message.encode())).await.unwrap();
+        let sign = |session: u64| SignRequest { session, coordinator: 77, signing_package: vec![0xff; 40] };
+        assert_eq!(code(mpc.sign(sign(42)).await).0, Code::InvalidArgument);
+        let (c, msg) = code(mpc.sign(sign(42)).await);
+        assert!(c == Code::FailedPrecondition && msg.contains("no such signing session"), "{c:?} {msg}");
+
+        let mut mpc = MpcClient::new(channel(&leader_addr).await);
+        let propose = |certificate: Vec<u8>| ProposeRequest { certificate };
+        assert_eq!(code(mpc.propose(propose(vec![0xff; 9])).await).0, Code::InvalidArgument);
+        assert_eq!(code(mpc.propose(propose(vec![0; 4096])).await).0, Code::OutOfRange);
+        let mut forged = certificate.clone();
+        forged.signature[0] ^= 1;
+        let (c, msg) = code(mpc.propose(propose(postcard::to_allocvec(&forged).unwrap())).await);
+        assert!(c == Code::InvalidArgument && msg.contains("signature"), "{c:?} {msg}");
+        // The batch's certificate again: already in the state, so nothing is logged.
+        mpc.propose(propose(postcard::to_allocvec(&certificate).unwrap())).await.unwrap();
     });
-    assert_eq!(state(&net), before, "bad reads, Raft messages or admin commands changed something");
+    assert_eq!(state(&net), before, "bad reads, Raft, admin or Mpc messages changed something");
 
     // No leader: with two of three replicas gone, a write is refused as unavailable, not left hanging.
     let leader = net.leader().unwrap();

@@ -142,12 +142,17 @@ fn a_replica_far_behind_catches_up_through_a_snapshot() {
         "replica caught up without a snapshot (its snapshot index {} < the leader's purged index {purged})",
         status.snapshot_index,
     );
-    // Receipts and sealed batches are part of the state a snapshot carries: the caught-up replica serves the
-    // same batch message (checked path included) as the leader for calls it never applied itself.
+    // Receipts, sealed batches and certificates are part of the state a snapshot carries: the caught-up replica
+    // serves the same batch message and certificate (path and signature checked) as the leader for calls it
+    // never applied itself.
     assert_receipts_on(&net, behind, &acked);
     for receipt in [&acked[0], &acked[30], &acked[59]] {
-        let served = |i| block_on(network::receipt(net.addr(i), receipt.call_id)).unwrap().batch;
-        net.wait_for("the call's batch to be sealed", |_| served(leader).is_some());
+        let served = |i| {
+            let served = block_on(network::receipt(net.addr(i), receipt.call_id)).unwrap();
+            (served.batch, served.certified)
+        };
+        net.wait_for("the call's batch to be certified", |_| served(leader).1.is_some());
+        net.wait_for("the caught-up replica to hold the certificate", |_| served(behind).1.is_some());
         assert_eq!(served(behind), served(leader), "call {}", receipt.call_id);
     }
     let (_, root) = net.converged();

@@ -827,3 +827,164 @@ mod seal_tests {
         assert_eq!(sm.batch(5).unwrap().unwrap().0, sealed[1]);
     }
 }
+
+#[cfg(test)]
+mod certification_tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use nexus_mpc::frost_core::keys::{IdentifierList, KeyPackage, PublicKeyPackage, generate_with_dealer};
+    use nexus_mpc::signing::{Coordinator, Signer};
+    use nexus_wasm_host::Limits;
+    use rand_core_06::OsRng;
+
+    use super::*;
+    use crate::group_key::Suite;
+    use crate::request::ClientKey;
+
+    const CLUSTER: ClusterId = [6; 32];
+
+    /// A 3-of-4 group from a trusted dealer: the state machine only sees the result, whoever made it.
+    fn group() -> (BTreeMap<u16, KeyPackage<Suite>>, PublicKeyPackage<Suite>) {
+        let (shares, public) = generate_with_dealer::<Suite, _>(4, 3, IdentifierList::Default, &mut OsRng).unwrap();
+        let keys = shares
+            .into_values()
+            .enumerate()
+            .map(|(i, share)| (i as u16 + 1, KeyPackage::try_from(share).unwrap()))
+            .collect();
+        (keys, public)
+    }
+
+    fn record(public: &PublicKeyPackage<Suite>, key_epoch: u64) -> GroupKeyRecord {
+        GroupKeyRecord {
+            key_epoch,
+            threshold: 3,
+            participants: vec![1, 2, 3, 4],
+            group_key: public.verifying_key().serialize().unwrap(),
+            public_key_package: public.serialize().unwrap(),
+        }
+    }
+
+    /// A certificate of `message` by signers 1..=3.
+    fn certify(
+        keys: &BTreeMap<u16, KeyPackage<Suite>>,
+        public: &PublicKeyPackage<Suite>,
+        message: BatchMessage,
+    ) -> Certificate {
+        let signers: BTreeSet<u16> = [1, 2, 3].into();
+        let mut coordinator = Coordinator::new(public, message, &signers).unwrap();
+        let mut pending = Vec::new();
+        let mut package = None;
+        for p in &signers {
+            let (signer, commitments) = Signer::new(&keys[p], message, &mut OsRng).unwrap();
+            package = coordinator.on_commitments(*p, &commitments).unwrap().or(package);
+            pending.push((*p, signer));
+        }
+        let package = package.unwrap();
+        for (p, signer) in pending {
+            coordinator.on_share(p, &signer.sign(&package).unwrap()).unwrap();
+        }
+        coordinator.aggregate().unwrap()
+    }
+
+    fn open(dir: &Path) -> StateMachine {
+        let host = Arc::new(Host::new(Limits::default()).unwrap());
+        StateMachine::open(&dir.join("state.redb"), CLUSTER, host).unwrap()
+    }
+
+    #[test]
+    fn a_group_key_is_adopted_once_per_epoch_and_seals_carry_its_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sm = open(dir.path());
+        let (_, public) = group();
+        let (_, other) = group();
+        let key = ClientKey::from_secret([1; 32]);
+        let deploy =
+            key.sign(&CLUSTER, 1, Request::Deploy { module: nexus_tests::example_apps()["counter"].wasm.clone() });
+        let input = postcard::to_allocvec(&1u64).unwrap();
+        let call =
+            key.sign(&CLUSTER, 2, Request::Call { app: deploy.app(), function: "increment".into(), input, zk: false });
+
+        let mut mismatched = record(&public, 1);
+        mismatched.group_key = other.verifying_key().serialize().unwrap();
+        let mut bad_threshold = record(&public, 1);
+        bad_threshold.threshold = 2;
+        let (first, stale) = (record(&public, 1), record(&other, 1));
+        let log = [
+            (1, LogItem::Seal),
+            (2, LogItem::GroupKey(&mismatched)),
+            (3, LogItem::GroupKey(&bad_threshold)),
+            (4, LogItem::GroupKey(&first)),
+            (5, LogItem::GroupKey(&stale)),
+            (6, LogItem::Request(&deploy)),
+            (7, LogItem::Request(&call)),
+            (8, LogItem::Seal),
+        ];
+        let outcomes = sm.apply_log_entries(&log, |_| Ok(())).unwrap();
+        let adopted: Vec<bool> = outcomes[1..5]
+            .iter()
+            .map(|o| match o {
+                Some(ApplyOutcome::GroupKey { adopted, .. }) => adopted.is_ok(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(adopted, [false, false, true, false], "only the well-formed key of a new epoch is adopted");
+        assert!(matches!(&outcomes[0], Some(ApplyOutcome::Sealed(m)) if m.key_epoch == 0));
+        assert!(matches!(&outcomes[7], Some(ApplyOutcome::Sealed(m)) if m.key_epoch == 1));
+        assert_eq!(sm.group_key(), Some(&first));
+        drop(sm);
+        assert_eq!(open(dir.path()).group_key(), Some(&first), "the key in force survives a reopen");
+    }
+
+    #[test]
+    fn only_a_valid_certificate_of_a_sealed_batch_is_stored_and_only_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sm = open(dir.path());
+        let (keys, public) = group();
+        let (other_keys, other_public) = group();
+        let first = record(&public, 1);
+        sm.apply_log_entries(&[(1, LogItem::GroupKey(&first)), (2, LogItem::Seal), (3, LogItem::Seal)], |_| Ok(()))
+            .unwrap();
+        let own = sm.sealed_batch(2).unwrap().unwrap();
+        let (backlog, _) = sm.uncertified_batches(0, 10).unwrap();
+        assert_eq!(backlog.iter().map(|m| m.last_index).collect::<Vec<_>>(), [2, 3]);
+
+        let good = certify(&keys, &public, own);
+        let mut forged = good.clone();
+        forged.signature[0] ^= 1;
+        let by_another_group = certify(&other_keys, &other_public, own);
+        let no_such_batch = certify(&keys, &public, BatchMessage { first_index: 4, last_index: 9, ..own });
+        let mut diverged = sm.sealed_batch(3).unwrap().unwrap();
+        diverged.receipts_root = [9; 32];
+        let diverged = certify(&keys, &public, diverged);
+        let log = [
+            (4, LogItem::Certify(&forged)),
+            (5, LogItem::Certify(&by_another_group)),
+            (6, LogItem::Certify(&no_such_batch)),
+            (7, LogItem::Certify(&good)),
+            (8, LogItem::Certify(&good)),
+            (9, LogItem::Certify(&diverged)),
+        ];
+        let outcomes: Vec<CertifyOutcome> = sm
+            .apply_log_entries(&log, |_| Ok(()))
+            .unwrap()
+            .into_iter()
+            .map(|o| match o {
+                Some(ApplyOutcome::Certify(outcome)) => outcome,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(matches!(&outcomes[0], CertifyOutcome::Ignored(why) if why.contains("signature")), "{outcomes:?}");
+        assert!(matches!(&outcomes[1], CertifyOutcome::Ignored(why) if why.contains("group key")), "{outcomes:?}");
+        assert!(matches!(&outcomes[2], CertifyOutcome::Ignored(why) if why.contains("no batch")), "{outcomes:?}");
+        assert_eq!(outcomes[3], CertifyOutcome::Stored { last_index: 2, matches_own: true });
+        assert_eq!(outcomes[4], CertifyOutcome::Duplicate { last_index: 2 });
+        // A valid certificate of a batch this replica computed differently: the replica diverged.
+        assert_eq!(outcomes[5], CertifyOutcome::Stored { last_index: 3, matches_own: false });
+
+        assert_eq!(sm.certificate(2).unwrap(), Some(good));
+        assert_eq!(sm.certified_index(), 3);
+        assert!(sm.uncertified_batches(0, 10).unwrap().0.is_empty());
+        drop(sm);
+        assert_eq!(open(dir.path()).certified_index(), 3, "certificates survive a reopen");
+    }
+}
