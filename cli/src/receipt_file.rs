@@ -197,6 +197,7 @@ impl ReceiptFile {
         let certificate = Certificate {
             message: BatchMessage {
                 cluster_id: hex_array(&c.cluster_id, "certificate.cluster_id")?,
+                chain_id: 0,
                 key_epoch: c.key_epoch,
                 first_index: c.first_index,
                 last_index: c.last_index,

@@ -6,9 +6,9 @@ use crate::sha256;
 
 /// Domain tag of an encoded [`BatchMessage`]: a signature over it can never be taken for one over anything
 /// else a Nexus key signs.
-pub const BATCH_MESSAGE_DOMAIN: &[u8; 24] = b"nexus/mpc/batch-msg/v1\0\0";
+pub const BATCH_MESSAGE_DOMAIN: &[u8; 24] = b"nexus/mpc/batch-msg/v2\0\0";
 /// Length of an encoded [`BatchMessage`].
-pub const BATCH_MESSAGE_LEN: usize = BATCH_MESSAGE_DOMAIN.len() + 32 + 8 + 8 + 8 + 32 + 32;
+pub const BATCH_MESSAGE_LEN: usize = BATCH_MESSAGE_DOMAIN.len() + 32 + 8 + 8 + 8 + 8 + 32 + 32;
 
 const RECEIPT_TAG: &[u8] = b"nexus/mpc/receipt/v1";
 const LEAF_TAG: &[u8] = b"nexus/mpc/merkle-leaf/v1";
@@ -23,6 +23,10 @@ pub const MAX_BATCH_RECEIPTS: u64 = 1 << 32;
 pub struct BatchMessage {
     /// The cluster this batch was applied in.
     pub cluster_id: [u8; 32],
+    /// The Ethereum chain a certificate of this message is for (its EIP-155 chain id), so that a contract
+    /// accepts only certificates made for its chain; 0 for a certificate meant for no chain (the Ed25519
+    /// certificates clients check offline). Replicas seal with 0 and certify for a chain by setting it.
+    pub chain_id: u64,
     /// Epoch of the group key that signs it.
     pub key_epoch: u64,
     /// First log index of the batch (inclusive).
@@ -47,13 +51,16 @@ pub enum BatchError {
 }
 
 impl BatchMessage {
-    /// The canonical encoding: domain tag, cluster id, key epoch, first and last index (big-endian u64),
-    /// receipts root, state root. Fixed length, so no field can spill into another.
+    /// The canonical encoding: domain tag, cluster id, chain id, key epoch, first and last index (big-endian
+    /// u64), receipts root, state root. Fixed length, so no field can spill into another; it is also what
+    /// Solidity's `abi.encodePacked` gives for (bytes24, bytes32, uint64, uint64, uint64, uint64, bytes32,
+    /// bytes32), so a contract rebuilds it without parsing.
     pub fn encode(&self) -> [u8; BATCH_MESSAGE_LEN] {
         let mut out = [0u8; BATCH_MESSAGE_LEN];
         let mut w = Writer { buf: &mut out, at: 0 };
         w.put(BATCH_MESSAGE_DOMAIN);
         w.put(&self.cluster_id);
+        w.put(&self.chain_id.to_be_bytes());
         w.put(&self.key_epoch.to_be_bytes());
         w.put(&self.first_index.to_be_bytes());
         w.put(&self.last_index.to_be_bytes());
@@ -73,6 +80,7 @@ impl BatchMessage {
         let mut r = Reader { buf: rest };
         let m = BatchMessage {
             cluster_id: r.take(),
+            chain_id: u64::from_be_bytes(r.take()),
             key_epoch: u64::from_be_bytes(r.take()),
             first_index: u64::from_be_bytes(r.take()),
             last_index: u64::from_be_bytes(r.take()),
@@ -100,6 +108,8 @@ impl BatchMessage {
     pub fn first_difference(&self, other: &BatchMessage) -> Option<&'static str> {
         if self.cluster_id != other.cluster_id {
             Some("cluster_id")
+        } else if self.chain_id != other.chain_id {
+            Some("chain_id")
         } else if self.key_epoch != other.key_epoch {
             Some("key_epoch")
         } else if self.first_index != other.first_index {
@@ -340,6 +350,7 @@ mod tests {
     fn batch_message_round_trips_and_refuses_garbage() {
         let m = BatchMessage {
             cluster_id: [7; 32],
+            chain_id: 31_337,
             key_epoch: 3,
             first_index: 10,
             last_index: 12,

@@ -98,11 +98,13 @@
 pub mod batch;
 pub mod certificate;
 pub mod dkg;
+pub mod evm;
 pub mod key_store;
 pub mod signing;
 
 pub use frost_core;
 pub use frost_ed25519;
+pub use frost_secp256k1_evm;
 
 pub use certificate::{CertificateError, Ed25519Verifier, OfflineVerifier};
 
@@ -121,6 +123,10 @@ pub trait CertifyingSuite: frost_core::Ciphersuite {
 
 impl CertifyingSuite for frost_ed25519::Ed25519Sha512 {
     type Verifier = Ed25519Verifier;
+}
+
+impl CertifyingSuite for frost_secp256k1_evm::Secp256K1Keccak256 {
+    type Verifier = evm::Secp256k1EvmVerifier;
 }
 
 /// The FROST identifier of a participant id (ids start at 1).

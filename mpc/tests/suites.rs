@@ -1,10 +1,5 @@
 //! The suite of `common`, instantiated for every ciphersuite, plus checks specific to one.
 
-use std::marker::PhantomData;
-
-use frost_core::Ciphersuite;
-use nexus_mpc::certificate::{CertificateError, OfflineVerifier};
-
 mod common;
 
 // Ed25519 with its production verifier (`ed25519-dalek`, no FROST code).
@@ -14,29 +9,13 @@ suite_tests!(
     <frost_ed25519::Ed25519Sha512 as nexus_mpc::CertifyingSuite>::Verifier
 );
 
-// secp256k1 with a Keccak-256 challenge (the Ethereum suite), to keep the crate honest about being generic.
-// Its production verifier (no FROST code, e.g. the ecrecover formulation) is still to be written, so this
-// instantiation checks certificates with frost's own verification.
+// secp256k1 with a Keccak-256 challenge (the Ethereum suite) with its production verifier (`k256` and
+// Keccak-256, no FROST code).
 suite_tests!(
     secp256k1_evm,
     frost_secp256k1_evm::Secp256K1Keccak256,
-    FrostReferenceVerifier<frost_secp256k1_evm::Secp256K1Keccak256>
+    <frost_secp256k1_evm::Secp256K1Keccak256 as nexus_mpc::CertifyingSuite>::Verifier
 );
-
-/// Verifies with frost-core: a stand-in for suites that have no plain verifier yet.
-struct FrostReferenceVerifier<C>(PhantomData<C>);
-
-impl<C: Ciphersuite> OfflineVerifier for FrostReferenceVerifier<C> {
-    const SUITE: &'static str = C::ID;
-
-    fn verify(group_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), CertificateError> {
-        let key =
-            frost_core::VerifyingKey::<C>::deserialize(group_key).map_err(|_| CertificateError::MalformedGroupKey)?;
-        let sig = frost_core::Signature::<C>::deserialize(signature)
-            .map_err(|_| CertificateError::MalformedSignature(signature.len()))?;
-        key.verify(message, &sig).map_err(|_| CertificateError::BadSignature)
-    }
-}
 
 /// FROST-Ed25519 certificates are plain Ed25519 signatures: `ed25519-dalek` alone verifies them.
 #[test]

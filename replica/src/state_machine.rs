@@ -451,6 +451,8 @@ impl StateMachine {
         }
         Ok(BatchMessage {
             cluster_id: self.cluster,
+            // Sealed for no chain; a certificate for an Ethereum chain sets its id (see nexus-mpc).
+            chain_id: 0,
             // 0 before any group key: such a batch is never certified.
             key_epoch,
             first_index,

@@ -622,6 +622,7 @@ pub fn batch(count: u64, key_epoch: u64) -> Batch {
     let tree = MerkleTree::new(&digests);
     let message = BatchMessage {
         cluster_id: [7; 32],
+        chain_id: 0,
         key_epoch,
         first_index: 10,
         last_index: 10 + count - 1,
