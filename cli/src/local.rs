@@ -62,8 +62,12 @@ fn node_config(config: &ReplicaConfig, cluster: nexus_replica::ClusterId) -> Res
         node.certify.enabled = enabled;
     }
     node.certify.threshold = config.certify_threshold;
+    node.certify.evm_chain_id = config.evm_chain_id;
     Ok(node)
 }
+
+/// The chain id `nexus up` certifies for: the one local Ethereum development nodes use.
+pub const LOCAL_EVM_CHAIN_ID: u64 = 31_337;
 
 /// Free loopback ports, found by binding port 0 (kept from the previous run if the network exists).
 fn free_port() -> Result<u16> {
@@ -120,6 +124,8 @@ pub async fn up(dir: &Path, replicas: usize, admin: &str) -> Result<()> {
             logs_kept_after_snapshot: None,
             certify: None,
             certify_threshold: None,
+            // A local network certifies for the local development chain id too, for the bridge.
+            evm_chain_id: Some(LOCAL_EVM_CHAIN_ID),
         };
         let config_path = dir.join(format!("replica-{i}.toml"));
         network::write_toml(&config_path, &config)?;

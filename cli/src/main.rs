@@ -429,6 +429,9 @@ fn run(command: Command, json: bool) -> Result<()> {
                             "threshold": s.threshold,
                             "certification": s.certification,
                             "certified_index": s.certified_index,
+                            "evm_group_key": hex::encode(&s.evm_group_key),
+                            "evm_chain_id": s.evm_chain_id,
+                            "evm_certified_index": s.evm_certified_index,
                             "state_root": hex::encode(&s.state_root),
                             "cluster_id": hex::encode(&s.cluster_id),
                             "members": s.members.iter().map(|m| serde_json::json!({
@@ -464,6 +467,14 @@ fn run(command: Command, json: bool) -> Result<()> {
                                 s.members.iter().filter(|m| m.voter).count(),
                                 s.certified_index,
                                 s.certification
+                            );
+                        }
+                        if !s.evm_group_key.is_empty() {
+                            println!(
+                                "  ethereum key {} (chain {}), certified to {}",
+                                hex::encode(&s.evm_group_key),
+                                s.evm_chain_id,
+                                s.evm_certified_index
                             );
                         }
                     }

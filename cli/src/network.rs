@@ -72,6 +72,10 @@ pub struct ReplicaConfig {
     /// Signers needed for a certificate (default 2f+1 of the voters, at least a majority).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certify_threshold: Option<u16>,
+    /// Also certify every batch for this Ethereum chain (EIP-155 chain id) with a FROST(secp256k1, Keccak-256)
+    /// key from the same ceremony, for the bridge contracts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evm_chain_id: Option<u64>,
 }
 
 /// What `nexus up` leaves for the other commands: where the local network's replicas listen.
@@ -206,6 +210,11 @@ pub struct ServedReceipt {
     /// Once the batch is certified: the receipt file, checked here (path and signature, under the group key
     /// the certificate names; `nexus verify --group-key` checks it against a key the user trusts).
     pub certified: Option<ReceiptFile>,
+    /// The receipt's bytes as the replica served them (what its Merkle leaf commits to).
+    pub receipt_bytes: Vec<u8>,
+    /// Once the batch is certified for Ethereum: the FROST(secp256k1, Keccak-256) certificate, checked here
+    /// under the key it names, with the batch message for its chain.
+    pub evm_certificate: Option<Certificate>,
 }
 
 /// The receipt of call `call_id` as the replica at `addr` stores it, with its batch proof checked.
@@ -249,7 +258,22 @@ pub async fn receipt(addr: &str, call_id: u64) -> Result<ServedReceipt, NetworkE
             Some(file)
         }
     };
-    Ok(ServedReceipt { receipt, batch, certified })
+    let evm_certificate = match (reply.evm_certificate.as_slice(), &batch) {
+        ([], _) => None,
+        (_, None) => return Err(rpc("an Ethereum certificate came without its batch".into())),
+        (bytes, Some((message, _))) => {
+            let certificate: Certificate =
+                postcard::from_bytes(bytes).map_err(|e| rpc(format!("Ethereum certificate does not decode: {e}")))?;
+            if certificate.message != (BatchMessage { chain_id: certificate.message.chain_id, ..*message }) {
+                return Err(rpc("the Ethereum certificate is for another batch".into()));
+            }
+            certificate
+                .verify::<nexus_replica::nexus_mpc::evm::Secp256k1EvmVerifier>(None)
+                .map_err(|e| rpc(format!("the Ethereum certificate does not verify: {e}")))?;
+            Some(certificate)
+        }
+    };
+    Ok(ServedReceipt { receipt, batch, certified, receipt_bytes: reply.receipt, evm_certificate })
 }
 
 /// How often [`wait_certified`] asks again.

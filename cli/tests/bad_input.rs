@@ -217,30 +217,43 @@ fn bad_input_to_every_rpc_gets_a_clear_error_and_changes_nothing() {
             from,
             kind,
             payload,
+            suite: 0,
         };
         assert_eq!(code(mpc.dkg(dkg(99, 0, vec![])).await).0, Code::InvalidArgument);
         assert_eq!(code(mpc.dkg(dkg(1, u64::MAX, vec![])).await).0, Code::InvalidArgument);
         assert_eq!(code(mpc.dkg(dkg(1, 0, vec![0; 1 << 17])).await).0, Code::OutOfRange);
+        assert_eq!(code(mpc.dkg(DkgMessage { suite: 9, ..dkg(1, 0, vec![]) }).await).0, Code::InvalidArgument);
         // A message of the epoch already adopted is acknowledged and ignored.
         mpc.dkg(DkgMessage { key_epoch: 1, ..dkg(1, 0, vec![1; 8]) }).await.unwrap();
 
         let message = certificate.message;
-        let commit =
-            |session: u64, message: &[u8]| CommitRequest { session, coordinator: 77, batch_message: message.to_vec() };
+        let commit = |session: u64, message: &[u8]| CommitRequest {
+            session,
+            coordinator: 77,
+            batch_message: message.to_vec(),
+            suite: 0,
+        };
         assert_eq!(code(mpc.commit(commit(1, &[0; 7])).await).0, Code::InvalidArgument);
+        assert_eq!(
+            code(mpc.commit(CommitRequest { suite: 9, ..commit(1, &message.encode()) }).await).0,
+            Code::InvalidArgument
+        );
+        // A replica configured without an Ethereum chain has no key of that suite: nothing to sign with.
+        let (c, msg) = code(mpc.commit(CommitRequest { suite: 1, ..commit(1, &message.encode()) }).await);
+        assert!(c == Code::FailedPrecondition && msg.contains("Evm"), "{c:?} {msg}");
         let (c, msg) = code(mpc.commit(commit(1, &BatchMessage { receipts_root: [1; 32], ..message }.encode())).await);
         assert!(c == Code::FailedPrecondition && msg.contains("refusing to sign"), "{c:?} {msg}");
         let (c, msg) = code(mpc.commit(commit(1, &BatchMessage { key_epoch: 7, ..message }.encode())).await);
         assert!(c == Code::FailedPrecondition && msg.contains("key epoch"), "{c:?} {msg}");
         // A session signs at most once: its nonces are gone after the first request, valid or not.
         mpc.commit(commit(42, &message.encode())).await.unwrap();
-        let sign = |session: u64| SignRequest { session, coordinator: 77, signing_package: vec![0xff; 40] };
+        let sign = |session: u64| SignRequest { session, coordinator: 77, signing_package: vec![0xff; 40], suite: 0 };
         assert_eq!(code(mpc.sign(sign(42)).await).0, Code::InvalidArgument);
         let (c, msg) = code(mpc.sign(sign(42)).await);
         assert!(c == Code::FailedPrecondition && msg.contains("no such signing session"), "{c:?} {msg}");
 
         let mut mpc = MpcClient::new(channel(&leader_addr).await);
-        let propose = |certificate: Vec<u8>| ProposeRequest { certificate };
+        let propose = |certificate: Vec<u8>| ProposeRequest { certificate, suite: 0 };
         assert_eq!(code(mpc.propose(propose(vec![0xff; 9])).await).0, Code::InvalidArgument);
         assert_eq!(code(mpc.propose(propose(vec![0; 4096])).await).0, Code::OutOfRange);
         let mut forged = certificate.clone();

@@ -84,9 +84,12 @@ fn flip_hex(hex_text: &str, at: usize) -> String {
     hex::encode(bytes)
 }
 
+/// The chain the networks of these tests also certify for.
+const CHAIN: u64 = 31_337;
+
 #[test]
 fn three_of_four_certify_with_one_down_and_only_an_untampered_receipt_verifies() {
-    let mut net = Network::start(4, Settings::default());
+    let mut net = Network::start(4, Settings { evm_chain_id: Some(CHAIN), ..Settings::default() });
     let key = group_key(&net);
     let leader = net.leader().expect("leader");
     let app = deploy(net.addr(leader), &net.admin, counter_wasm()).to_hex();
@@ -103,6 +106,20 @@ fn three_of_four_certify_with_one_down_and_only_an_untampered_receipt_verifies()
     let (accepted, output) = verify(&net, &file, Some(&key));
     assert!(accepted, "the certified receipt does not verify: {output}");
     assert!(output.contains("valid: call"), "{output}");
+
+    // The same ceremony made an Ethereum key; 3 of 4 also certify the batch for the chain with it (checked by
+    // `network::receipt` with k256 alone, under the key the status shows).
+    let status = net.status(leader).expect("status");
+    assert_eq!((status.evm_group_key.len(), status.evm_chain_id), (33, CHAIN));
+    let id = call_id(&stdout);
+    let mut served = None;
+    net.wait_for("the Ethereum certificate", |net| {
+        served = block_on(network::receipt(net.addr(leader), id)).ok().filter(|s| s.evm_certificate.is_some());
+        served.is_some()
+    });
+    let evm = served.and_then(|s| s.evm_certificate).expect("certified for Ethereum");
+    assert_eq!((evm.message.chain_id, evm.group_key.as_slice()), (CHAIN, status.evm_group_key.as_slice()));
+    assert!(nexus_replica::nexus_mpc::evm::evm_key_usable(&evm.group_key), "usable with ecrecover");
     let other_key = hex::encode(net.admin.public());
     let (accepted, output) = verify(&net, &file, Some(&other_key));
     assert!(!accepted && output.contains("not the trusted group key"), "{output}");

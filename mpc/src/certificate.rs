@@ -42,6 +42,8 @@ pub enum CertificateError {
     BadSignature,
     #[error("the certificate's group key is not the trusted group key")]
     WrongGroupKey,
+    #[error("the certificate is for chain {got}, expected chain {expected}")]
+    WrongChain { got: u64, expected: u64 },
     #[error("the certificate is for key epoch {got}, the trusted key is epoch {trusted}")]
     WrongKeyEpoch { got: u64, trusted: u64 },
     #[error("the certificate's key epoch {certificate} differs from its message's key epoch {message}")]

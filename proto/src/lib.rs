@@ -36,9 +36,12 @@ mod tests {
             threshold: 3,
             certification: "ready".into(),
             certified_index: 41,
+            evm_group_key: vec![2; 33],
+            evm_chain_id: 31_337,
+            evm_certified_index: 41,
         };
         let bytes = status.encode_to_vec();
         assert_eq!(StatusResponse::decode(bytes.as_slice()).unwrap(), status);
-        assert!(StatusResponse::decode(&bytes[..bytes.len() - 3]).is_err());
+        assert!(StatusResponse::decode(&bytes[..bytes.len() - 1]).is_err(), "a field cut short");
     }
 }

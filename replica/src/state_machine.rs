@@ -18,13 +18,13 @@ use sha2::{Digest, Sha256};
 
 use crate::app::{AppId, AppRecord};
 use crate::error::ReplicaError;
-use crate::group_key::{CertifyOutcome, GroupKeyRecord};
+use crate::group_key::{CertSuite, CertifyOutcome, GroupKeyRecord};
 use crate::receipt::{ApplyOutcome, Receipt, Rejection};
 use crate::request::{ClusterId, Request, SignatureCache, SignedRequest};
 use crate::state_root::{RootCache, StateRoot};
 use crate::store::{
-    APPS, AppSnapshot, BATCHES, CERTIFICATES, GROUP_KEYS, META, META_APPLIED, META_ROOT, MODULES, NONCES, RECEIPTS,
-    STATE, state_key,
+    APPS, AppSnapshot, BATCHES, CERTIFICATES, EVM_CERTIFICATES, GROUP_KEYS, META, META_APPLIED, META_ROOT, MODULES,
+    NONCES, RECEIPTS, STATE, certificates_table, state_key,
 };
 use nexus_mpc::batch::{BatchMessage, MerklePath, MerkleTree, receipt_digest};
 use nexus_mpc::certificate::Certificate;
@@ -40,8 +40,8 @@ pub(crate) enum LogItem<'a> {
     Seal,
     /// Adopt a group key (see [`crate::group_key`]).
     GroupKey(&'a GroupKeyRecord),
-    /// Store a batch's certificate.
-    Certify(&'a Certificate),
+    /// Store a batch's certificate of one suite.
+    Certify(CertSuite, &'a Certificate),
     /// Raft's own entries (blank, membership): only the applied index moves.
     Nothing,
 }
@@ -66,8 +66,8 @@ pub struct StateMachine {
     unsealed_calls: bool,
     /// The group key in force (the latest adopted), if any.
     group_key: Option<GroupKeyRecord>,
-    /// The highest seal index with a certificate (0 if none).
-    certified_index: u64,
+    /// The highest seal index with a certificate, per suite (0 if none).
+    certified_index: [u64; 2],
 }
 
 /// When applied batches reach the disk.
@@ -106,7 +106,8 @@ struct Tables<'t> {
     receipts: Table<'t, u64, &'static [u8]>,
     batches: Table<'t, u64, &'static [u8]>,
     group_keys: Table<'t, u64, &'static [u8]>,
-    certificates: Table<'t, u64, &'static [u8]>,
+    /// Per suite, in [`CertSuite`] order.
+    certificates: [Table<'t, u64, &'static [u8]>; 2],
 }
 
 /// What a call sees: the committed state of its app plus the writes of earlier calls in the same batch.
@@ -163,6 +164,7 @@ impl StateMachine {
             txn.open_table(BATCHES)?;
             txn.open_table(GROUP_KEYS)?;
             txn.open_table(CERTIFICATES)?;
+            txn.open_table(EVM_CERTIFICATES)?;
             let (applied, root) = decode_meta(
                 meta.get(META_APPLIED)?.as_ref().map(|v| v.value()),
                 meta.get(META_ROOT)?.as_ref().map(|v| v.value()),
@@ -184,7 +186,7 @@ impl StateMachine {
             root_cache,
             unsealed_calls: false,
             group_key: None,
-            certified_index: 0,
+            certified_index: [0; 2],
         };
         sm.load_cached()?;
         Ok(sm)
@@ -365,7 +367,10 @@ impl StateMachine {
             .map(|(_, v)| postcard::from_bytes(v.value()))
             .transpose()
             .map_err(|e| ReplicaError::Corrupt(format!("group key: {e}")))?;
-        self.certified_index = read.open_table(CERTIFICATES)?.last()?.map_or(0, |(k, _)| k.value());
+        for suite in [CertSuite::Ed25519, CertSuite::Evm] {
+            self.certified_index[suite as usize] =
+                read.open_table(certificates_table(suite))?.last()?.map_or(0, |(k, _)| k.value());
+        }
         Ok(())
     }
 
@@ -374,15 +379,15 @@ impl StateMachine {
         self.group_key.as_ref()
     }
 
-    /// The highest seal index with a certificate (0 if none).
-    pub fn certified_index(&self) -> u64 {
-        self.certified_index
+    /// The highest seal index with a certificate of `suite` (0 if none).
+    pub fn certified_index(&self, suite: CertSuite) -> u64 {
+        self.certified_index[suite as usize]
     }
 
-    /// The certificate of the batch sealed at `seal_index`, if it is certified.
-    pub fn certificate(&self, seal_index: u64) -> Result<Option<Certificate>, ReplicaError> {
+    /// The certificate of `suite` of the batch sealed at `seal_index`, if it is certified.
+    pub fn certificate(&self, suite: CertSuite, seal_index: u64) -> Result<Option<Certificate>, ReplicaError> {
         let read = self.db.begin_read()?;
-        let certificates = read.open_table(CERTIFICATES)?;
+        let certificates = read.open_table(certificates_table(suite))?;
         certificates
             .get(seal_index)?
             .map(|v| postcard::from_bytes(v.value()).map_err(|e| ReplicaError::Corrupt(format!("certificate: {e}"))))
@@ -399,13 +404,18 @@ impl StateMachine {
             .transpose()
     }
 
-    /// Up to `limit` sealed batches after seal index `after` that have no certificate and are of the key epoch
-    /// in force, oldest first: the certification backlog. Also returns the last seal index looked at, below
-    /// which nothing after `after` is left to certify.
-    pub fn uncertified_batches(&self, after: u64, limit: usize) -> Result<(Vec<BatchMessage>, u64), ReplicaError> {
+    /// Up to `limit` sealed batches after seal index `after` that have no certificate of `suite` and are of the
+    /// key epoch in force, oldest first: the certification backlog. Also returns the last seal index looked at,
+    /// below which nothing after `after` is left to certify. The messages are as sealed (chain id 0).
+    pub fn uncertified_batches(
+        &self,
+        suite: CertSuite,
+        after: u64,
+        limit: usize,
+    ) -> Result<(Vec<BatchMessage>, u64), ReplicaError> {
         let read = self.db.begin_read()?;
         let batches = read.open_table(BATCHES)?;
-        let certificates = read.open_table(CERTIFICATES)?;
+        let certificates = read.open_table(certificates_table(suite))?;
         let mut out = Vec::new();
         let mut scanned_to = after;
         for row in batches.range(after.saturating_add(1)..)? {
@@ -522,15 +532,16 @@ impl StateMachine {
     }
 }
 
-/// Applies a certificate entry: stored if it verifies under the group key in force and names a batch this
-/// replica sealed, once per batch.
+/// Applies a certificate entry: stored if it verifies under the group's key of `suite` in force and names a
+/// batch this replica sealed, once per batch and suite.
 fn store_certificate(
     tables: &mut Tables<'_>,
     group_key: Option<&GroupKeyRecord>,
+    suite: CertSuite,
     certificate: &Certificate,
 ) -> Result<CertifyOutcome, ReplicaError> {
     let Some(key) = group_key else { return Ok(CertifyOutcome::Ignored("no group key in force".into())) };
-    if let Err(e) = key.verify(certificate) {
+    if let Err(e) = key.verify(suite, certificate) {
         return Ok(CertifyOutcome::Ignored(e.to_string()));
     }
     let last_index = certificate.message.last_index;
@@ -538,12 +549,13 @@ fn store_certificate(
         Some(v) => postcard::from_bytes(v.value()).map_err(|e| ReplicaError::Corrupt(format!("batch message: {e}")))?,
         None => return Ok(CertifyOutcome::Ignored(format!("no batch sealed at index {last_index}"))),
     };
-    if tables.certificates.get(last_index)?.is_some() {
+    let table = &mut tables.certificates[suite as usize];
+    if table.get(last_index)?.is_some() {
         return Ok(CertifyOutcome::Duplicate { last_index });
     }
     let bytes = postcard::to_allocvec(certificate).expect("encodes");
-    tables.certificates.insert(last_index, bytes.as_slice())?;
-    Ok(CertifyOutcome::Stored { last_index, matches_own: own == certificate.message })
+    table.insert(last_index, bytes.as_slice())?;
+    Ok(CertifyOutcome::Stored { last_index, matches_own: key.message_for(suite, own) == certificate.message })
 }
 
 /// One batch in progress.
@@ -615,7 +627,7 @@ impl StateMachine {
         let (cluster, cache) = (self.cluster, &*self.signatures);
         let verify = |item: &LogItem<'_>| match item {
             LogItem::Request(request) => request.verify_with(&cluster, cache),
-            LogItem::Seal | LogItem::GroupKey(_) | LogItem::Certify(_) | LogItem::Nothing => true,
+            LogItem::Seal | LogItem::GroupKey(_) | LogItem::Certify(..) | LogItem::Nothing => true,
         };
         let signatures_ok: Vec<bool> = if entries.len() >= PARALLEL_VERIFY_MIN_ENTRIES {
             entries.par_iter().map(|(_, item)| verify(item)).collect()
@@ -642,7 +654,7 @@ impl StateMachine {
                 receipts: txn.open_table(RECEIPTS)?,
                 batches: txn.open_table(BATCHES)?,
                 group_keys: txn.open_table(GROUP_KEYS)?,
-                certificates: txn.open_table(CERTIFICATES)?,
+                certificates: [txn.open_table(CERTIFICATES)?, txn.open_table(EVM_CERTIFICATES)?],
             };
             let mut pending: HashMap<AppId, Arc<Mutex<StateWrites>>> = HashMap::new();
             for ((index, item), signature_ok) in entries.iter().zip(signatures_ok) {
@@ -667,10 +679,11 @@ impl StateMachine {
                         }
                         outcomes.push(Some(ApplyOutcome::GroupKey { key_epoch: record.key_epoch, adopted }));
                     }
-                    LogItem::Certify(certificate) => {
-                        let outcome = store_certificate(&mut tables, group_key.as_ref(), certificate)?;
+                    LogItem::Certify(suite, certificate) => {
+                        let outcome = store_certificate(&mut tables, group_key.as_ref(), *suite, certificate)?;
                         if let CertifyOutcome::Stored { last_index, .. } = outcome {
-                            certified_index = certified_index.max(last_index);
+                            let index = &mut certified_index[*suite as usize];
+                            *index = (*index).max(last_index);
                         }
                         outcomes.push(Some(ApplyOutcome::Certify(outcome)));
                     }
@@ -863,6 +876,7 @@ mod certification_tests {
             participants: vec![1, 2, 3, 4],
             group_key: public.verifying_key().serialize().unwrap(),
             public_key_package: public.serialize().unwrap(),
+            evm: None,
         }
     }
 
@@ -947,7 +961,7 @@ mod certification_tests {
         sm.apply_log_entries(&[(1, LogItem::GroupKey(&first)), (2, LogItem::Seal), (3, LogItem::Seal)], |_| Ok(()))
             .unwrap();
         let own = sm.sealed_batch(2).unwrap().unwrap();
-        let (backlog, _) = sm.uncertified_batches(0, 10).unwrap();
+        let (backlog, _) = sm.uncertified_batches(CertSuite::Ed25519, 0, 10).unwrap();
         assert_eq!(backlog.iter().map(|m| m.last_index).collect::<Vec<_>>(), [2, 3]);
 
         let good = certify(&keys, &public, own);
@@ -959,12 +973,12 @@ mod certification_tests {
         diverged.receipts_root = [9; 32];
         let diverged = certify(&keys, &public, diverged);
         let log = [
-            (4, LogItem::Certify(&forged)),
-            (5, LogItem::Certify(&by_another_group)),
-            (6, LogItem::Certify(&no_such_batch)),
-            (7, LogItem::Certify(&good)),
-            (8, LogItem::Certify(&good)),
-            (9, LogItem::Certify(&diverged)),
+            (4, LogItem::Certify(CertSuite::Ed25519, &forged)),
+            (5, LogItem::Certify(CertSuite::Ed25519, &by_another_group)),
+            (6, LogItem::Certify(CertSuite::Ed25519, &no_such_batch)),
+            (7, LogItem::Certify(CertSuite::Ed25519, &good)),
+            (8, LogItem::Certify(CertSuite::Ed25519, &good)),
+            (9, LogItem::Certify(CertSuite::Ed25519, &diverged)),
         ];
         let outcomes: Vec<CertifyOutcome> = sm
             .apply_log_entries(&log, |_| Ok(()))
@@ -983,10 +997,10 @@ mod certification_tests {
         // A valid certificate of a batch this replica computed differently: the replica diverged.
         assert_eq!(outcomes[5], CertifyOutcome::Stored { last_index: 3, matches_own: false });
 
-        assert_eq!(sm.certificate(2).unwrap(), Some(good));
-        assert_eq!(sm.certified_index(), 3);
-        assert!(sm.uncertified_batches(0, 10).unwrap().0.is_empty());
+        assert_eq!(sm.certificate(CertSuite::Ed25519, 2).unwrap(), Some(good));
+        assert_eq!(sm.certified_index(CertSuite::Ed25519), 3);
+        assert!(sm.uncertified_batches(CertSuite::Ed25519, 0, 10).unwrap().0.is_empty());
         drop(sm);
-        assert_eq!(open(dir.path()).certified_index(), 3, "certificates survive a reopen");
+        assert_eq!(open(dir.path()).certified_index(CertSuite::Ed25519), 3, "certificates survive a reopen");
     }
 }

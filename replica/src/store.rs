@@ -31,6 +31,16 @@ pub const BATCHES: TableDefinition<u64, &[u8]> = TableDefinition::new("batches")
 pub const GROUP_KEYS: TableDefinition<u64, &[u8]> = TableDefinition::new("group_keys");
 /// Seal index → postcard(Certificate): the certified batches.
 pub const CERTIFICATES: TableDefinition<u64, &[u8]> = TableDefinition::new("certificates");
+/// Seal index → postcard(Certificate): the batches certified for Ethereum (FROST-secp256k1-Keccak256).
+pub const EVM_CERTIFICATES: TableDefinition<u64, &[u8]> = TableDefinition::new("evm_certificates");
+
+/// The table of a suite's certificates.
+pub fn certificates_table(suite: crate::group_key::CertSuite) -> TableDefinition<'static, u64, &'static [u8]> {
+    match suite {
+        crate::group_key::CertSuite::Ed25519 => CERTIFICATES,
+        crate::group_key::CertSuite::Evm => EVM_CERTIFICATES,
+    }
+}
 
 pub const META_APPLIED: &str = "applied_index";
 pub const META_ROOT: &str = "state_root";

@@ -43,6 +43,7 @@ pub struct Settings {
     pub snapshot_every_entries: Option<u64>,
     pub logs_kept_after_snapshot: Option<u64>,
     pub certify: Option<bool>,
+    pub evm_chain_id: Option<u64>,
 }
 
 fn free_addr() -> String {
@@ -88,6 +89,7 @@ impl Network {
             logs_kept_after_snapshot: self.settings.logs_kept_after_snapshot,
             certify: self.settings.certify,
             certify_threshold: None,
+            evm_chain_id: self.settings.evm_chain_id,
         };
         let path = self.dir.path().join(format!("replica-{id}.toml"));
         network::write_toml(&path, &config).expect("config written");

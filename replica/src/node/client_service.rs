@@ -18,6 +18,7 @@ use tonic::{Code, Request, Response, Status};
 
 use super::{LeaderChannel, READ_INDEX_TIMEOUT, SUBMIT_TIMEOUT, lock_error};
 use crate::app::AppId;
+use crate::group_key::CertSuite;
 use crate::raft::{LogCommand, ReplicaRaft, SharedStateMachine, blocking};
 use crate::receipt::{ApplyOutcome, Rejection};
 use crate::request::{Request as ClientRequest, SignedRequest};
@@ -187,28 +188,33 @@ impl Client for ClientService {
         let receipt =
             receipt.ok_or_else(|| Status::not_found(format!("no receipt for call {call_id} on this replica")))?;
         let receipt = postcard::to_allocvec(&receipt).map_err(|e| Status::internal(e.to_string()))?;
-        let (batch, certificate) = {
+        let (batch, certificate, evm_certificate) = {
             let state = self.state.read().map_err(lock_error)?;
             let batch = state.batch(call_id).map_err(|e| Status::internal(e.to_string()))?;
-            let certificate = match &batch {
+            let certificate = |suite| match &batch {
                 Some((message, _)) => {
-                    state.certificate(message.last_index).map_err(|e| Status::internal(e.to_string()))?
+                    state.certificate(suite, message.last_index).map_err(|e| Status::internal(e.to_string()))
                 }
-                None => None,
+                None => Ok(None),
             };
-            (batch, certificate)
+            let (ed25519, evm) = (certificate(CertSuite::Ed25519)?, certificate(CertSuite::Evm)?);
+            (batch, ed25519, evm)
         };
         let batch = batch.as_ref().map(encode).transpose()?.unwrap_or_default();
         let certificate = certificate.as_ref().map(encode).transpose()?.unwrap_or_default();
-        Ok(Response::new(GetReceiptResponse { receipt, batch, certificate }))
+        let evm_certificate = evm_certificate.as_ref().map(encode).transpose()?.unwrap_or_default();
+        Ok(Response::new(GetReceiptResponse { receipt, batch, certificate, evm_certificate }))
     }
 
     async fn status(&self, _: Request<StatusRequest>) -> Result<Response<StatusResponse>, Status> {
         let metrics = self.raft.metrics().borrow_watched().clone();
-        let (status, cluster, group_key, certified_index) = {
+        let (status, cluster, group_key, certified_index, evm_certified_index) = {
             let state = self.state.read().map_err(lock_error)?;
-            (state.status(), *state.cluster(), state.group_key().cloned(), state.certified_index())
+            let certified = |suite| state.certified_index(suite);
+            let key = state.group_key().cloned();
+            (state.status(), *state.cluster(), key, certified(CertSuite::Ed25519), certified(CertSuite::Evm))
         };
+        let evm = group_key.as_ref().and_then(|k| k.evm.as_ref());
         let members = super::members(&metrics);
         Ok(Response::new(StatusResponse {
             node_id: self.node_id,
@@ -226,6 +232,9 @@ impl Client for ClientService {
             threshold: group_key.as_ref().map_or(0, |k| u32::from(k.threshold)),
             certification: self.certifier.status_line(),
             certified_index,
+            evm_group_key: evm.map(|e| e.group_key.clone()).unwrap_or_default(),
+            evm_chain_id: evm.map_or(0, |e| e.chain_id),
+            evm_certified_index,
         }))
     }
 }

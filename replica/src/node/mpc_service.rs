@@ -11,6 +11,7 @@ use nexus_proto::v1::{
 use tonic::{Request, Response, Status};
 
 use super::certify::Certifier;
+use crate::group_key::CertSuite;
 
 /// Largest encoded certificate accepted (a batch message, a signature and a key are well under this).
 pub const MAX_CERTIFICATE_BYTES: usize = 1024;
@@ -43,7 +44,10 @@ impl Mpc for MpcService {
     }
 
     async fn propose(&self, request: Request<ProposeRequest>) -> Result<Response<ProposeResponse>, Status> {
-        let bytes = request.into_inner().certificate;
+        let request = request.into_inner();
+        let suite = CertSuite::from_wire(request.suite)
+            .ok_or_else(|| Status::invalid_argument(format!("unknown suite {}", request.suite)))?;
+        let bytes = request.certificate;
         if bytes.len() > MAX_CERTIFICATE_BYTES {
             return Err(Status::out_of_range(format!(
                 "certificate of {} bytes, the limit is {MAX_CERTIFICATE_BYTES}",
@@ -52,7 +56,7 @@ impl Mpc for MpcService {
         }
         let certificate: Certificate =
             postcard::from_bytes(&bytes).map_err(|e| Status::invalid_argument(format!("certificate: {e}")))?;
-        let log_index = self.certifier.on_propose(certificate).await?;
+        let log_index = self.certifier.on_propose(suite, certificate).await?;
         Ok(Response::new(ProposeResponse { log_index }))
     }
 }

@@ -52,8 +52,8 @@ pub enum LogCommand {
     Seal,
     /// Adopts the group key a DKG produced (proposed once every participant confirmed it).
     GroupKey(crate::group_key::GroupKeyRecord),
-    /// Stores the certificate of a sealed batch (checked against the group key on apply).
-    Certify(nexus_mpc::certificate::Certificate),
+    /// Stores the certificate of a sealed batch by the group's key of that suite (checked on apply).
+    Certify(crate::group_key::CertSuite, nexus_mpc::certificate::Certificate),
 }
 
 impl fmt::Display for LogCommand {
@@ -62,8 +62,8 @@ impl fmt::Display for LogCommand {
             LogCommand::Request(request) => request.fmt(f),
             LogCommand::Seal => f.write_str("seal"),
             LogCommand::GroupKey(record) => write!(f, "group key of epoch {}", record.key_epoch),
-            LogCommand::Certify(c) => {
-                write!(f, "certificate of batch {}..={}", c.message.first_index, c.message.last_index)
+            LogCommand::Certify(suite, c) => {
+                write!(f, "{suite:?} certificate of batch {}..={}", c.message.first_index, c.message.last_index)
             }
         }
     }

@@ -26,7 +26,8 @@ use crate::app::AppId;
 use crate::request::ClusterId;
 use crate::state_root::StateRoot;
 use crate::store::{
-    APPS, BATCHES, CERTIFICATES, GROUP_KEYS, META, META_APPLIED, META_ROOT, MODULES, NONCES, RECEIPTS, STATE,
+    APPS, BATCHES, CERTIFICATES, EVM_CERTIFICATES, GROUP_KEYS, META, META_APPLIED, META_ROOT, MODULES, NONCES,
+    RECEIPTS, STATE,
 };
 
 /// The format this replica writes and reads. A replica refuses other versions rather than guessing.
@@ -54,10 +55,16 @@ const TAG_RECEIPTS: u8 = 5;
 const TAG_BATCHES: u8 = 6;
 const TAG_GROUP_KEYS: u8 = 7;
 const TAG_CERTIFICATES: u8 = 8;
+const TAG_EVM_CERTIFICATES: u8 = 9;
 
 /// The tables keyed by a u64 (log index or key epoch), with their record tags.
-const U64_KEYED: [(u8, redb::TableDefinition<u64, &[u8]>); 4] =
-    [(TAG_RECEIPTS, RECEIPTS), (TAG_BATCHES, BATCHES), (TAG_GROUP_KEYS, GROUP_KEYS), (TAG_CERTIFICATES, CERTIFICATES)];
+const U64_KEYED: [(u8, redb::TableDefinition<u64, &[u8]>); 5] = [
+    (TAG_RECEIPTS, RECEIPTS),
+    (TAG_BATCHES, BATCHES),
+    (TAG_GROUP_KEYS, GROUP_KEYS),
+    (TAG_CERTIFICATES, CERTIFICATES),
+    (TAG_EVM_CERTIFICATES, EVM_CERTIFICATES),
+];
 
 /// Why a snapshot was refused. Nothing was changed when one of these is returned.
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
@@ -92,7 +99,7 @@ struct Header {
 
 /// Every table of the state database and whether the snapshot carries it. Building refuses a database with a
 /// table not listed here, so a table added to the state machine cannot silently go missing from snapshots.
-const KNOWN_TABLES: [&str; 10] = [
+const KNOWN_TABLES: [&str; 11] = [
     "meta",
     "apps",
     "modules",
@@ -102,6 +109,7 @@ const KNOWN_TABLES: [&str; 10] = [
     "batches",
     "group_keys",
     "certificates",
+    "evm_certificates",
     "raft_applied",
 ];
 
@@ -330,7 +338,7 @@ pub(crate) fn install(
                         value.try_into().map_err(|_| SnapshotError::Malformed("nonce is not 8 bytes".into()))?;
                     nonces.insert(key, u64::from_le_bytes(nonce))?;
                 }
-                TAG_RECEIPTS | TAG_BATCHES | TAG_GROUP_KEYS | TAG_CERTIFICATES => {
+                TAG_RECEIPTS | TAG_BATCHES | TAG_GROUP_KEYS | TAG_CERTIFICATES | TAG_EVM_CERTIFICATES => {
                     let id: [u8; 8] =
                         key.try_into().map_err(|_| SnapshotError::Malformed("u64 key is not 8 bytes".into()))?;
                     let (_, table) =

@@ -114,7 +114,7 @@ impl StateMachineStore {
                         Some(LogCommand::Request(request)) => LogItem::Request(request),
                         Some(LogCommand::Seal) => LogItem::Seal,
                         Some(LogCommand::GroupKey(record)) => LogItem::GroupKey(record),
-                        Some(LogCommand::Certify(certificate)) => LogItem::Certify(certificate),
+                        Some(LogCommand::Certify(suite, certificate)) => LogItem::Certify(*suite, certificate),
                         None => LogItem::Nothing,
                     };
                     (*i, item)

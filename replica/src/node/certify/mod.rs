@@ -27,10 +27,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use nexus_mpc::ParticipantId;
 use nexus_mpc::key_store::{self, StoredKey};
+use nexus_mpc::signing::Signer;
+use nexus_mpc::{CertifyingSuite, ParticipantId};
 
-use crate::group_key::{GroupKeyRecord, Suite};
+use crate::group_key::{CertSuite, EvmSuite, GroupKeyRecord, Suite};
 use crate::raft::{ReplicaRaft, SharedStateMachine};
 use crate::request::ClusterId;
 
@@ -40,6 +41,8 @@ use sessions::SignerSessions;
 
 /// File name of the key share in the replica's data directory.
 pub const KEY_FILE: &str = "certification-key.bin";
+/// File name of the Ethereum key share (same ceremony), when the replica certifies for a chain.
+pub const EVM_KEY_FILE: &str = "certification-key-evm.bin";
 /// Deadline of one signing or DKG RPC to a peer.
 pub const MPC_RPC_TIMEOUT: Duration = Duration::from_millis(1_000);
 /// How long a non-leader waits before it coordinates a batch the leader has not certified: the leader may be
@@ -62,11 +65,75 @@ pub struct CertifyConfig {
     pub enabled: bool,
     /// Signers needed (t); `None`: [`default_threshold`] of the number of participants.
     pub threshold: Option<u16>,
+    /// Also make a FROST(secp256k1, Keccak-256) key in the same ceremony and certify every batch with it for
+    /// this Ethereum chain (EIP-155 chain id), for the bridge contracts.
+    pub evm_chain_id: Option<u64>,
 }
 
 impl Default for CertifyConfig {
     fn default() -> Self {
-        Self { enabled: true, threshold: None }
+        Self { enabled: true, threshold: None, evm_chain_id: None }
+    }
+}
+
+/// This replica's key shares: the Ed25519 one, and the Ethereum one if the ceremony made it.
+pub struct Keys {
+    pub ed25519: StoredKey<Suite>,
+    pub evm: Option<StoredKey<EvmSuite>>,
+}
+
+/// A signer of either suite, for the sessions this replica committed to.
+pub(crate) enum AnySigner {
+    Ed25519(Signer<Suite>),
+    Evm(Signer<EvmSuite>),
+}
+
+/// What the certify code needs to know of a suite to run it generically.
+pub(crate) trait SuiteOps: CertifyingSuite + Sized {
+    const SUITE: CertSuite;
+    /// This replica's share of the suite's key.
+    fn share(keys: &Keys) -> Option<&StoredKey<Self>>;
+    /// The group key of the suite in the record.
+    fn group_key(record: &GroupKeyRecord) -> Option<&[u8]>;
+    fn wrap(signer: Signer<Self>) -> AnySigner;
+    fn unwrap(signer: AnySigner) -> Option<Signer<Self>>;
+}
+
+impl SuiteOps for Suite {
+    const SUITE: CertSuite = CertSuite::Ed25519;
+    fn share(keys: &Keys) -> Option<&StoredKey<Self>> {
+        Some(&keys.ed25519)
+    }
+    fn group_key(record: &GroupKeyRecord) -> Option<&[u8]> {
+        Some(&record.group_key)
+    }
+    fn wrap(signer: Signer<Self>) -> AnySigner {
+        AnySigner::Ed25519(signer)
+    }
+    fn unwrap(signer: AnySigner) -> Option<Signer<Self>> {
+        match signer {
+            AnySigner::Ed25519(s) => Some(s),
+            AnySigner::Evm(_) => None,
+        }
+    }
+}
+
+impl SuiteOps for EvmSuite {
+    const SUITE: CertSuite = CertSuite::Evm;
+    fn share(keys: &Keys) -> Option<&StoredKey<Self>> {
+        keys.evm.as_ref()
+    }
+    fn group_key(record: &GroupKeyRecord) -> Option<&[u8]> {
+        record.evm.as_ref().map(|e| e.group_key.as_slice())
+    }
+    fn wrap(signer: Signer<Self>) -> AnySigner {
+        AnySigner::Evm(signer)
+    }
+    fn unwrap(signer: AnySigner) -> Option<Signer<Self>> {
+        match signer {
+            AnySigner::Evm(s) => Some(s),
+            AnySigner::Ed25519(_) => None,
+        }
     }
 }
 
@@ -95,8 +162,9 @@ pub struct Certifier {
     raft: ReplicaRaft,
     state: SharedStateMachine,
     key_path: PathBuf,
-    /// This replica's key share: loaded at start, or from a DKG that finished here.
-    key: RwLock<Option<Arc<StoredKey<Suite>>>>,
+    evm_key_path: PathBuf,
+    /// This replica's key shares: loaded at start, or from a DKG that finished here.
+    key: RwLock<Option<Arc<Keys>>>,
     dkg: Mutex<Option<DkgRun>>,
     /// What the DKG or the last signing session reported, for `status`.
     note: Mutex<String>,
@@ -124,9 +192,11 @@ impl Certifier {
         state: SharedStateMachine,
         data_dir: &std::path::Path,
     ) -> Result<Arc<Self>, key_store::KeyStoreError> {
-        let key_path = data_dir.join(KEY_FILE);
+        let (key_path, evm_key_path) = (data_dir.join(KEY_FILE), data_dir.join(EVM_KEY_FILE));
         let key = if config.enabled && key_path.exists() {
-            Some(Arc::new(key_store::load::<Suite>(&key_path)?))
+            let ed25519 = key_store::load::<Suite>(&key_path)?;
+            let evm = if evm_key_path.exists() { Some(key_store::load::<EvmSuite>(&evm_key_path)?) } else { None };
+            Some(Arc::new(Keys { ed25519, evm }))
         } else {
             None
         };
@@ -137,6 +207,7 @@ impl Certifier {
             raft,
             state,
             key_path,
+            evm_key_path,
             key: RwLock::new(key),
             dkg: Mutex::new(None),
             note: Mutex::new(String::new()),
@@ -157,12 +228,19 @@ impl Certifier {
         *self.note.lock().unwrap_or_else(|p| p.into_inner()) = note.into();
     }
 
-    /// The group key in force, if this replica holds the matching share: what signing needs.
-    fn ready(&self) -> Option<(Arc<StoredKey<Suite>>, GroupKeyRecord)> {
+    /// The group key in force, if this replica holds the matching Ed25519 share: what signing needs.
+    fn ready(&self) -> Option<(Arc<Keys>, GroupKeyRecord)> {
+        self.ready_for::<Suite>()
+    }
+
+    /// The group key in force, if this replica holds the matching share of `C`'s key.
+    fn ready_for<C: SuiteOps>(&self) -> Option<(Arc<Keys>, GroupKeyRecord)> {
         let record = self.state.read().ok()?.group_key().cloned()?;
-        let key = self.key.read().unwrap_or_else(|p| p.into_inner()).clone()?;
-        let ours = key.public_key_package.verifying_key().serialize().ok()?;
-        (key.key_epoch == record.key_epoch && ours == record.group_key).then_some((key, record))
+        let keys = self.key.read().unwrap_or_else(|p| p.into_inner()).clone()?;
+        let share = C::share(&keys)?;
+        let ours = share.public_key_package.verifying_key().serialize().ok()?;
+        (share.key_epoch == record.key_epoch && Some(ours.as_slice()) == C::group_key(&record))
+            .then_some((keys, record))
     }
 
     /// One line for `status`: disabled, ready, the DKG's progress, or why this replica cannot sign.

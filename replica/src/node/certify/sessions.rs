@@ -22,8 +22,10 @@ use openraft::async_runtime::WatchReceiver;
 use rand_core_06::{OsRng, RngCore};
 use tonic::Status;
 
-use super::{Certifier, MAX_SESSIONS_IN_FLIGHT, MPC_RPC_TIMEOUT, SESSION_ATTEMPTS, TAKEOVER_AFTER, node_of};
-use crate::group_key::Suite;
+use super::{
+    AnySigner, Certifier, MAX_SESSIONS_IN_FLIGHT, MPC_RPC_TIMEOUT, SESSION_ATTEMPTS, SuiteOps, TAKEOVER_AFTER, node_of,
+};
+use crate::group_key::{CertSuite, EvmSuite, Suite};
 use crate::raft::LogCommand;
 
 /// Most signer sessions (committed, not yet signed) a replica keeps; beyond it the oldest are dropped.
@@ -42,11 +44,11 @@ pub const SESSION_RETRY_DELAY: Duration = Duration::from_millis(500);
 /// The sessions this replica committed to, by (coordinator node, session id).
 #[derive(Default)]
 pub(super) struct SignerSessions {
-    open: HashMap<(u64, u64), (Signer<Suite>, Instant)>,
+    open: HashMap<(u64, u64), (AnySigner, Instant)>,
 }
 
 impl SignerSessions {
-    fn insert(&mut self, id: (u64, u64), signer: Signer<Suite>) {
+    fn insert(&mut self, id: (u64, u64), signer: AnySigner) {
         if self.open.len() >= MAX_SIGNER_SESSIONS {
             self.open.retain(|_, (_, at)| at.elapsed() < SIGNER_SESSION_TTL);
         }
@@ -68,13 +70,27 @@ fn signing_status(e: SigningError) -> Status {
     }
 }
 
+fn suite_of(wire: u32) -> Result<CertSuite, Status> {
+    CertSuite::from_wire(wire).ok_or_else(|| Status::invalid_argument(format!("unknown suite {wire}")))
+}
+
 impl Certifier {
     /// Signing round 1 for `coordinator`'s session: commitments, only for the batch this replica sealed itself.
     pub(crate) async fn on_commit(&self, request: CommitRequest) -> Result<Vec<u8>, Status> {
+        match suite_of(request.suite)? {
+            CertSuite::Ed25519 => self.commit_as::<Suite>(request).await,
+            CertSuite::Evm => self.commit_as::<EvmSuite>(request).await,
+        }
+    }
+
+    async fn commit_as<C: SuiteOps>(&self, request: CommitRequest) -> Result<Vec<u8>, Status> {
         if crate::faults::active("no-signing") {
             return Err(Status::unavailable("this replica does not sign (test fault)"));
         }
-        let (key, record) = self.ready().ok_or_else(|| Status::failed_precondition(self.status_line()))?;
+        let (keys, record) = self.ready_for::<C>().ok_or_else(|| {
+            Status::failed_precondition(format!("no {:?} key share ready: {}", C::SUITE, self.status_line()))
+        })?;
+        let share = C::share(&keys).ok_or_else(|| Status::failed_precondition("no key share"))?;
         let message = BatchMessage::decode(&request.batch_message)
             .map_err(|e| Status::invalid_argument(format!("batch message: {e}")))?;
         if message.key_epoch != record.key_epoch {
@@ -88,7 +104,7 @@ impl Certifier {
         if applied.is_err() {
             return Err(Status::unavailable(format!("batch ending at {} is not applied here yet", message.last_index)));
         }
-        let own = self
+        let sealed = self
             .state
             .read()
             .map_err(super::super::lock_error)?
@@ -97,22 +113,24 @@ impl Certifier {
             .ok_or_else(|| {
                 Status::failed_precondition(format!("no batch was sealed at index {}", message.last_index))
             })?;
+        let own = record.message_for(C::SUITE, sealed);
         if let Some(field) = own.first_difference(&message) {
             return Err(Status::failed_precondition(format!(
                 "refusing to sign: the batch differs from this replica's own execution in {field}"
             )));
         }
-        let (signer, commitments) = Signer::new(&key.key_package, own, &mut OsRng).map_err(signing_status)?;
+        let (signer, commitments) = Signer::new(&share.key_package, own, &mut OsRng).map_err(signing_status)?;
         self.signer_sessions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert((request.coordinator, request.session), signer);
+            .insert((request.coordinator, request.session), C::wrap(signer));
         Ok(commitments)
     }
 
     /// Signing round 2: the share for a session this replica committed to. Its nonces are consumed whatever
     /// the outcome, so a session signs at most once.
     pub(crate) fn on_sign(&self, request: SignRequest) -> Result<Vec<u8>, Status> {
+        let suite = suite_of(request.suite)?;
         let signer = self
             .signer_sessions
             .lock()
@@ -121,28 +139,33 @@ impl Certifier {
             .remove(&(request.coordinator, request.session))
             .map(|(signer, _)| signer)
             .ok_or_else(|| Status::failed_precondition("no such signing session (expired, used, or never opened)"))?;
-        signer.sign(&request.signing_package).map_err(signing_status)
+        let wrong_suite = || Status::failed_precondition("the session is of another suite");
+        match suite {
+            CertSuite::Ed25519 => Suite::unwrap(signer).ok_or_else(wrong_suite)?.sign(&request.signing_package),
+            CertSuite::Evm => EvmSuite::unwrap(signer).ok_or_else(wrong_suite)?.sign(&request.signing_package),
+        }
+        .map_err(signing_status)
     }
 
-    /// On the leader: logs a certificate after checking it against the group key in force.
-    pub(crate) async fn on_propose(&self, certificate: Certificate) -> Result<u64, Status> {
+    /// On the leader: logs a certificate after checking it against the group's key of `suite`.
+    pub(crate) async fn on_propose(&self, suite: CertSuite, certificate: Certificate) -> Result<u64, Status> {
         if !self.is_leader() {
             return Err(Status::unavailable("not the leader"));
         }
         {
             let state = self.state.read().map_err(super::super::lock_error)?;
             let record = state.group_key().ok_or_else(|| Status::failed_precondition("no group key in force"))?;
-            record.verify(&certificate).map_err(|e| Status::invalid_argument(format!("certificate: {e}")))?;
+            record.verify(suite, &certificate).map_err(|e| Status::invalid_argument(format!("certificate: {e}")))?;
             let seal = certificate.message.last_index;
-            if state.certificate(seal).map_err(|e| Status::internal(e.to_string()))?.is_some() {
+            if state.certificate(suite, seal).map_err(|e| Status::internal(e.to_string()))?.is_some() {
                 return Ok(seal);
             }
         }
-        let written =
-            tokio::time::timeout(crate::node::SUBMIT_TIMEOUT, self.raft.client_write(LogCommand::Certify(certificate)))
-                .await
-                .map_err(|_| Status::deadline_exceeded("certificate not logged in time"))?
-                .map_err(|e| Status::unavailable(e.to_string()))?;
+        let command = LogCommand::Certify(suite, certificate);
+        let written = tokio::time::timeout(crate::node::SUBMIT_TIMEOUT, self.raft.client_write(command))
+            .await
+            .map_err(|_| Status::deadline_exceeded("certificate not logged in time"))?
+            .map_err(|e| Status::unavailable(e.to_string()))?;
         Ok(written.log_id.index)
     }
 
@@ -172,14 +195,18 @@ impl Certifier {
 
     /// One attempt: commitments from the first t participants (of those not excluded) that answer, their
     /// shares, aggregation. On failure returns the participants to exclude next time and why.
-    async fn attempt(
+    async fn attempt<C: SuiteOps>(
         &self,
-        message: BatchMessage,
+        sealed: BatchMessage,
         excluded: &BTreeSet<ParticipantId>,
     ) -> Result<Certificate, (Vec<ParticipantId>, String)> {
-        let (key, record) = self.ready().ok_or_else(|| (vec![], "no key share ready".to_string()))?;
+        let (keys, record) = self.ready_for::<C>().ok_or_else(|| (vec![], "no key share ready".to_string()))?;
+        let share = C::share(&keys).ok_or_else(|| (vec![], "no key share".to_string()))?;
+        let message = record.message_for(C::SUITE, sealed);
+        let suite = C::SUITE.to_wire();
         let session = OsRng.next_u64();
-        let request = CommitRequest { session, coordinator: self.node_id, batch_message: message.encode().to_vec() };
+        let request =
+            CommitRequest { session, coordinator: self.node_id, batch_message: message.encode().to_vec(), suite };
         let mut commits: FuturesUnordered<_> = record
             .participants
             .iter()
@@ -210,7 +237,7 @@ impl Certifier {
         }
         let signers: BTreeSet<_> = committed.iter().map(|(p, _)| *p).collect();
         let fail = |e: SigningError| (vec![], e.to_string());
-        let mut coordinator = Coordinator::new(&key.public_key_package, message, &signers).map_err(fail)?;
+        let mut coordinator = Coordinator::<C>::new(&share.public_key_package, message, &signers).map_err(fail)?;
         let mut package = None;
         for (p, c) in &committed {
             match coordinator.on_commitments(*p, c) {
@@ -221,7 +248,7 @@ impl Certifier {
         }
         let package = package.ok_or_else(|| (vec![], "no signing package".to_string()))?;
         let shares = futures::future::join_all(signers.iter().map(|&p| {
-            let request = SignRequest { session, coordinator: self.node_id, signing_package: package.clone() };
+            let request = SignRequest { session, coordinator: self.node_id, signing_package: package.clone(), suite };
             async move { (p, self.sign_from(node_of(p), request).await) }
         }))
         .await;
@@ -246,13 +273,14 @@ impl Certifier {
         })
     }
 
-    /// Certifies one batch: up to [`SESSION_ATTEMPTS`] sessions, then logs the certificate through the leader.
-    async fn certify(&self, message: BatchMessage) -> Result<(), String> {
+    /// Certifies one sealed batch with `C`'s key: up to [`SESSION_ATTEMPTS`] sessions, then logs the
+    /// certificate through the leader.
+    async fn certify<C: SuiteOps>(&self, sealed: BatchMessage) -> Result<(), String> {
         let mut excluded = BTreeSet::new();
         let mut last_error = String::new();
         for _ in 0..SESSION_ATTEMPTS {
-            match self.attempt(message, &excluded).await {
-                Ok(certificate) => return self.propose(certificate).await,
+            match self.attempt::<C>(sealed, &excluded).await {
+                Ok(certificate) => return self.propose(C::SUITE, certificate).await,
                 Err((culprits, why)) => {
                     excluded.extend(culprits);
                     last_error = why;
@@ -262,13 +290,16 @@ impl Certifier {
         Err(last_error)
     }
 
-    async fn propose(&self, certificate: Certificate) -> Result<(), String> {
+    async fn propose(&self, suite: CertSuite, certificate: Certificate) -> Result<(), String> {
         let leader = self.raft.metrics().borrow_watched().current_leader.ok_or("no leader")?;
         if leader == self.node_id {
-            return self.on_propose(certificate).await.map(drop).map_err(|s| s.message().to_string());
+            return self.on_propose(suite, certificate).await.map(drop).map_err(|s| s.message().to_string());
         }
         let mut client = self.peers.client(&self.raft, leader).ok_or("no leader address")?;
-        let request = ProposeRequest { certificate: postcard::to_allocvec(&certificate).map_err(|e| e.to_string())? };
+        let request = ProposeRequest {
+            certificate: postcard::to_allocvec(&certificate).map_err(|e| e.to_string())?,
+            suite: suite.to_wire(),
+        };
         match tokio::time::timeout(crate::node::SUBMIT_TIMEOUT, client.propose(request)).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(s)) => Err(s.message().to_string()),
@@ -277,67 +308,83 @@ impl Certifier {
     }
 }
 
-/// Batches this replica is certifying or waiting to retry.
+/// Batches this replica is certifying or waiting to retry, by (suite, seal index).
 #[derive(Default)]
 struct Backlog {
-    /// Seal index → when this replica first saw the batch uncertified.
-    first_seen: HashMap<u64, Instant>,
-    /// Seal index → the session's task.
-    running: HashMap<u64, tokio::task::JoinHandle<()>>,
-    /// Seal index → not before this time (after a failed session).
-    retry_at: HashMap<u64, Instant>,
+    /// When this replica first saw the batch uncertified.
+    first_seen: HashMap<(CertSuite, u64), Instant>,
+    /// The session's task.
+    running: HashMap<(CertSuite, u64), tokio::task::JoinHandle<()>>,
+    /// Not before this time (after a failed session).
+    retry_at: HashMap<(CertSuite, u64), Instant>,
+    /// Per suite: seal indices at or below this are certified or can never be.
+    low: HashMap<CertSuite, u64>,
 }
 
-/// The certify task: starts sessions for sealed, uncertified batches of the key in force.
+/// The certify task: starts sessions for sealed, uncertified batches of the key in force, for every suite
+/// this replica holds a share of.
 pub(super) async fn drive(certifier: Arc<Certifier>) {
     let mut backlog = Backlog::default();
-    let failures: Arc<std::sync::Mutex<HashMap<u64, Instant>>> = Arc::default();
-    // Seal indices at or below this are certified or can never be.
-    let mut low = 0u64;
+    let failures: Arc<std::sync::Mutex<HashMap<(CertSuite, u64), Instant>>> = Arc::default();
     loop {
         // The leader looks for new batches often (a seal comes every 20 ms); the others only watch for batches
         // the leader leaves uncertified past TAKEOVER_AFTER, which needs no fine clock.
         let pause = if certifier.is_leader() { LEADER_SCAN } else { FOLLOWER_SCAN };
         tokio::time::sleep(pause).await;
-        if certifier.ready().is_none() {
-            continue;
-        }
-        let batches = match certifier.state.read().map(|s| s.uncertified_batches(low, 4 * MAX_SESSIONS_IN_FLIGHT)) {
-            Ok(Ok((batches, scanned_to))) => {
-                low = batches.first().map_or(scanned_to, |m| m.last_index - 1);
-                batches
-            }
-            _ => continue,
-        };
-        let now = Instant::now();
         backlog.running.retain(|_, task| !task.is_finished());
-        for (seal, at) in failures.lock().unwrap_or_else(|p| p.into_inner()).drain() {
-            backlog.retry_at.insert(seal, at + SESSION_RETRY_DELAY);
+        for (job, at) in failures.lock().unwrap_or_else(|p| p.into_inner()).drain() {
+            backlog.retry_at.insert(job, at + SESSION_RETRY_DELAY);
         }
-        let pending: BTreeSet<u64> = batches.iter().map(|m| m.last_index).collect();
-        backlog.first_seen.retain(|seal, _| pending.contains(seal));
-        backlog.retry_at.retain(|seal, _| pending.contains(seal));
+        let mut suites = Vec::new();
+        if certifier.ready_for::<Suite>().is_some() {
+            suites.push(CertSuite::Ed25519);
+        }
+        if certifier.ready_for::<EvmSuite>().is_some() {
+            suites.push(CertSuite::Evm);
+        }
         let leading = certifier.is_leader();
-        for message in batches {
-            let seal = message.last_index;
-            let first_seen = *backlog.first_seen.entry(seal).or_insert(now);
-            if backlog.running.contains_key(&seal)
-                || backlog.running.len() >= MAX_SESSIONS_IN_FLIGHT
-                || backlog.retry_at.get(&seal).is_some_and(|at| now < *at)
-                || (!leading && now.duration_since(first_seen) < TAKEOVER_AFTER)
-            {
-                continue;
-            }
-            let (certifier, failures) = (certifier.clone(), failures.clone());
-            let task = tokio::spawn(async move {
-                if let Err(why) = certifier.certify(message).await {
-                    certifier.set_note(format!("batch {}..={} not certified yet: {why}", message.first_index, seal));
-                    failures.lock().unwrap_or_else(|p| p.into_inner()).insert(seal, Instant::now());
-                } else {
-                    certifier.set_note(String::new());
+        for suite in suites {
+            let low = backlog.low.entry(suite).or_insert(0);
+            let scan = certifier.state.read().map(|s| s.uncertified_batches(suite, *low, 4 * MAX_SESSIONS_IN_FLIGHT));
+            let batches = match scan {
+                Ok(Ok((batches, scanned_to))) => {
+                    *low = batches.first().map_or(scanned_to, |m| m.last_index - 1);
+                    batches
                 }
-            });
-            backlog.running.insert(seal, task);
+                _ => continue,
+            };
+            let now = Instant::now();
+            let pending: BTreeSet<u64> = batches.iter().map(|m| m.last_index).collect();
+            backlog.first_seen.retain(|(s, seal), _| *s != suite || pending.contains(seal));
+            backlog.retry_at.retain(|(s, seal), _| *s != suite || pending.contains(seal));
+            for message in batches {
+                let job = (suite, message.last_index);
+                let first_seen = *backlog.first_seen.entry(job).or_insert(now);
+                if backlog.running.contains_key(&job)
+                    || backlog.running.len() >= MAX_SESSIONS_IN_FLIGHT
+                    || backlog.retry_at.get(&job).is_some_and(|at| now < *at)
+                    || (!leading && now.duration_since(first_seen) < TAKEOVER_AFTER)
+                {
+                    continue;
+                }
+                let (certifier, failures) = (certifier.clone(), failures.clone());
+                let task = tokio::spawn(async move {
+                    let result = match suite {
+                        CertSuite::Ed25519 => certifier.certify::<Suite>(message).await,
+                        CertSuite::Evm => certifier.certify::<EvmSuite>(message).await,
+                    };
+                    if let Err(why) = result {
+                        certifier.set_note(format!(
+                            "{suite:?} certificate of batch {}..={} not made yet: {why}",
+                            message.first_index, message.last_index
+                        ));
+                        failures.lock().unwrap_or_else(|p| p.into_inner()).insert(job, Instant::now());
+                    } else {
+                        certifier.set_note(String::new());
+                    }
+                });
+                backlog.running.insert(job, task);
+            }
         }
     }
 }
