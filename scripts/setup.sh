@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Nexus needs on a fresh machine, and nothing that is already there:
 # the pinned Rust toolchain's targets (wasm32 for the Nexus tier, riscv32im for the NVM), qemu-user (the
-# NVM's reference machine in differential tests) and cargo-nextest. Safe to run repeatedly.
+# NVM's reference machine in differential tests), the bridge's pinned Solidity compiler (npm) and
+# cargo-nextest. Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,14 @@ if ! command -v qemu-riscv32 >/dev/null 2>&1; then
   if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq qemu-user >/dev/null
+fi
+
+# The Solidity compiler the bridge's contracts are built with (npm `solc`, pinned by bridge/solc's lock file;
+# it runs offline once installed). The bridge's tests recompile the contracts and compare with the committed
+# artifacts.
+if [ ! -d bridge/solc/node_modules/solc ]; then
+  say "installing the pinned solc (npm ci in bridge/solc)"
+  npm ci --ignore-scripts --no-audit --no-fund --prefix bridge/solc >/dev/null
 fi
 
 if ! cargo nextest --version >/dev/null 2>&1; then
