@@ -273,3 +273,18 @@ fn a_dkg_participant_that_equivocates_in_round_one_makes_the_dkg_abort() {
         assert!(status.group_key.is_empty(), "replica {i} adopted a group key from an inconsistent DKG");
     }
 }
+
+#[test]
+fn an_ethereum_key_that_ecrecover_cannot_take_is_refused_and_the_ceremony_runs_again() {
+    let faults = (0..4).map(|id| (id, "evm-key-unusable".to_string())).collect();
+    let net = Network::start_with_faults(4, Settings { evm_chain_id: Some(CHAIN), ..Settings::default() }, faults);
+    let mut seen = String::new();
+    net.wait_for("the first attempt to abort over the Ethereum key", |net| {
+        seen = net.status(0).map(|s| s.certification).unwrap_or_default();
+        seen.contains("not below the group order") || net.status(0).is_some_and(|s| !s.group_key.is_empty())
+    });
+    group_key(&net);
+    let status = net.status(0).expect("status");
+    assert!(nexus_replica::nexus_mpc::evm::evm_key_usable(&status.evm_group_key), "the adopted key is usable");
+    assert!(seen.contains("attempt 0 aborted"), "the key of attempt 0 was refused: {seen}");
+}

@@ -8,6 +8,8 @@
 //!   result, as a buggy or malicious replica would).
 //! - `no-signing`: the replica serves Raft but refuses to take part in signing sessions (a signer that is down).
 //! - `dkg-equivocate`: the replica sends different round-1 DKG packages to different peers.
+//! - `evm-key-unusable`: the first DKG attempt's Ethereum key is treated as unusable with ecrecover (x ≥ n),
+//!   as it is with probability 2⁻¹²⁸, so the retry can be tested.
 
 /// Whether fault `name` is switched on for this process.
 #[cfg(feature = "test-faults")]
