@@ -124,6 +124,11 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Ethereum: receipts in the form the bridge contracts take.
+    Bridge {
+        #[command(subcommand)]
+        command: BridgeCommand,
+    },
     /// Check a certified receipt file offline: the receipt is in the certified batch and the group signed it.
     Verify {
         /// The receipt file (`nexus call --out` / `nexus receipt --out`).
@@ -149,6 +154,29 @@ enum Command {
     /// Build the example apps and run a few calls of each through the host (the main job until the
     /// network lands).
     Demo,
+}
+
+#[derive(Subcommand)]
+enum BridgeCommand {
+    /// A call's receipt, its Merkle path and its batch's Ethereum certificate, as the calldata of
+    /// `NexusVerifier.verifyReceipt` (hex) or as JSON fields for your own tooling.
+    Export {
+        /// The call id (its log index).
+        call_id: u64,
+        #[arg(long)]
+        replica: Option<String>,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Calldata)]
+        format: ExportFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ExportFormat {
+    Calldata,
+    Json,
 }
 
 /// What `call` and `query` address: a function of a deployed app, its input, and a replica.
@@ -373,6 +401,18 @@ fn run(command: Command, json: bool) -> Result<()> {
             write_receipt_file(out.as_deref(), served.certified.as_ref())
         }
         Command::Verify { file, group_key } => verify_receipt_file(&file, group_key.as_deref(), json),
+        Command::Bridge { command: BridgeCommand::Export { call_id, replica, format, out } } => {
+            let addr = network::replica_addr(replica, &keys::config_dir()?)?;
+            let served = runtime()?.block_on(network::receipt(&addr, call_id))?;
+            let text = bridge_export(served, format)?;
+            match out {
+                Some(path) => std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display())),
+                None => {
+                    println!("{text}");
+                    Ok(())
+                }
+            }
+        }
         Command::Query { target, local } => {
             let (app, input, addr) = target.resolve()?;
             let (function, decode) = (&target.function, &target.decode);
@@ -510,6 +550,51 @@ fn membership_change(command: AdminCommand, admin: &AdminTarget, json: bool) -> 
 
 /// A sealed batch as `nexus receipt` shows it: the batch message and the (already checked) Merkle path.
 type SealedBatch = (BatchMessage, MerklePath);
+
+/// `nexus bridge export`: the receipt proof with the batch's Ethereum certificate, as calldata or JSON.
+fn bridge_export(served: network::ServedReceipt, format: ExportFormat) -> Result<String> {
+    use nexus_replica::nexus_mpc::certificate::ReceiptProof;
+    let call_id = served.receipt.call_id;
+    let Some((_, path)) = served.batch else { bail!("call {call_id} is not sealed yet; try again in a moment") };
+    let Some(certificate) = served.evm_certificate else {
+        bail!(
+            "call {call_id}'s batch has no Ethereum certificate (yet): the replicas certify for Ethereum only with \
+             `evm_chain_id` in their config, and a certificate takes a moment after the seal"
+        )
+    };
+    let proof = ReceiptProof { log_index: call_id, receipt: served.receipt_bytes, path, certificate };
+    let calldata = nexus_bridge::ReceiptCalldata::from_proof(&proof)?;
+    let encoded = format!("0x{}", hex::encode(calldata.verify_receipt_call()));
+    if format == ExportFormat::Calldata {
+        return Ok(encoded);
+    }
+    let m = &proof.certificate.message;
+    let (c, hex0x) = (&calldata.certificate, |b: &[u8]| format!("0x{}", hex::encode(b)));
+    Ok(serde_json::to_string_pretty(&serde_json::json!({
+        "function": "verifyReceipt((bytes32,uint64,uint64,uint64,uint64,bytes32,bytes32),(uint256,uint8),(uint256,uint256,uint256)),uint64,bytes,(uint64,uint64,bytes32[]))",
+        "certificate": {
+            "batch": {
+                "clusterId": hex0x(&m.cluster_id),
+                "chainId": m.chain_id,
+                "keyEpoch": m.key_epoch,
+                "firstIndex": m.first_index,
+                "lastIndex": m.last_index,
+                "receiptsRoot": hex0x(&m.receipts_root),
+                "stateRoot": hex0x(&m.state_root),
+            },
+            "key": { "x": c.key.x.to_string(), "yParity": c.key.yParity },
+            "signature": { "rx": c.signature.rx.to_string(), "ry": c.signature.ry.to_string(), "z": c.signature.z.to_string() },
+        },
+        "logIndex": call_id,
+        "receipt": hex0x(&proof.receipt),
+        "path": {
+            "leafIndex": proof.path.leaf_index,
+            "leafCount": proof.path.leaf_count,
+            "siblings": proof.path.siblings.iter().map(|s| hex0x(s)).collect::<Vec<_>>(),
+        },
+        "calldata": encoded,
+    }))?)
+}
 
 /// Writes the certified receipt to `out`, if asked; an uncertified receipt cannot be written.
 fn write_receipt_file(out: Option<&Path>, certified: Option<&ReceiptFile>) -> Result<()> {
