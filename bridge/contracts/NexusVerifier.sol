@@ -71,20 +71,22 @@ contract NexusVerifier {
     /// Reverts unless `receipt` (its canonical bytes), the receipt of log entry `logIndex`, is in the batch that
     /// `certificate` certifies, at `path`.
     function verifyReceipt(
-        Certificate calldata certificate,
+        Certificate calldata,
         uint64 logIndex,
         bytes calldata receipt,
         MerklePath calldata path
     ) external view {
         _checkCertificate();
-        ReceiptMerkle.verify(
-            certificate.batch.receiptsRoot,
-            certificate.batch.firstIndex,
-            certificate.batch.lastIndex,
-            logIndex,
-            receipt,
-            path
-        );
+        // The batch fields from their fixed places (the certificate check validated them).
+        bytes32 root;
+        uint256 first;
+        uint256 last;
+        assembly {
+            root := calldataload(CD_ROOTS)
+            first := calldataload(CD_FIRST)
+            last := calldataload(CD_LAST)
+        }
+        ReceiptMerkle.verify(root, first, last, logIndex, receipt, path.leafIndex, path.leafCount, path.siblings);
     }
 
     /// Replaces the key in force with (`newX`, `newY`) at `newEpoch`, on a signature by the key in force

@@ -29,25 +29,26 @@ library ReceiptMerkle {
     error WrongPathLength(uint256 got, uint256 expected);
     error RootMismatch();
 
-    /// Reverts unless `receipt`, the receipt of log entry `logIndex`, is leaf `path.leafIndex` of a tree of
-    /// `path.leafCount` leaves with root `root`, in a batch covering log indexes `firstIndex..=lastIndex` (which
-    /// holds at most one receipt per log entry).
+    /// Reverts unless `receipt`, the receipt of log entry `logIndex`, is leaf `leafIndex` of a tree of
+    /// `leafCount` leaves with root `root` (path: `siblings`), in a batch covering log indexes
+    /// `firstIndex..=lastIndex` (at most 2⁶⁴ − 1; a batch holds at most one receipt per log entry).
     function verify(
         bytes32 root,
-        uint64 firstIndex,
-        uint64 lastIndex,
+        uint256 firstIndex,
+        uint256 lastIndex,
         uint256 logIndex,
         bytes calldata receipt,
-        MerklePath calldata path
+        uint256 leafIndex,
+        uint256 leafCount,
+        bytes32[] calldata siblings
     ) internal view {
-        if (logIndex < firstIndex || logIndex > lastIndex) revert IndexNotInRange(logIndex, firstIndex, lastIndex);
-        uint256 count = path.leafCount;
-        if (count > MAX_LEAVES || count > uint256(lastIndex) - firstIndex + 1) revert TooManyLeaves(count);
-        uint256 index = path.leafIndex;
-        if (index >= count) revert LeafIndexOutOfRange(index, count);
-        bytes32[] calldata siblings = path.siblings;
-        (bytes32 computed, bool lengthOk) = _root(logIndex, receipt, index, count, siblings);
-        if (!lengthOk) revert WrongPathLength(siblings.length, expectedSiblings(index, count));
+        if (logIndex < firstIndex || logIndex > lastIndex) {
+            revert IndexNotInRange(logIndex, uint64(firstIndex), uint64(lastIndex));
+        }
+        if (leafCount > MAX_LEAVES || leafCount > lastIndex - firstIndex + 1) revert TooManyLeaves(leafCount);
+        if (leafIndex >= leafCount) revert LeafIndexOutOfRange(leafIndex, leafCount);
+        (bytes32 computed, bool lengthOk) = _root(logIndex, receipt, leafIndex, leafCount, siblings);
+        if (!lengthOk) revert WrongPathLength(siblings.length, expectedSiblings(leafIndex, leafCount));
         if (computed != root) revert RootMismatch();
     }
 
@@ -76,48 +77,41 @@ library ReceiptMerkle {
             mstore(m, RECEIPT_TAG)
             mstore(add(m, 20), shl(192, logIndex))
             calldatacopy(add(m, 28), receipt.offset, receipt.length)
-            // The SHA-256 precompile fails only when out of gas.
-            if iszero(staticcall(gas(), 0x02, m, add(28, receipt.length), 0x00, 0x20)) { revert(0, 0) }
+            // The SHA-256 precompile fails only when out of gas; every call's success is kept in `ok`.
+            let ok := staticcall(gas(), 0x02, m, add(28, receipt.length), 0x00, 0x20)
             mstore(m, LEAF_TAG)
             mstore(add(m, 24), mload(0x00))
-            if iszero(staticcall(gas(), 0x02, m, 56, 0x00, 0x20)) { revert(0, 0) }
+            ok := and(ok, staticcall(gas(), 0x02, m, 56, 0x00, 0x20))
             let node := mload(0x00)
 
+            // Each level: NODE_TAG ‖ left ‖ right at m, the node on the left when its position is even. Siblings
+            // are read without a bound check per level: reading past the array reads other calldata (or zeros),
+            // and the count is checked once at the end, which refuses such a path all the same.
             mstore(m, NODE_TAG)
+            let left := add(m, 24)
+            let right := add(m, 56)
+            let next := siblings.offset
             let pos := index
             let width := count
-            let used := 0
-            let available := siblings.length
-            lengthOk := 1
             for {} gt(width, 1) {} {
                 if lt(xor(pos, 1), width) {
-                    if eq(used, available) {
-                        lengthOk := 0
-                        break
-                    }
-                    let sibling := calldataload(add(siblings.offset, shl(5, used)))
-                    used := add(used, 1)
-                    switch and(pos, 1)
-                    case 0 {
-                        mstore(add(m, 24), node)
-                        mstore(add(m, 56), sibling)
-                    }
-                    default {
-                        mstore(add(m, 24), sibling)
-                        mstore(add(m, 56), node)
-                    }
-                    if iszero(staticcall(gas(), 0x02, m, 88, 0x00, 0x20)) { revert(0, 0) }
+                    let odd := shl(5, and(pos, 1))
+                    mstore(add(left, odd), node)
+                    mstore(sub(right, odd), calldataload(next))
+                    next := add(next, 0x20)
+                    ok := and(ok, staticcall(gas(), 0x02, m, 88, 0x00, 0x20))
                     node := mload(0x00)
                 }
                 pos := shr(1, pos)
                 width := shr(1, add(width, 1))
             }
-            if iszero(eq(used, available)) { lengthOk := 0 }
+            lengthOk := eq(next, add(siblings.offset, shl(5, siblings.length)))
 
             mstore(m, ROOT_TAG)
             mstore(add(m, 24), shl(192, count))
             mstore(add(m, 32), node)
-            if iszero(staticcall(gas(), 0x02, m, 64, 0x00, 0x20)) { revert(0, 0) }
+            ok := and(ok, staticcall(gas(), 0x02, m, 64, 0x00, 0x20))
+            if iszero(ok) { revert(0, 0) }
             computed := mload(0x00)
         }
     }

@@ -53,11 +53,23 @@ pub fn merkle_path(path: &MerklePath) -> abi::MerklePath {
     }
 }
 
+/// A group key as the contracts take it, from its 33-byte compressed SEC1 form (tag 0x02 or 0x03, then x), if
+/// it is usable on Ethereum ([`nexus_mpc::evm::evm_key_usable`]). Other 33-byte SEC1 forms (the "compact" tag
+/// 0x05) are refused: the parity of y is read from the tag.
+pub fn evm_key(compressed: &[u8]) -> Result<EvmKey, BridgeError> {
+    match compressed {
+        [0x02 | 0x03, ..] if compressed.len() == 33 => {
+            EvmKey::from_compressed(compressed).ok_or(BridgeError::UnusableKey)
+        }
+        _ => Err(BridgeError::UnusableKey),
+    }
+}
+
 /// A group key's affine coordinates (x, y), from its 33-byte compressed form, if it is usable on Ethereum
 /// (a valid point with 0 < x < n: [`nexus_mpc::evm::evm_key_usable`]). The contracts take y when a key is
 /// installed, to check it is on the curve without computing a square root.
 pub fn key_coordinates(compressed: &[u8]) -> Result<(U256, U256), BridgeError> {
-    EvmKey::from_compressed(compressed).ok_or(BridgeError::UnusableKey)?;
+    evm_key(compressed)?;
     let encoded = EncodedPoint::from_bytes(compressed).map_err(|_| BridgeError::UnusableKey)?;
     let point =
         Option::<AffinePoint>::from(AffinePoint::from_encoded_point(&encoded)).ok_or(BridgeError::UnusableKey)?;
@@ -81,7 +93,7 @@ impl abi::Certificate {
             });
         }
         certificate.message.check()?;
-        let key = EvmKey::from_compressed(&certificate.group_key).ok_or(BridgeError::UnusableKey)?;
+        let key = evm_key(&certificate.group_key)?;
         let sig = EvmSignature::from_frost(&certificate.signature).map_err(BridgeError::Signature)?;
         Ok(abi::Certificate { batch: batch(&certificate.message), key: group_key(&key), signature: signature(&sig) })
     }
@@ -153,4 +165,74 @@ pub fn consumer_deployment(verifier: Address, app: [u8; 32]) -> Result<Vec<u8>, 
     let mut code = artifacts::NEXUS_CONSUMER.creation_code()?;
     code.extend(abi::NexusConsumer::constructorCall { verifier_: verifier, app_: B256::from(app) }.abi_encode());
     Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nexus_mpc::CertificateError;
+
+    const G: &str = "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
+    const G_Y: &str = "483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8";
+
+    fn certificate() -> Certificate {
+        let message = BatchMessage {
+            cluster_id: [1; 32],
+            chain_id: 1,
+            key_epoch: 2,
+            first_index: 3,
+            last_index: 4,
+            receipts_root: [5; 32],
+            state_root: [6; 32],
+        };
+        // R = G, z = 1: well formed (not a valid signature, which encoding does not check).
+        let mut signature = hex::decode(G).unwrap();
+        signature.extend([0u8; 31]);
+        signature.push(1);
+        Certificate { message, signature, group_key: hex::decode(G).unwrap(), key_epoch: 2 }
+    }
+
+    #[test]
+    fn a_well_formed_certificate_encodes_field_by_field() {
+        let c = abi::Certificate::from_certificate(&certificate()).unwrap();
+        assert_eq!(c.batch, batch(&certificate().message));
+        assert_eq!((c.key.x, c.key.yParity), (U256::from_be_slice(&hex::decode(&G[2..]).unwrap()), 0));
+        assert_eq!(c.signature.ry, U256::from_be_slice(&hex::decode(G_Y).unwrap()));
+        assert_eq!(c.signature.z, U256::from(1));
+        // The calldata is the selector and the certificate in place (12 words).
+        assert_eq!(c.verify_certificate_call().len(), 4 + 12 * 32);
+    }
+
+    #[test]
+    fn malformed_certificates_are_refused_with_the_reason() {
+        let mut c = certificate();
+        c.key_epoch = 3;
+        assert_eq!(
+            abi::Certificate::from_certificate(&c),
+            Err(BridgeError::EpochMismatch { certificate: 3, message: 2 })
+        );
+        let mut c = certificate();
+        c.message.first_index = 5;
+        assert!(matches!(abi::Certificate::from_certificate(&c), Err(BridgeError::Batch(_))));
+        let mut c = certificate();
+        c.group_key[0] = 5;
+        assert_eq!(abi::Certificate::from_certificate(&c), Err(BridgeError::UnusableKey));
+        let mut c = certificate();
+        c.signature.pop();
+        assert_eq!(
+            abi::Certificate::from_certificate(&c),
+            Err(BridgeError::Signature(CertificateError::MalformedSignature(64)))
+        );
+        let mut c = certificate();
+        c.signature[0] = 9;
+        assert_eq!(abi::Certificate::from_certificate(&c), Err(BridgeError::Signature(CertificateError::BadSignature)));
+    }
+
+    #[test]
+    fn key_coordinates_decompress() {
+        let (x, y) = key_coordinates(&hex::decode(G).unwrap()).unwrap();
+        assert_eq!(x, U256::from_be_slice(&hex::decode(&G[2..]).unwrap()));
+        assert_eq!(y, U256::from_be_slice(&hex::decode(G_Y).unwrap()));
+        assert_eq!(key_coordinates(&[2u8; 5]), Err(BridgeError::UnusableKey));
+    }
 }

@@ -12,7 +12,7 @@ use alloy_sol_types::SolCall;
 use nexus_mpc::OfflineVerifier;
 use nexus_mpc::evm::{EvmKey, EvmSignature, Secp256k1EvmVerifier};
 
-use crate::calldata::{group_key, key_coordinates, signature};
+use crate::calldata::{evm_key, group_key, key_coordinates, signature};
 use crate::{BridgeError, abi};
 
 /// Domain tag of a rotation message.
@@ -43,7 +43,7 @@ impl RotationMessage {
         if new_epoch <= old_epoch {
             return Err(BridgeError::EpochNotIncreasing { old: old_epoch, new: new_epoch });
         }
-        let new_key = EvmKey::from_compressed(new_group_key).ok_or(BridgeError::UnusableKey)?;
+        let new_key = evm_key(new_group_key)?;
         Ok(RotationMessage { cluster_id, chain_id, old_epoch, new_epoch, new_key })
     }
 
@@ -82,8 +82,8 @@ impl RotationMessage {
         frost_signature: &[u8],
         new_group_key: &[u8],
     ) -> Result<Vec<u8>, BridgeError> {
-        let current = EvmKey::from_compressed(old_group_key).ok_or(BridgeError::UnusableKey)?;
-        if EvmKey::from_compressed(new_group_key) != Some(self.new_key) {
+        let current = evm_key(old_group_key)?;
+        if evm_key(new_group_key)? != self.new_key {
             return Err(BridgeError::KeyMismatch);
         }
         let (new_x, new_y): (U256, U256) = key_coordinates(new_group_key)?;
@@ -96,5 +96,28 @@ impl RotationMessage {
             newY: new_y,
         }
         .abi_encode())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The generator, compressed: a usable key with a known x.
+    const G: &str = "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
+
+    #[test]
+    fn the_message_is_abi_encode_packed_of_its_fields() {
+        let key = hex::decode(G).unwrap();
+        let m = RotationMessage::new([7; 32], 31_337, 3, 4, &key).unwrap();
+        let bytes = m.encode();
+        assert_eq!(bytes.len(), 113);
+        assert_eq!(&bytes[..24], b"nexus/bridge/rotate/v1\0\0");
+        assert_eq!(&bytes[24..56], &[7; 32]);
+        assert_eq!(&bytes[56..64], &31_337u64.to_be_bytes());
+        assert_eq!(&bytes[64..72], &3u64.to_be_bytes());
+        assert_eq!(&bytes[72..80], &4u64.to_be_bytes());
+        assert_eq!(&bytes[80..112], &key[1..]);
+        assert_eq!(bytes[112], 0);
     }
 }
