@@ -15,10 +15,12 @@ mod common;
 use alloy_primitives::U256;
 use alloy_sol_types::SolCall;
 use common::{APP, CLUSTER, Deployed, GroupKeys, SealedBatch, receipt_bytes};
-use nexus_bridge::abi::NexusConsumer;
+use nexus_bridge::abi::{FrostSecp256k1Verifier, NexusConsumer};
+use nexus_bridge::artifacts;
 use nexus_bridge::calldata::{self, CertificateCalldata, ReceiptCalldata};
 use nexus_bridge::harness::{DEFAULT_CHAIN_ID, Gas, Outcome};
 use nexus_bridge::rotation::RotationMessage;
+use nexus_mpc::evm::EvmSignature;
 
 fn succeeded(outcome: Outcome, what: &str) -> Gas {
     match outcome {
@@ -70,6 +72,24 @@ fn main() {
             format!("  per Merkle level (batch of {size} vs 1)"),
             Gas { execution: per_level.round() as u64, intrinsic: 0, refund: 0, floor: 0 },
             "execution only".into(),
+        ));
+    }
+
+    // The stateless FROST verification (key in calldata, no storage): the anchor's setting (a 32-byte message)
+    // and a batch message's length, for comparison with the certificate check.
+    let mut frost_chain = nexus_bridge::harness::Chain::default();
+    let (frost, _) = frost_chain.deploy(artifacts::FROST_VERIFIER.creation_code().expect("code")).expect("deploys");
+    let key = calldata::key_coordinates(&keys.compressed).expect("key");
+    for len in [32usize, 152] {
+        let message = vec![0x5a; len];
+        let sig = calldata::signature(&EvmSignature::from_frost(&keys.sign_raw(&message)).expect("signature"));
+        let call =
+            FrostSecp256k1Verifier::verifyCall { message: message.into(), keyX: key.0, keyY: key.1, signature: sig };
+        let gas = succeeded(frost_chain.view(frost, call.abi_encode()).expect("runs"), "FROST verify");
+        rows.push((
+            format!("FROST signature check alone, {len}-byte message (`FrostSecp256k1Verifier`)"),
+            gas,
+            "key in calldata, no storage read, no domain checks".into(),
         ));
     }
 

@@ -85,6 +85,12 @@ sol! {
         error RootMismatch();
     }
 
+    /// `FrostSecp256k1Verifier.sol`: stateless verification of any message under a key given in the call.
+    #[derive(Debug, PartialEq, Eq)]
+    contract FrostSecp256k1Verifier {
+        function verify(bytes calldata message, uint256 keyX, uint256 keyY, Signature calldata signature) external view returns (bool);
+    }
+
     /// `NexusConsumer.sol`, with the receipt parser's error.
     #[derive(Debug, PartialEq, Eq)]
     contract NexusConsumer {

@@ -48,5 +48,13 @@ pub const NEXUS_CONSUMER: Artifact = Artifact {
     abi_json: include_str!("../artifacts/NexusConsumer.abi.json"),
 };
 
+/// `FrostSecp256k1Verifier`: stateless FROST(secp256k1, Keccak-256) verification of any message.
+pub const FROST_VERIFIER: Artifact = Artifact {
+    name: "FrostSecp256k1Verifier",
+    creation_hex: include_str!("../artifacts/FrostSecp256k1Verifier.bin"),
+    runtime_hex: include_str!("../artifacts/FrostSecp256k1Verifier.bin-runtime"),
+    abi_json: include_str!("../artifacts/FrostSecp256k1Verifier.abi.json"),
+};
+
 /// Every committed artifact.
-pub const ALL: [Artifact; 2] = [NEXUS_VERIFIER, NEXUS_CONSUMER];
+pub const ALL: [Artifact; 3] = [NEXUS_VERIFIER, NEXUS_CONSUMER, FROST_VERIFIER];

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use nexus_bridge::abi::{NexusConsumer, NexusVerifier};
+use nexus_bridge::abi::{FrostSecp256k1Verifier, NexusConsumer, NexusVerifier};
 use nexus_bridge::artifacts;
 
 fn bridge_dir() -> PathBuf {
@@ -103,6 +103,8 @@ fn the_rust_bindings_match_the_compiled_abi() {
     assert_all_in("event", NexusConsumer::NexusConsumerEvents::SIGNATURES, &consumer, "NexusConsumer");
     // The consumer's own errors and the receipt parser's; the verifier's reach callers through it unchanged.
     assert_all_in("error", NexusConsumer::NexusConsumerErrors::SIGNATURES, &consumer, "NexusConsumer");
+    let frost = signatures(artifacts::FROST_VERIFIER.abi_json);
+    assert_all_in("function", FrostSecp256k1Verifier::FrostSecp256k1VerifierCalls::SIGNATURES, &frost, "Frost");
     // Every committed artifact decodes.
     for artifact in artifacts::ALL {
         assert!(!artifact.creation_code().expect("creation code").is_empty(), "{}", artifact.name);
