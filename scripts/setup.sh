@@ -27,6 +27,12 @@ fi
 # The Solidity compiler the bridge's contracts are built with (npm `solc`, pinned by bridge/solc's lock file;
 # it runs offline once installed). The bridge's tests recompile the contracts and compare with the committed
 # artifacts.
+if ! command -v npm >/dev/null 2>&1; then
+  say "installing node and npm"
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
+fi
 if [ ! -d bridge/solc/node_modules/solc ]; then
   say "installing the pinned solc (npm ci in bridge/solc)"
   npm ci --ignore-scripts --no-audit --no-fund --prefix bridge/solc >/dev/null
