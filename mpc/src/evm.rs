@@ -65,7 +65,12 @@ pub fn challenge(r: &[u8; 33], group_key: &[u8; 33], message: &[u8]) -> Scalar {
     high * shift + <Scalar as Reduce<U256>>::reduce_bytes(&low.into())
 }
 
+/// A compressed SEC1 point (tag 0x02 or 0x03, as frost serializes them), not the identity. Other encodings
+/// of a point (uncompressed, compact) are refused: the challenge hashes these exact bytes.
 fn point(bytes: &[u8]) -> Option<AffinePoint> {
+    if bytes.len() != COMPRESSED_POINT_BYTES || !matches!(bytes[0], 2 | 3) {
+        return None;
+    }
     let encoded = EncodedPoint::from_bytes(bytes).ok()?;
     Option::from(AffinePoint::from_encoded_point(&encoded)).filter(|p: &AffinePoint| *p != AffinePoint::IDENTITY)
 }
@@ -196,6 +201,10 @@ mod tests {
             x[last + 1..].fill(0);
         };
         assert!(!evm_key_usable(&key), "x ≥ n must be refused");
+        // Only the compressed encodings frost produces: a compact (0x05) or malformed tag is not a key.
+        let mut compact: [u8; 33] = unhex("02f37c34b66ced1fb51c34a90bdae006901f10625cc06c4f64663b0eae87d87b4f");
+        compact[0] = 5;
+        assert!(!evm_key_usable(&compact));
         assert_eq!(EvmKey::from_compressed(&key), None);
         assert!(evm_key_usable(&unhex::<33>("02f37c34b66ced1fb51c34a90bdae006901f10625cc06c4f64663b0eae87d87b4f")));
     }
