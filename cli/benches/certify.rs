@@ -13,6 +13,7 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod shared;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,21 +22,13 @@ use std::time::{Duration, Instant};
 use common::{Network, Settings, counter_wasm, deploy};
 use nexus_cli::network;
 use nexus_proto::v1::StatusRequest;
-use nexus_replica::{ApplyOutcome, ClientKey, Request};
+use shared::{Call, WARMUP, percentile};
 
 const REPLICAS: u64 = 4;
 const CLIENTS: usize = 64;
-const WARMUP: Duration = Duration::from_secs(1);
 const POLL: Duration = Duration::from_millis(2);
 /// How long after the run the monitor waits for the last calls' certificates.
 const CERTIFICATE_GRACE: Duration = Duration::from_secs(30);
-
-/// A measured call: when its submit started, how long until its receipt, and its log index.
-struct Call {
-    sent: Instant,
-    latency: Duration,
-    call_id: u64,
-}
 
 struct Row {
     certification: &'static str,
@@ -75,53 +68,9 @@ fn monitor(addr: String, until: Arc<AtomicU64>) -> std::thread::JoinHandle<Vec<(
 
 /// [`CLIENTS`] closed-loop clients calling `counter::increment` on the leader for `seconds` after warm-up.
 fn run(net: &Network, app: nexus_replica::AppId, seconds: Duration) -> Vec<Call> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let cluster = net.cluster;
-    let addr = net.addr(net.leader().expect("a leader")).to_string();
+    let addrs = [net.addr(net.leader().expect("a leader")).to_string()];
     let input = postcard::to_allocvec(&1u64).unwrap();
-    runtime.block_on(async {
-        let start = Instant::now();
-        let tasks: Vec<_> = (0..CLIENTS)
-            .map(|c| {
-                let (addr, input) = (addr.clone(), input.clone());
-                tokio::spawn(async move {
-                    let mut secret = [0u8; 32];
-                    secret[..8].copy_from_slice(&(c as u64 + 1000).to_le_bytes());
-                    let key = ClientKey::from_secret(secret);
-                    let mut client = network::connect(&addr).await.unwrap();
-                    let mut nonce = network::clock_nonce();
-                    let mut calls = Vec::new();
-                    while start.elapsed() < WARMUP + seconds {
-                        nonce += 1;
-                        let call = Request::Call { app, function: "increment".into(), input: input.clone(), zk: false };
-                        let signed = key.sign(&cluster, nonce, call).encode();
-                        let sent = Instant::now();
-                        let call_id = match network::submit_signed(&mut client, &addr, signed).await {
-                            Ok((ApplyOutcome::Called(receipt), _)) if receipt.trap.is_none() => receipt.call_id,
-                            other => panic!("call failed: {other:?}"),
-                        };
-                        if sent.duration_since(start) >= WARMUP {
-                            calls.push(Call { sent, latency: sent.elapsed(), call_id });
-                        }
-                    }
-                    calls
-                })
-            })
-            .collect();
-        let mut all = Vec::new();
-        for task in tasks {
-            all.extend(task.await.unwrap());
-        }
-        all
-    })
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let index = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[index].as_secs_f64() * 1e3
+    shared::run_clients(net.cluster, &addrs, app, "increment", &input, CLIENTS, seconds)
 }
 
 /// The last log index with every certificate the network makes: Ed25519, and Ethereum too when the replicas

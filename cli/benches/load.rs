@@ -10,15 +10,15 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod shared;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Network, Settings, counter_wasm, deploy};
-use nexus_cli::network;
-use nexus_replica::{AppId, ApplyOutcome, ClientKey, Request};
+use nexus_replica::AppId;
+use shared::{WARMUP, percentile};
 
 const CLIENTS: [usize; 3] = [1, 16, 64];
-const WARMUP: Duration = Duration::from_secs(1);
 
 struct Row {
     workload: &'static str,
@@ -60,54 +60,13 @@ fn run(
     spread: bool,
     seconds: Duration,
 ) -> (usize, Vec<Duration>) {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let cluster = net.cluster;
     let addrs: Vec<String> = if spread {
         net.replicas.iter().map(|r| r.addr.clone()).collect()
     } else {
         vec![net.addr(net.leader().expect("a leader")).to_string()]
     };
-    runtime.block_on(async {
-        let start = Instant::now();
-        let tasks: Vec<_> = (0..clients)
-            .map(|c| {
-                let addr = addrs[c % addrs.len()].clone();
-                let (function, input) = (function.to_string(), input.to_vec());
-                tokio::spawn(async move {
-                    let mut secret = [0u8; 32];
-                    secret[..8].copy_from_slice(&(c as u64 + 1000).to_le_bytes());
-                    let key = ClientKey::from_secret(secret);
-                    let mut client = network::connect(&addr).await.unwrap();
-                    let mut nonce = network::clock_nonce();
-                    let mut latencies = Vec::new();
-                    while start.elapsed() < WARMUP + seconds {
-                        nonce += 1;
-                        let call = Request::Call { app, function: function.clone(), input: input.clone(), zk: false };
-                        let signed = key.sign(&cluster, nonce, call).encode();
-                        let sent = Instant::now();
-                        match network::submit_signed(&mut client, &addr, signed).await {
-                            Ok((ApplyOutcome::Called(receipt), _)) if receipt.trap.is_none() => {}
-                            other => panic!("call failed: {other:?}"),
-                        }
-                        if sent.duration_since(start) >= WARMUP {
-                            latencies.push(sent.elapsed());
-                        }
-                    }
-                    latencies
-                })
-            })
-            .collect();
-        let mut all = Vec::new();
-        for task in tasks {
-            all.extend(task.await.unwrap());
-        }
-        (all.len(), all)
-    })
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let index = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[index].as_secs_f64() * 1e3
+    let calls = shared::run_clients(net.cluster, &addrs, app, function, input, clients, seconds);
+    (calls.len(), calls.into_iter().map(|c| c.latency).collect())
 }
 
 fn main() {

@@ -148,6 +148,11 @@ fn decode_record(bytes: &[u8]) -> Result<AppRecord, ReplicaError> {
     postcard::from_bytes(bytes).map_err(|e| ReplicaError::Corrupt(format!("app record: {e}")))
 }
 
+/// A stored batch message (table `batches`).
+fn decode_batch(bytes: &[u8]) -> Result<BatchMessage, ReplicaError> {
+    postcard::from_bytes(bytes).map_err(|e| ReplicaError::Corrupt(format!("batch message: {e}")))
+}
+
 impl StateMachine {
     /// Opens (or creates) the state machine's database at `path`.
     pub fn open(path: &Path, cluster: ClusterId, host: Arc<Host>) -> Result<Self, ReplicaError> {
@@ -398,10 +403,7 @@ impl StateMachine {
     pub fn sealed_batch(&self, seal_index: u64) -> Result<Option<BatchMessage>, ReplicaError> {
         let read = self.db.begin_read()?;
         let batches = read.open_table(BATCHES)?;
-        batches
-            .get(seal_index)?
-            .map(|v| postcard::from_bytes(v.value()).map_err(|e| ReplicaError::Corrupt(format!("batch message: {e}"))))
-            .transpose()
+        batches.get(seal_index)?.map(|v| decode_batch(v.value())).transpose()
     }
 
     /// Up to `limit` sealed batches after seal index `after` that have no certificate of `suite` and are of the
@@ -424,8 +426,7 @@ impl StateMachine {
             if certificates.get(index.value())?.is_some() {
                 continue;
             }
-            let message: BatchMessage = postcard::from_bytes(message.value())
-                .map_err(|e| ReplicaError::Corrupt(format!("batch message: {e}")))?;
+            let message = decode_batch(message.value())?;
             // Batches of an earlier key epoch can no longer be certified by the key in force.
             if self.group_key.as_ref().is_some_and(|k| k.key_epoch == message.key_epoch) {
                 out.push(message);
@@ -478,8 +479,7 @@ impl StateMachine {
         let read = self.db.begin_read()?;
         let batches = read.open_table(BATCHES)?;
         let Some(row) = batches.range(call_id..)?.next() else { return Ok(None) };
-        let message: BatchMessage =
-            postcard::from_bytes(row?.1.value()).map_err(|e| ReplicaError::Corrupt(format!("batch message: {e}")))?;
+        let message = decode_batch(row?.1.value())?;
         if message.first_index > call_id {
             return Ok(None);
         }
@@ -546,7 +546,7 @@ fn store_certificate(
     }
     let last_index = certificate.message.last_index;
     let own: BatchMessage = match tables.batches.get(last_index)? {
-        Some(v) => postcard::from_bytes(v.value()).map_err(|e| ReplicaError::Corrupt(format!("batch message: {e}")))?,
+        Some(v) => decode_batch(v.value())?,
         None => return Ok(CertifyOutcome::Ignored(format!("no batch sealed at index {last_index}"))),
     };
     let table = &mut tables.certificates[suite as usize];

@@ -147,7 +147,8 @@ impl Certifier {
         .map_err(signing_status)
     }
 
-    /// On the leader: logs a certificate after checking it against the group's key of `suite`.
+    /// On the leader: logs a certificate a peer sent, after checking it against the group's key of `suite`
+    /// (the `Propose` RPC is open to anyone, so only a valid certificate may reach the log).
     pub(crate) async fn on_propose(&self, suite: CertSuite, certificate: Certificate) -> Result<u64, Status> {
         if !self.is_leader() {
             return Err(Status::unavailable("not the leader"));
@@ -156,10 +157,20 @@ impl Certifier {
             let state = self.state.read().map_err(super::super::lock_error)?;
             let record = state.group_key().ok_or_else(|| Status::failed_precondition("no group key in force"))?;
             record.verify(suite, &certificate).map_err(|e| Status::invalid_argument(format!("certificate: {e}")))?;
-            let seal = certificate.message.last_index;
-            if state.certificate(suite, seal).map_err(|e| Status::internal(e.to_string()))?.is_some() {
-                return Ok(seal);
-            }
+        }
+        self.log_certificate(suite, certificate).await
+    }
+
+    /// On the leader: logs a certificate unless its batch already has one of `suite`. Applying it checks it
+    /// again on every replica.
+    async fn log_certificate(&self, suite: CertSuite, certificate: Certificate) -> Result<u64, Status> {
+        if !self.is_leader() {
+            return Err(Status::unavailable("not the leader"));
+        }
+        let seal = certificate.message.last_index;
+        let certified = self.state.read().map_err(super::super::lock_error)?.certificate(suite, seal);
+        if certified.map_err(|e| Status::internal(e.to_string()))?.is_some() {
+            return Ok(seal);
         }
         let command = LogCommand::Certify(suite, certificate);
         let written = tokio::time::timeout(crate::node::SUBMIT_TIMEOUT, self.raft.client_write(command))
@@ -293,7 +304,8 @@ impl Certifier {
     async fn propose(&self, suite: CertSuite, certificate: Certificate) -> Result<(), String> {
         let leader = self.raft.metrics().borrow_watched().current_leader.ok_or("no leader")?;
         if leader == self.node_id {
-            return self.on_propose(suite, certificate).await.map(drop).map_err(|s| s.message().to_string());
+            // Aggregation verified the signature it just made: no need to check it again before logging.
+            return self.log_certificate(suite, certificate).await.map(drop).map_err(|s| s.message().to_string());
         }
         let mut client = self.peers.client(&self.raft, leader).ok_or("no leader address")?;
         let request = ProposeRequest {
