@@ -42,7 +42,7 @@
 
 use ark_bn254::{Fq, Fr, G1Affine};
 use ark_ec::{AffineRepr, short_weierstrass::SWCurveConfig};
-use ark_ff::{BigInteger, Field, One, PrimeField, Zero};
+use ark_ff::{BigInteger, Field, PrimeField, Zero};
 use ark_r1cs_std::{
     GR1CSVar,
     alloc::AllocVar,
@@ -56,7 +56,7 @@ use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 use crate::step_circuit::{synthesize_outer, synthesize_outer_values};
 use crate::{
     cyclefold::CYCLEFOLD_NUM_IO,
-    nifs::{NIFS_LABEL, absorb_relaxed},
+    nifs::absorb_relaxed,
     nonnative::{FQ_BITS, FqLimbsVar, G1LimbsVar, LOW_LIMB_BITS},
     r1cs::{Assignment, R1csError, R1csInstance, R1csShape, RelaxedR1csInstance},
     step_circuit::{MAX_ARITY, StepCircuit, StepError},
@@ -71,6 +71,8 @@ pub type Gg = ark_grumpkin::Projective;
 
 /// Transcript label of the IVC state hash.
 pub const STATE_HASH_LABEL: &[u8] = b"nexus-nova/ivc-state/v1";
+/// Transcript label of an IVC step's folds (the primary fold and its CycleFold claims).
+pub const IVC_FOLD_LABEL: &[u8] = b"nexus-nova/ivc-fold/v2";
 /// Number of public inputs of the augmented circuit.
 pub const AUGMENTED_NUM_IO: usize = 1;
 
@@ -323,51 +325,114 @@ pub(crate) fn alloc_grumpkin(
     Ok(GrumpkinVar::new(x, py, pz))
 }
 
-fn fq_value(v: &FqLimbsVar) -> Result<Fq, SynthesisError> {
+/// The integer the bits encode (possibly `≥ q` for an unreduced value).
+fn fq_integer(v: &FqLimbsVar) -> Result<<Fq as PrimeField>::BigInt, SynthesisError> {
     let mut words = [0u64; 4];
     for (i, b) in v.bits.iter().enumerate() {
         if b.value()? {
             words[i / 64] |= 1 << (i % 64);
         }
     }
-    Fq::from_bigint(ark_ff::BigInt(words)).ok_or(SynthesisError::Unsatisfiable)
+    Ok(ark_ff::BigInt(words))
 }
 
 fn fq_to_fr(v: &Fq) -> Fr {
-    Fr::from_le_bytes_mod_order(&v.into_bigint().to_bytes_le())
+    fq_to_fr_int(&v.into_bigint())
 }
 
-/// `x + r·y mod q` for canonical `x, y` and a 128-bit `r`, with a canonical result.
+fn fq_reduce(v: &<Fq as PrimeField>::BigInt) -> Fq {
+    Fq::from_le_bytes_mod_order(&v.to_bytes_le())
+}
+
+fn fq_to_fr_int(v: &<Fq as PrimeField>::BigInt) -> Fr {
+    Fr::from_le_bytes_mod_order(&v.to_bytes_le())
+}
+
+/// Whether a non-native result must be the canonical integer (`≤ q − 1`) or may be any 254-bit
+/// integer congruent to it.
 ///
-/// The prover supplies the result `o` (canonical, `≤ q − 1`) and the quotient `k < 2^129`; the
-/// circuit checks `x + r·y = k·q + o` over the integers: with 64-bit limbs every partial sum is
-/// below `2^131` in absolute value, and the carries between limb positions are range-checked to
-/// `[−2^68, 2^68)`, so no relation can wrap modulo `Fr`'s modulus (≈ 2^254).
+/// Only values that are absorbed into a hash or transcript need one encoding (A.7). The running
+/// CycleFold scalars between two folds of one step are never absorbed (the step transcript binds
+/// them through what determines them), and [`fq_mul_add`] and [`fq_add_challenge`] are exact for any
+/// 254-bit input, so intermediate results skip the ~380-constraint comparison with `q − 1`; the
+/// last fold of a step produces canonical values, which the output hash absorbs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FqOut {
+    /// `≤ q − 1`: absorbed later.
+    Canonical,
+    /// Any 254-bit integer congruent mod `q`: consumed only by further non-native arithmetic.
+    Unreduced,
+}
+
+impl FqOut {
+    fn alloc(self, cs: &ConstraintSystemRef<Fr>, v: Option<Fq>) -> Result<FqLimbsVar, SynthesisError> {
+        self.alloc_words(cs, v.map(|v| v.into_bigint().0))
+    }
+
+    fn alloc_words(self, cs: &ConstraintSystemRef<Fr>, words: Option<[u64; 4]>) -> Result<FqLimbsVar, SynthesisError> {
+        FqLimbsVar::alloc_bits(cs.clone(), words, self == FqOut::Canonical)
+    }
+}
+
+fn r_value(r_bits: &[Boolean<Fr>]) -> Result<u128, SynthesisError> {
+    let mut r = 0u128;
+    for (i, b) in r_bits.iter().enumerate() {
+        r |= u128::from(b.value()?) << i;
+    }
+    Ok(r)
+}
+
+/// `2^bits` in `Fr`.
+fn pow2(bits: u64) -> Fr {
+    Fr::from(2u64).pow([bits])
+}
+
+/// A signed witness `v ∈ [−2^(bits−1), 2^(bits−1))`, range-checked by `bits` booleans (offset
+/// binary), from the prover's value `value` of the integer.
+fn signed_range_witness(
+    cs: &ConstraintSystemRef<Fr>,
+    value: Result<Fr, SynthesisError>,
+    bits: usize,
+) -> Result<FpVar<Fr>, SynthesisError> {
+    let offset = pow2(bits as u64 - 1);
+    let shifted = value.map(|v| v + offset);
+    let bs = (0..bits)
+        .map(|i| {
+            Boolean::new_witness(cs.clone(), || {
+                shifted.as_ref().map(|v| v.into_bigint().get_bit(i)).map_err(|_| SynthesisError::AssignmentMissing)
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Boolean::le_bits_to_fp(&bs)? - offset)
+}
+
+/// `x + r·y mod q` for 254-bit integers `x, y` and a 128-bit `r`.
+///
+/// The prover supplies the result `o` (254 bits; canonical if `out` asks) and the quotient
+/// `k < 2^129`; the circuit checks `x + r·y = k·q + o` over the integers. With 64-bit limbs each
+/// limb position's sum `c_j` is below `2^131` in absolute value; positions are checked in pairs
+/// (`c_{2j} + 2^64·c_{2j+1}`, below `2^196`) with two carries range-checked to `[−2^68, 2^68)`, so
+/// no relation can wrap modulo `Fr`'s modulus (≈ 2^254). `k < 2^129` holds for any 254-bit
+/// inputs: `(2^254 + 2^128·2^254) / q < 2^129`.
 pub fn fq_mul_add(
     cs: &ConstraintSystemRef<Fr>,
     x: &FqLimbsVar,
     r_bits: &[Boolean<Fr>],
     y: &FqLimbsVar,
+    out: FqOut,
 ) -> Result<FqLimbsVar, SynthesisError> {
     if r_bits.len() != CHALLENGE_BITS as usize || x.bits.len() != FQ_BITS || y.bits.len() != FQ_BITS {
         return Err(SynthesisError::Unsatisfiable);
     }
-    let vals = (|| -> Result<(Fq, Fq, Fq), SynthesisError> {
-        let mut r = 0u128;
-        for (i, b) in r_bits.iter().enumerate() {
-            r |= u128::from(b.value()?) << i;
-        }
-        Ok((fq_value(x)?, Fq::from(r), fq_value(y)?))
-    })();
-    let out_v = vals.as_ref().ok().map(|(xv, rv, yv)| *xv + *rv * yv);
-    let out = FqLimbsVar::new_witness(cs.clone(), out_v)?;
-    // k = (x + r·y − o) / q exactly; computed in Fr, where it is the same small integer.
+    let vals = (|| -> Result<_, SynthesisError> { Ok((fq_integer(x)?, r_value(r_bits)?, fq_integer(y)?)) })();
+    let out_v = vals.as_ref().ok().map(|(xi, r, yi)| fq_reduce(xi) + Fq::from(*r) * fq_reduce(yi));
+    let o = out.alloc(cs, out_v)?;
+    // k = (x + r·y − o) / q exactly, for the integers x, y the bits hold; computed in Fr, where
+    // it is the same small integer.
     let k_v = match (&vals, out_v) {
-        (Ok((xv, rv, yv)), Some(ov)) => {
-            let q_inv = Fr::from_le_bytes_mod_order(&Fq::MODULUS.to_bytes_le())
-                .inverse()
-                .ok_or(SynthesisError::Unsatisfiable)?;
-            Some((fq_to_fr(xv) + fq_to_fr(rv) * fq_to_fr(yv) - fq_to_fr(&ov)) * q_inv)
+        (Ok((xi, r, yi)), Some(ov)) => {
+            let q_inv = fq_to_fr_int(&Fq::MODULUS).inverse().ok_or(SynthesisError::Unsatisfiable)?;
+            Some((fq_to_fr_int(xi) + Fr::from(*r) * fq_to_fr_int(yi) - fq_to_fr(&ov)) * q_inv)
         }
         _ => None,
     };
@@ -380,7 +445,7 @@ pub fn fq_mul_add(
         .collect::<Result<Vec<_>, _>>()?;
     let limbs64 = |bits: &[Boolean<Fr>]| bits.chunks(64).map(Boolean::le_bits_to_fp).collect::<Result<Vec<_>, _>>();
     let (xl, yl, ol, rl, kl) =
-        (limbs64(&x.bits)?, limbs64(&y.bits)?, limbs64(&out.bits)?, limbs64(r_bits)?, limbs64(&k_bits)?);
+        (limbs64(&x.bits)?, limbs64(&y.bits)?, limbs64(&o.bits)?, limbs64(r_bits)?, limbs64(&k_bits)?);
     let q_words = Fq::MODULUS.0;
     let mut c: Vec<FpVar<Fr>> = vec![FpVar::zero(); 6];
     for j in 0..4 {
@@ -396,58 +461,123 @@ pub fn fq_mul_add(
             c[a + b] -= ka * Fr::from(*qb);
         }
     }
-    let two64 = Fr::from(2u64).pow([64u64]);
-    let two64_inv = two64.inverse().ok_or(SynthesisError::Unsatisfiable)?;
-    let offset = Fr::from(2u64).pow([68u64]);
+    let (two64, two128) = (pow2(64), pow2(128));
+    let two128_inv = two128.inverse().ok_or(SynthesisError::Unsatisfiable)?;
     let mut carry = FpVar::zero();
-    for cj in &c[..5] {
-        let t = cj + &carry;
-        let off_v = t.value().map(|v| v * two64_inv + offset);
-        let bits = (0..69)
-            .map(|i| {
-                Boolean::new_witness(cs.clone(), || {
-                    off_v.as_ref().map(|v| v.into_bigint().get_bit(i)).map_err(|_| SynthesisError::AssignmentMissing)
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = Boolean::le_bits_to_fp(&bits)? - offset;
-        t.enforce_equal(&(&next * two64))?;
+    for pair in c[..4].chunks(2) {
+        let t = &pair[0] + &pair[1] * two64 + &carry;
+        let next = signed_range_witness(cs, t.value().map(|v| v * two128_inv), 69)?;
+        t.enforce_equal(&(&next * two128))?;
         carry = next;
     }
-    (&c[5] + &carry).enforce_equal(&FpVar::zero())?;
+    (&c[4] + &c[5] * two64 + &carry).enforce_equal(&FpVar::zero())?;
     debug_assert_eq!(LOW_LIMB_BITS, 128);
-    Ok(out)
+    Ok(o)
 }
 
-/// Fold one CycleFold claim instance (strict, public input `cf_x`) into `running`.
-pub(crate) fn cf_fold(
+/// `x + r mod q` for a 254-bit integer `x` and a 128-bit `r` (the `u` of a CycleFold fold, whose
+/// fresh `u` is 1): `x + r = k·q + o` with `k ∈ {0, 1}` (`x + r < 2^254 + 2^128 < 2q`), checked on
+/// the 128-bit limbs with one carry `c ∈ {−1, 0, 1}`. About a quarter of [`fq_mul_add`].
+pub fn fq_add_challenge(
     cs: &ConstraintSystemRef<Fr>,
-    pp: &FpVar<Fr>,
-    running: &CfRunningVar,
-    comm_w: &GrumpkinVar,
-    cf_x: &[FqLimbsVar],
-    comm_t: &GrumpkinVar,
-) -> Result<CfRunningVar, SynthesisError> {
-    let one = fq_constant(Fq::one());
-    let mut t = TranscriptVar::new(cs.clone(), NIFS_LABEL)?;
-    t.absorb_fr(std::slice::from_ref(pp))?;
-    running.absorb(&mut t)?;
-    // The fresh instance in its relaxed form: (comm_W, ∞, 1, x).
-    t.absorb_grumpkin(comm_w)?;
-    t.absorb_fr(&[FpVar::zero(), FpVar::zero()])?;
-    t.absorb_fq_limbs(&one.limbs)?;
-    t.absorb_fr(&[FpVar::Constant(Fr::from(cf_x.len() as u64))])?;
-    for v in cf_x {
-        t.absorb_fq_limbs(&v.limbs)?;
+    x: &FqLimbsVar,
+    r: &ChallengeVar,
+    out: FqOut,
+) -> Result<FqLimbsVar, SynthesisError> {
+    if r.bits.len() != CHALLENGE_BITS as usize || x.bits.len() != FQ_BITS {
+        return Err(SynthesisError::Unsatisfiable);
     }
-    t.absorb_grumpkin(comm_t)?;
-    let r = t.challenge()?;
+    let vals = (|| -> Result<_, SynthesisError> { Ok((fq_integer(x)?, r_value(&r.bits)?)) })();
+    let out_v = vals.as_ref().ok().map(|(xi, r)| fq_reduce(xi) + Fq::from(*r));
+    let o = out.alloc(cs, out_v)?;
+    // k = 1 exactly when x + r − o (an integer, 0 or q) is not zero.
+    let k_v = match (&vals, out_v) {
+        (Ok((xi, r)), Some(ov)) => Ok(!(fq_to_fr_int(xi) + Fr::from(*r) - fq_to_fr(&ov)).is_zero()),
+        _ => Err(SynthesisError::AssignmentMissing),
+    };
+    let k = Boolean::new_witness(cs.clone(), || k_v)?;
+    let (q_lo, q_hi) = q_limbs();
+    let k_fp = FpVar::from(k);
+    let lo = &x.limbs[0] + &r.value - &o.limbs[0] - &k_fp * q_lo;
+    let two128 = pow2(128);
+    let c_v = lo.value().map(|v| v * two128.inverse().unwrap_or_default());
+    let c = FpVar::new_witness(cs.clone(), || c_v)?;
+    // c ∈ {−1, 0, 1}
+    (&c * &c * &c).enforce_equal(&c)?;
+    lo.enforce_equal(&(&c * two128))?;
+    (&x.limbs[1] + &c - &o.limbs[1] - &k_fp * q_hi).enforce_equal(&FpVar::zero())?;
+    Ok(o)
+}
+
+/// `q`'s 128-bit limbs as `Fr` constants.
+fn q_limbs() -> (Fr, Fr) {
+    let w = Fq::MODULUS.0;
+    let lo = (u128::from(w[1]) << 64) | u128::from(w[0]);
+    let hi = (u128::from(w[3]) << 64) | u128::from(w[2]);
+    (Fr::from(lo), Fr::from(hi))
+}
+
+/// A CycleFold claim `p3 = p1 + r·p2` in circuit, with the points the transcript absorbed.
+pub(crate) struct ClaimVar<'a> {
+    pub(crate) r: &'a ChallengeVar,
+    pub(crate) p1: &'a G1LimbsVar,
+    pub(crate) p2: &'a G1LimbsVar,
+    pub(crate) p3: &'a G1LimbsVar,
+}
+
+/// Fold one CycleFold claim instance into `running`, continuing the step's transcript `t` as
+/// [`crate::ivc::fold_claim`] does natively: absorb the claim's result `p3` (its `r`, `p1`
+/// and `p2` are bound already), the claim instance's `comm_W` and the cross term `cf_T̄`, then
+/// squeeze the challenge and fold (`W̄ + r·w̄`, `Ē + r·T̄` natively on Grumpkin, the `Fq` scalars
+/// `u + r`, `x + r·x_claim` non-natively).
+pub(crate) fn fold_claim_var(
+    cs: &ConstraintSystemRef<Fr>,
+    t: &mut TranscriptVar,
+    running: &CfRunningVar,
+    claim: ClaimVar<'_>,
+    (comm_w, comm_t): (&ark_grumpkin::Affine, &ark_grumpkin::Affine),
+    out: FqOut,
+) -> Result<CfRunningVar, SynthesisError> {
+    let cf_x = claim_x(claim.r, claim.p1, claim.p2, claim.p3);
+    let comm_w = alloc_grumpkin(cs, comm_w)?;
+    let comm_t = alloc_grumpkin(cs, comm_t)?;
+    t.absorb_g1_limbs(&claim.p3.limbs())?;
+    t.absorb_grumpkin(&comm_w)?;
+    t.absorb_grumpkin(&comm_t)?;
+    let rc = t.challenge()?;
     Ok(CfRunningVar {
-        w: running.w.clone() + comm_w.scalar_mul_le(r.bits.iter())?,
-        e: running.e.clone() + comm_t.scalar_mul_le(r.bits.iter())?,
-        u: fq_mul_add(cs, &running.u, &r.bits, &one)?,
-        x: running.x.iter().zip(cf_x).map(|(a, b)| fq_mul_add(cs, a, &r.bits, b)).collect::<Result<_, _>>()?,
+        w: running.w.clone() + comm_w.scalar_mul_le(rc.bits.iter())?,
+        e: running.e.clone() + comm_t.scalar_mul_le(rc.bits.iter())?,
+        u: fq_add_challenge(cs, &running.u, &rc, out)?,
+        x: running.x.iter().zip(&cf_x).map(|(a, b)| fq_mul_add(cs, a, &rc.bits, b, out)).collect::<Result<_, _>>()?,
     })
+}
+
+/// The fold of a running primary instance with a fresh (strict) one, continuing `t` as
+/// [`crate::ivc::fold_fresh`] does natively: `binding` (a hash that determines the running
+/// instance), the fresh instance's `comm_W` and `x`, then `T̄`; the challenge; `u + r` and
+/// `x + r·x_fresh` (native `Fr`). `W̄'`, `Ē'` are the prover's claims, checked by CycleFold.
+pub(crate) struct FreshFoldVar {
+    pub(crate) r: ChallengeVar,
+    pub(crate) folded: RunningVar,
+}
+
+pub(crate) fn fold_fresh_var(
+    t: &mut TranscriptVar,
+    binding: &FpVar<Fr>,
+    running: &RunningVar,
+    (fresh_w, fresh_x): (&G1LimbsVar, &FpVar<Fr>),
+    comm_t: &G1LimbsVar,
+    (folded_w, folded_e): (G1LimbsVar, G1LimbsVar),
+) -> Result<FreshFoldVar, SynthesisError> {
+    t.absorb_fr(std::slice::from_ref(binding))?;
+    t.absorb_g1_limbs(&fresh_w.limbs())?;
+    t.absorb_fr_vec(std::slice::from_ref(fresh_x))?;
+    t.absorb_g1_limbs(&comm_t.limbs())?;
+    let r = t.challenge()?;
+    let folded =
+        RunningVar { w: folded_w, e: folded_e, u: &running.u + &r.value, x: vec![&running.x[0] + &r.value * fresh_x] };
+    Ok(FreshFoldVar { r, folded })
 }
 
 /// Constrain one augmented step into `cs`; returns `z_{i+1}`.
@@ -482,28 +612,22 @@ pub fn generate_constraints<C: StepCircuit<Fr> + ?Sized>(
         a.conditional_enforce_equal(b, &is_base)?;
     }
 
-    // 2. the primary challenge, exactly as nifs::challenge.
-    let mut t = TranscriptVar::new(cs.clone(), NIFS_LABEL)?;
-    t.absorb_fr(std::slice::from_ref(&pp))?;
-    running.absorb(&mut t)?;
-    t.absorb_g1_limbs(&fresh_w.limbs())?;
-    t.absorb_fr(&[FpVar::zero(), FpVar::zero()])?; // comm_E = ∞
-    t.absorb_fr(&[FpVar::one()])?;
-    t.absorb_fr_vec(std::slice::from_ref(&fresh_x))?;
-    t.absorb_g1_limbs(&comm_t.limbs())?;
-    let r = t.challenge()?;
+    // 2–3. the primary fold, its challenge from the step transcript bound by h_in (which covers
+    // pp, U_i and cf_U_i).
+    let mut t = TranscriptVar::new(cs.clone(), IVC_FOLD_LABEL)?;
+    let fold = fold_fresh_var(&mut t, &h_in, &running, (&fresh_w, &fresh_x), &comm_t, (folded_w, folded_e))?;
+    let (r, folded) = (&fold.r, &fold.folded);
 
-    // 3. scalar part of the fold.
-    let folded =
-        RunningVar { w: folded_w, e: folded_e, u: &running.u + &r.value, x: vec![&running.x[0] + &r.value * &fresh_x] };
-
-    // 4–5. the two CycleFold claims and their folds.
-    let claims = [claim_x(&r, &running.w, &fresh_w, &folded.w), claim_x(&r, &running.e, &comm_t, &folded.e)];
+    // 4–5. the two CycleFold claims and their folds, continuing the transcript.
+    let claims = [
+        ClaimVar { r, p1: &running.w, p2: &fresh_w, p3: &folded.w },
+        ClaimVar { r, p1: &running.e, p2: &comm_t, p3: &folded.e },
+    ];
     let mut cf = cf_running.clone();
-    for (claim, (cw, ct)) in claims.iter().zip(&inp.cf_claims) {
-        let cw = alloc_grumpkin(&cs, cw)?;
-        let ct = alloc_grumpkin(&cs, ct)?;
-        cf = cf_fold(&cs, &pp, &cf, &cw, claim, &ct)?;
+    let last = claims.len() - 1;
+    for (k, (claim, (cw, ct))) in claims.into_iter().zip(&inp.cf_claims).enumerate() {
+        let out = if k == last { FqOut::Canonical } else { FqOut::Unreduced };
+        cf = fold_claim_var(&cs, &mut t, &cf, claim, (cw, ct), out)?;
     }
 
     // 6. base case: the canonical dummies.
@@ -513,7 +637,7 @@ pub fn generate_constraints<C: StepCircuit<Fr> + ?Sized>(
         u: FpVar::zero(),
         x: vec![FpVar::zero(); AUGMENTED_NUM_IO],
     };
-    let running_out = RunningVar::select(&is_base, &dummy, &folded)?;
+    let running_out = RunningVar::select(&is_base, &dummy, folded)?;
     let cf_out = CfRunningVar::select(&is_base, &CfRunningVar::dummy(), &cf)?;
 
     // 7. the step and the output hash.
@@ -558,27 +682,80 @@ mod tests {
     use ark_ff::UniformRand;
     use ark_relations::gr1cs::ConstraintSystem;
 
+    /// The `Fq` value the bits encode (reduced mod `q`).
+    fn fq_value(v: &FqLimbsVar) -> Result<Fq, SynthesisError> {
+        Ok(fq_reduce(&fq_integer(v)?))
+    }
+
+    fn r_bits(cs: &ConstraintSystemRef<Fr>, rv: u128) -> ChallengeVar {
+        let bits: Vec<_> =
+            (0..128).map(|i| Boolean::new_witness(cs.clone(), || Ok((rv >> i) & 1 == 1)).unwrap()).collect();
+        let value = Boolean::le_bits_to_fp(&bits).unwrap();
+        ChallengeVar { bits, value }
+    }
+
     #[test]
-    fn fq_mul_add_matches_native_and_rejects_wrong_results() {
+    fn fq_mul_add_and_add_challenge_match_native() {
         let mut rng = ark_std::test_rng();
-        for case in 0..4 {
-            let cs = ConstraintSystem::<Fr>::new_ref();
-            let (xv, yv) = match case {
-                0 => (Fq::zero(), Fq::zero()),
-                1 => (-Fq::one(), -Fq::one()),
-                _ => (Fq::rand(&mut rng), Fq::rand(&mut rng)),
-            };
-            let rv: u128 = if case == 1 { u128::MAX } else { u128::rand(&mut rng) };
-            let x = FqLimbsVar::new_witness(cs.clone(), Some(xv)).unwrap();
-            let y = FqLimbsVar::new_witness(cs.clone(), Some(yv)).unwrap();
-            let bits: Vec<_> =
-                (0..128).map(|i| Boolean::new_witness(cs.clone(), || Ok((rv >> i) & 1 == 1)).unwrap()).collect();
-            let o = fq_mul_add(&cs, &x, &bits, &y).unwrap();
-            assert_eq!(fq_value(&o).unwrap(), xv + Fq::from(rv) * yv);
-            assert!(cs.is_satisfied().unwrap(), "case {case}");
-            if case == 2 {
-                eprintln!("fq_mul_add: {} constraints incl. inputs", cs.num_constraints());
+        for out in [FqOut::Canonical, FqOut::Unreduced] {
+            for case in 0..4 {
+                let cs = ConstraintSystem::<Fr>::new_ref();
+                let (xv, yv) = match case {
+                    0 => (Fq::zero(), Fq::zero()),
+                    1 => (-Fq::ONE, -Fq::ONE),
+                    _ => (Fq::rand(&mut rng), Fq::rand(&mut rng)),
+                };
+                let rv: u128 = if case == 1 { u128::MAX } else { u128::rand(&mut rng) };
+                let x = FqLimbsVar::new_witness(cs.clone(), Some(xv)).unwrap();
+                let y = FqLimbsVar::new_witness(cs.clone(), Some(yv)).unwrap();
+                let r = r_bits(&cs, rv);
+                let before = cs.num_constraints();
+                let o = fq_mul_add(&cs, &x, &r.bits, &y, out).unwrap();
+                let mid = cs.num_constraints();
+                let s = fq_add_challenge(&cs, &x, &r, out).unwrap();
+                assert_eq!(fq_value(&o).unwrap(), xv + Fq::from(rv) * yv);
+                assert_eq!(fq_value(&s).unwrap(), xv + Fq::from(rv));
+                assert!(cs.is_satisfied().unwrap(), "case {case} {out:?}");
+                if case == 2 {
+                    eprintln!(
+                        "{out:?}: fq_mul_add {} constraints, fq_add_challenge {}",
+                        mid - before,
+                        cs.num_constraints() - mid
+                    );
+                }
             }
+        }
+    }
+
+    #[test]
+    fn non_native_arithmetic_is_exact_on_unreduced_inputs() {
+        // An intermediate value may be held as v + q; results must still be x + r·y and x + r mod q.
+        let mut rng = ark_std::test_rng();
+        let mut v_plus_q = Fq::MODULUS;
+        v_plus_q.add_with_carry(&<Fq as PrimeField>::BigInt::from(12345u64));
+        let (v, yv, rv) = (Fq::from(12345u64), Fq::rand(&mut rng), u128::MAX - 7);
+        for out in [FqOut::Canonical, FqOut::Unreduced] {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let x = FqOut::Unreduced.alloc_words(&cs, Some(v_plus_q.0)).unwrap();
+            let y = FqLimbsVar::new_witness(cs.clone(), Some(yv)).unwrap();
+            let r = r_bits(&cs, rv);
+            let o = fq_mul_add(&cs, &x, &r.bits, &y, out).unwrap();
+            let s = fq_add_challenge(&cs, &x, &r, out).unwrap();
+            assert_eq!(fq_value(&o).unwrap(), v + Fq::from(rv) * yv);
+            assert_eq!(fq_value(&s).unwrap(), v + Fq::from(rv));
+            assert!(cs.is_satisfied().unwrap(), "{out:?}: unreduced input rejected");
+        }
+    }
+
+    #[test]
+    fn only_unreduced_results_admit_the_second_encoding() {
+        // q + 4 encodes 4 too: an unreduced slot accepts it, a canonical one must not (A.7).
+        let mut q_plus_4 = Fq::MODULUS;
+        q_plus_4.add_with_carry(&<Fq as PrimeField>::BigInt::from(4u64));
+        for (out, accepted) in [(FqOut::Canonical, false), (FqOut::Unreduced, true)] {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            out.alloc_words(&cs, Some(q_plus_4.0)).unwrap();
+            assert_eq!(cs.is_satisfied().unwrap(), accepted, "{out:?}");
         }
     }
 
@@ -586,20 +763,23 @@ mod tests {
     fn fq_mul_add_every_witness_is_constrained() {
         // Any change to the output bits, the quotient bits or the carries must be rejected, so
         // there is no second accepted result (PROVER-PITFALLS B.26 for this gadget).
-        let cs = ConstraintSystem::<Fr>::new_ref();
-        let mut rng = ark_std::test_rng();
-        let (xv, yv) = (Fq::rand(&mut rng), Fq::rand(&mut rng));
-        let x = FqLimbsVar::new_witness(cs.clone(), Some(xv)).unwrap();
-        let y = FqLimbsVar::new_witness(cs.clone(), Some(yv)).unwrap();
-        let bits: Vec<_> = (0..128).map(|i| Boolean::new_witness(cs.clone(), || Ok(i % 3 == 0)).unwrap()).collect();
-        fq_mul_add(&cs, &x, &bits, &y).unwrap();
-        let (shape, a) = extract(&cs).unwrap();
-        let a = a.unwrap();
-        shape.check_relation(Fr::one(), &a.x, &a.w, None).unwrap();
-        for j in 0..a.w.len() {
-            let mut w = a.w.clone();
-            w[j] += Fr::one();
-            assert!(shape.check_relation(Fr::one(), &a.x, &w, None).is_err(), "witness {j} unconstrained");
+        for out in [FqOut::Canonical, FqOut::Unreduced] {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let mut rng = ark_std::test_rng();
+            let (xv, yv) = (Fq::rand(&mut rng), Fq::rand(&mut rng));
+            let x = FqLimbsVar::new_witness(cs.clone(), Some(xv)).unwrap();
+            let y = FqLimbsVar::new_witness(cs.clone(), Some(yv)).unwrap();
+            let r = r_bits(&cs, 0x5555_1234_8888_0000_ffff_0000_1111_2222);
+            fq_mul_add(&cs, &x, &r.bits, &y, out).unwrap();
+            fq_add_challenge(&cs, &x, &r, out).unwrap();
+            let (shape, a) = extract(&cs).unwrap();
+            let a = a.unwrap();
+            shape.check_relation(Fr::ONE, &a.x, &a.w, None).unwrap();
+            for j in 0..a.w.len() {
+                let mut w = a.w.clone();
+                w[j] += Fr::ONE;
+                assert!(shape.check_relation(Fr::ONE, &a.x, &w, None).is_err(), "{out:?}: witness {j} unconstrained");
+            }
         }
     }
 
@@ -614,7 +794,7 @@ mod tests {
         assert_eq!(out.shape.num_io, AUGMENTED_NUM_IO);
         assert!(out.shape.num_constraints < 80_000, "{}", out.shape.num_constraints);
         // The base case is satisfiable with placeholder values (i = 0, z_i = z₀).
-        out.shape.check_relation(Fr::one(), &out.assignment.x, &out.assignment.w, None).unwrap();
+        out.shape.check_relation(Fr::ONE, &out.assignment.x, &out.assignment.w, None).unwrap();
         // The prover's values-only synthesis gives the same assignment.
         let (a, z) = synthesize_witness(&c, &AugmentedInputs::placeholder(2)).unwrap();
         assert_eq!((a.x, a.w, z), (out.assignment.x, out.assignment.w, out.z_next));

@@ -13,13 +13,13 @@ use ark_ec::AffineRepr;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 
 use crate::{
-    augmented::{self, AUGMENTED_NUM_IO, AugmentedInputs, G1, Gg, state_hash},
+    augmented::{self, AUGMENTED_NUM_IO, AugmentedInputs, G1, Gg, IVC_FOLD_LABEL, state_hash},
     commitment::{CommitmentError, CommitmentKey},
     cyclefold::{self, CYCLEFOLD_NUM_IO},
     nifs::{self, NifsError},
     r1cs::{R1csError, R1csInstance, R1csShape, R1csWitness, RelaxedR1csInstance, RelaxedR1csWitness},
     step_circuit::{StepCircuit, StepError},
-    transcript::Challenge,
+    transcript::{Challenge, Transcript},
 };
 
 /// Label of the primary commitment key.
@@ -127,6 +127,54 @@ pub fn params_digest(arity: u64, shape: &R1csShape<Fr>, cf_shape: &R1csShape<Fq>
     crate::r1cs::digest_to_field(b"nexus-nova/ivc-pp/v1", &bytes)
 }
 
+/// The fold of a running primary pair with a fresh strict pair, continuing the step transcript
+/// `t`: absorb `binding` (a hash that determines the running instance and everything else the
+/// step starts from: [`state_hash`] for IVC, the child's node hash for PCD), the fresh instance's
+/// `comm_W` and `x`, then (in [`nifs::fold_in_transcript`]) `T̄`. The circuits mirror it
+/// ([`crate::augmented::fold_fresh_var`]).
+pub(crate) fn fold_fresh(
+    pp: &PublicParams,
+    t: &mut Transcript,
+    binding: Fr,
+    running: (&RelaxedR1csInstance<G1>, &RelaxedR1csWitness<Fr>),
+    (fresh, fresh_w): (&R1csInstance<G1>, &R1csWitness<Fr>),
+) -> Result<nifs::FoldOutput<G1>, NifsError> {
+    t.absorb(&binding);
+    t.absorb(&fresh.comm_w);
+    t.absorb(&fresh.x[..]);
+    nifs::prove_strict_in_transcript(&pp.ck, &pp.shape, t, running, (fresh, fresh_w))
+}
+
+/// The CycleFold instance proving `p3 = p1 + r·p2`: synthesized and committed.
+pub(crate) fn claim_instance(
+    pp: &PublicParams,
+    r: Challenge,
+    p1: &G1Affine,
+    p2: &G1Affine,
+    p3: &G1Affine,
+) -> Result<(R1csInstance<Gg>, R1csWitness<Fq>), IvcError> {
+    let (_, a) = cyclefold::synthesize(r, p1, p2, p3)?;
+    Ok((R1csInstance { comm_w: pp.cf_ck.commit(&a.w)?, x: a.x }, R1csWitness { w: a.w }))
+}
+
+/// Fold a claim instance into the running CycleFold pair, continuing the step transcript `t`:
+/// absorb the claim's result `p3` (its `r`, `p1`, `p2` were bound before), the instance's `comm_W`,
+/// then `cf_T̄`. The circuits mirror it ([`crate::augmented::fold_claim_var`]).
+pub(crate) fn fold_claim(
+    pp: &PublicParams,
+    t: &mut Transcript,
+    running: (&RelaxedR1csInstance<Gg>, &RelaxedR1csWitness<Fq>),
+    p3: &G1Affine,
+    (inst, w): &(R1csInstance<Gg>, R1csWitness<Fq>),
+) -> Result<nifs::FoldOutput<Gg>, NifsError> {
+    t.absorb(p3);
+    t.absorb(&inst.comm_w);
+    let u2 = RelaxedR1csInstance::from_strict(inst);
+    let w2 = RelaxedR1csWitness::from_strict(w, pp.cf_shape.num_constraints);
+    let cross = nifs::cross_term(&pp.cf_ck, &pp.cf_shape, running, (&u2, &w2))?;
+    Ok(nifs::fold_in_transcript(t, running, (&u2, &w2), cross))
+}
+
 /// The prover's state after `i` steps, which is also the proof.
 #[derive(Clone, Debug, PartialEq, Eq, CanonicalSerialize, CanonicalDeserialize)]
 pub struct IvcProof {
@@ -193,13 +241,9 @@ impl IvcProof {
         tamper_w: impl Fn(&mut G1Affine),
     ) -> Result<Self, IvcError> {
         let i_next = self.i.checked_add(1).ok_or(IvcError::Overflow)?;
-        let out = nifs::prove_strict(
-            &pp.ck,
-            &pp.shape,
-            pp.digest,
-            (&self.running, &self.running_w),
-            (&self.fresh, &self.fresh_w),
-        )?;
+        let h_in = state_hash(pp.digest, self.i, &self.z0, &self.zi, &self.running, &self.cf_running);
+        let mut t = Transcript::new(IVC_FOLD_LABEL);
+        let out = fold_fresh(pp, &mut t, h_in, (&self.running, &self.running_w), (&self.fresh, &self.fresh_w))?;
         let mut folded = out.instance;
         tamper_w(&mut folded.comm_w);
         let claims = [
@@ -209,16 +253,9 @@ impl IvcProof {
         let (mut cf_u, mut cf_w) = (self.cf_running.clone(), self.cf_running_w.clone());
         let mut cf_claims = [(ark_grumpkin::Affine::zero(), ark_grumpkin::Affine::zero()); 2];
         for (slot, (p1, p2, p3)) in cf_claims.iter_mut().zip(claims) {
-            let (_, a) = cyclefold::synthesize(out.challenge, &p1, &p2, &p3)?;
-            let inst = R1csInstance { comm_w: pp.cf_ck.commit(&a.w)?, x: a.x };
-            let o = nifs::prove_strict(
-                &pp.cf_ck,
-                &pp.cf_shape,
-                pp.digest,
-                (&cf_u, &cf_w),
-                (&inst, &R1csWitness { w: a.w }),
-            )?;
-            *slot = (inst.comm_w, o.proof.comm_t);
+            let claim = claim_instance(pp, out.challenge, &p1, &p2, &p3)?;
+            let o = fold_claim(pp, &mut t, (&cf_u, &cf_w), &p3, &claim)?;
+            *slot = (claim.0.comm_w, o.proof.comm_t);
             cf_u = o.instance;
             cf_w = o.witness;
         }

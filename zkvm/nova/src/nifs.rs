@@ -150,7 +150,78 @@ pub struct FoldOutput<G: CurveGroup> {
     pub challenge: Challenge,
 }
 
-/// Prover: fold `(U₁, W₁)` with `(U₂, W₂)`.
+/// The cross term of a fold and its commitment: the prover's expensive part, which depends on the
+/// two pairs only (not on the challenge), so several can be computed in parallel before their
+/// challenges are drawn in order from one transcript.
+#[derive(Clone, Debug)]
+pub struct CrossTerm<G: CurveGroup> {
+    /// `T`.
+    pub t: Vec<G::ScalarField>,
+    /// `T̄ = Com(T)`.
+    pub comm_t: G::Affine,
+}
+
+/// The cross term of `(U₁, W₁) ⊕ (U₂, W₂)`, committed.
+pub fn cross_term<G: CommitmentCurve>(
+    ck: &CommitmentKey<G>,
+    shape: &R1csShape<G::ScalarField>,
+    (u1, w1): (&RelaxedR1csInstance<G>, &RelaxedR1csWitness<G::ScalarField>),
+    (u2, w2): (&RelaxedR1csInstance<G>, &RelaxedR1csWitness<G::ScalarField>),
+) -> Result<CrossTerm<G>, NifsError> {
+    check_io(shape.num_io, u1, u2)?;
+    for e in [&w1.e, &w2.e] {
+        if e.len() != shape.num_constraints {
+            return Err(R1csError::LengthMismatch { what: "E", expected: shape.num_constraints, got: e.len() }.into());
+        }
+    }
+    let t = shape.cross_term((u1.u, &u1.x, &w1.w), (u2.u, &u2.x, &w2.w))?;
+    let comm_t = ck.commit(&t)?;
+    Ok(CrossTerm { t, comm_t })
+}
+
+/// Finish a fold whose instances the caller has already bound into `t` (absorbed them, or values
+/// that determine them, such as a collision-resistant hash of the running instance): absorb `T̄`,
+/// squeeze `r`, fold. The in-circuit verifiers mirror exactly this order.
+pub fn fold_in_transcript<G>(
+    t: &mut Transcript,
+    (u1, w1): (&RelaxedR1csInstance<G>, &RelaxedR1csWitness<G::ScalarField>),
+    (u2, w2): (&RelaxedR1csInstance<G>, &RelaxedR1csWitness<G::ScalarField>),
+    cross: CrossTerm<G>,
+) -> FoldOutput<G>
+where
+    G: CurveGroup,
+    G::Affine: AbsorbInFr,
+{
+    t.absorb(&cross.comm_t);
+    let challenge = t.challenge();
+    let r = challenge.to_field::<G::ScalarField>();
+    FoldOutput {
+        instance: fold_instances(u1, u2, &cross.comm_t, r),
+        witness: fold_witnesses(w1, w2, &cross.t, r),
+        proof: NifsProof { comm_t: cross.comm_t },
+        challenge,
+    }
+}
+
+/// [`cross_term`] then [`fold_in_transcript`], with a fresh strict pair as the second operand.
+pub fn prove_strict_in_transcript<G>(
+    ck: &CommitmentKey<G>,
+    shape: &R1csShape<G::ScalarField>,
+    t: &mut Transcript,
+    running: (&RelaxedR1csInstance<G>, &RelaxedR1csWitness<G::ScalarField>),
+    (u2, w2): (&R1csInstance<G>, &R1csWitness<G::ScalarField>),
+) -> Result<FoldOutput<G>, NifsError>
+where
+    G: CommitmentCurve,
+    G::Affine: AbsorbInFr,
+{
+    let u2 = RelaxedR1csInstance::from_strict(u2);
+    let w2 = RelaxedR1csWitness::from_strict(w2, shape.num_constraints);
+    let cross = cross_term(ck, shape, running, (&u2, &w2))?;
+    Ok(fold_in_transcript(t, running, (&u2, &w2), cross))
+}
+
+/// Prover, standalone: fold `(U₁, W₁)` with `(U₂, W₂)` with `r = H(pp_digest, U₁, U₂, T̄)`.
 pub fn prove<G>(
     ck: &CommitmentKey<G>,
     shape: &R1csShape<G::ScalarField>,
@@ -163,25 +234,15 @@ where
     G::Affine: AbsorbInFr,
     G::ScalarField: AbsorbInFr,
 {
-    check_io(shape.num_io, u1, u2)?;
-    for e in [&w1.e, &w2.e] {
-        if e.len() != shape.num_constraints {
-            return Err(R1csError::LengthMismatch { what: "E", expected: shape.num_constraints, got: e.len() }.into());
-        }
-    }
-    let t = shape.cross_term((u1.u, &u1.x, &w1.w), (u2.u, &u2.x, &w2.w))?;
-    let comm_t = ck.commit(&t)?;
-    let challenge = challenge(pp_digest, u1, u2, &comm_t);
-    let r = challenge.to_field::<G::ScalarField>();
-    Ok(FoldOutput {
-        instance: fold_instances(u1, u2, &comm_t, r),
-        witness: fold_witnesses(w1, w2, &t, r),
-        proof: NifsProof { comm_t },
-        challenge,
-    })
+    let cross = cross_term(ck, shape, (u1, w1), (u2, w2))?;
+    let mut t = Transcript::new(NIFS_LABEL);
+    t.absorb(&pp_digest);
+    absorb_relaxed(&mut t, u1);
+    absorb_relaxed(&mut t, u2);
+    Ok(fold_in_transcript(&mut t, (u1, w1), (u2, w2), cross))
 }
 
-/// Prover for the IVC case: fold a running pair with a fresh strict pair.
+/// Prover for the standalone IVC case: fold a running pair with a fresh strict pair.
 pub fn prove_strict<G>(
     ck: &CommitmentKey<G>,
     shape: &R1csShape<G::ScalarField>,

@@ -41,11 +41,28 @@ impl FqLimbsVar {
         Self::from_integer_witness(cs, value.map(|v| v.into_bigint().0))
     }
 
+    /// Allocate `value` as 254 range-checked bits *without* the bound `≤ q − 1`: the integer may be
+    /// `v` or `v + q`. Only for intermediate values that are never absorbed nor compared, whose
+    /// consumers ([`crate::augmented::fq_mul_add`]) are exact for any 254-bit integer; saves the
+    /// ~380-constraint comparison.
+    pub fn new_witness_unreduced(cs: ConstraintSystemRef<Fr>, value: Option<Fq>) -> Result<Self, SynthesisError> {
+        Self::alloc_bits(cs, value.map(|v| v.into_bigint().0), false)
+    }
+
     /// Allocate an arbitrary 254-bit integer (little-endian words) as the bits. The constraints
     /// reject integers `≥ q`; exposed to the crate so tests can try non-canonical encodings.
     pub(crate) fn from_integer_witness(
         cs: ConstraintSystemRef<Fr>,
         words: Option<[u64; 4]>,
+    ) -> Result<Self, SynthesisError> {
+        Self::alloc_bits(cs, words, true)
+    }
+
+    /// Allocate a 254-bit integer as bits, with the bound `≤ q − 1` only if `canonical`.
+    pub(crate) fn alloc_bits(
+        cs: ConstraintSystemRef<Fr>,
+        words: Option<[u64; 4]>,
+        canonical: bool,
     ) -> Result<Self, SynthesisError> {
         let bits = (0..FQ_BITS)
             .map(|i| {
@@ -54,9 +71,11 @@ impl FqLimbsVar {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let mut q_minus_one = Fq::MODULUS;
-        q_minus_one.sub_with_borrow(&<Fq as PrimeField>::BigInt::from(1u64));
-        Boolean::enforce_smaller_or_equal_than_le(&bits, q_minus_one)?;
+        if canonical {
+            let mut q_minus_one = Fq::MODULUS;
+            q_minus_one.sub_with_borrow(&<Fq as PrimeField>::BigInt::from(1u64));
+            Boolean::enforce_smaller_or_equal_than_le(&bits, q_minus_one)?;
+        }
         let lo = Boolean::le_bits_to_fp(&bits[..LOW_LIMB_BITS])?;
         let hi = Boolean::le_bits_to_fp(&bits[LOW_LIMB_BITS..])?;
         Ok(Self { bits, limbs: [lo, hi] })

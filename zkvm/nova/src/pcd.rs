@@ -96,14 +96,14 @@ use rayon::prelude::*;
 use crate::step_circuit::{synthesize_outer, synthesize_outer_values};
 use crate::{
     augmented::{
-        AUGMENTED_NUM_IO, CfRunningVar, G1, Gg, RunningVar, alloc_grumpkin, cf_fold, claim_x, fq_mul_add,
-        g1_constant_zero,
+        AUGMENTED_NUM_IO, CfRunningVar, ClaimVar, FqOut, G1, Gg, RunningVar, alloc_grumpkin, fold_claim_var,
+        fold_fresh_var, fq_mul_add, g1_constant_zero,
     },
     commitment::CommitmentKey,
     cyclefold::{self, CYCLEFOLD_NUM_IO},
-    ivc::{CYCLEFOLD_KEY_LABEL, IvcError, PRIMARY_KEY_LABEL, PublicParams},
-    nifs::{self, NIFS_LABEL, absorb_relaxed},
-    nonnative::G1LimbsVar,
+    ivc::{CYCLEFOLD_KEY_LABEL, IvcError, PRIMARY_KEY_LABEL, PublicParams, claim_instance, fold_claim, fold_fresh},
+    nifs::{self, absorb_relaxed},
+    nonnative::{FqLimbsVar, G1LimbsVar},
     r1cs::{Assignment, R1csError, R1csInstance, R1csShape, R1csWitness, RelaxedR1csInstance, RelaxedR1csWitness},
     step_circuit::{MAX_ARITY, StepCircuit, StepError, synthesize_step},
     transcript::{Challenge, Transcript},
@@ -112,6 +112,8 @@ use crate::{
 
 /// Transcript label of the node hash.
 pub const NODE_HASH_LABEL: &[u8] = b"nexus-nova/pcd-node/v1";
+/// Transcript label of a node's folds (three primary folds, the CycleFold merge and seven claims).
+pub const NODE_FOLD_LABEL: &[u8] = b"nexus-nova/pcd-fold/v2";
 /// Number of public inputs of the node circuit.
 pub const NODE_NUM_IO: usize = AUGMENTED_NUM_IO;
 /// CycleFold claims per node.
@@ -389,6 +391,7 @@ fn alloc_child(
     c: &ChildInputs,
     claim: ChildClaimVars<'_>,
     enforce: &Boolean<Fr>,
+    t: &mut TranscriptVar,
 ) -> Result<ChildVar, SynthesisError> {
     let wit = |v: Fr| FpVar::new_witness(cs.clone(), || Ok(v));
     let running = RunningVar {
@@ -409,19 +412,9 @@ fn alloc_child(
     let h = hash_var(cs, pp, a, b, z_a, z_b, &running, &cf_running)?;
     fresh_x.conditional_enforce_equal(&h, enforce)?;
 
-    // 3. U_c ⊕ u_c, the challenge exactly as nifs::challenge with u_c in relaxed form.
-    let mut t = TranscriptVar::new(cs.clone(), NIFS_LABEL)?;
-    t.absorb_fr(std::slice::from_ref(pp))?;
-    running.absorb(&mut t)?;
-    t.absorb_g1_limbs(&fresh_w.limbs())?;
-    t.absorb_fr(&[FpVar::zero(), FpVar::zero()])?; // comm_E = ∞
-    t.absorb_fr(&[FpVar::one()])?;
-    t.absorb_fr_vec(std::slice::from_ref(&fresh_x))?;
-    t.absorb_g1_limbs(&comm_t.limbs())?;
-    let r = t.challenge()?;
-    let folded =
-        RunningVar { w: folded_w, e: folded_e, u: &running.u + &r.value, x: vec![&running.x[0] + &r.value * &fresh_x] };
-    Ok(ChildVar { running, cf_running, fresh_w, comm_t, folded, r })
+    // 3. U_c ⊕ u_c, its challenge from the node transcript bound by the child's hash.
+    let fold = fold_fresh_var(t, &h, &running, (&fresh_w, &fresh_x), &comm_t, (folded_w, folded_e))?;
+    Ok(ChildVar { running, cf_running, fresh_w, comm_t, folded: fold.folded, r: fold.r })
 }
 
 /// Constrain one node into `cs`; returns `z_b`.
@@ -459,20 +452,45 @@ pub fn generate_constraints<C: StepCircuit<Fr> + ?Sized>(
         x.conditional_enforce_equal(y, &is_leaf)?;
     }
 
-    // 1–3. children: hashes over shared (a, m, b, z_a, z_m, z_b), and their folds.
+    // 1–3. children: hashes over shared (a, m, b, z_a, z_m, z_b), and their folds, in one node
+    // transcript (the order of `fold_children`).
+    let mut t = TranscriptVar::new(cs.clone(), NODE_FOLD_LABEL)?;
     let [cl, cr] = &inp.children;
-    let left = alloc_child(&cs, &pp, cl, (&[a.clone(), m.clone()], &z_a, &z_m), &is_inner)?;
-    let right = alloc_child(&cs, &pp, cr, (&[m.clone(), b.clone()], &z_m, &z_b), &is_inner)?;
+    let left = alloc_child(&cs, &pp, cl, (&[a.clone(), m.clone()], &z_a, &z_m), &is_inner, &mut t)?;
+    let right = alloc_child(&cs, &pp, cr, (&[m.clone(), b.clone()], &z_m, &z_b), &is_inner, &mut t)?;
 
-    // 3. merge U_L' ⊕ U_R'.
+    // 5. cf_U_L ⊕ cf_U_R natively on Grumpkin (both bound by the children's hashes).
+    let cf_t = alloc_grumpkin(&cs, &inp.cf_merge_t)?;
+    let (cfl, cfr) = (&left.cf_running, &right.cf_running);
+    t.absorb_grumpkin(&cf_t)?;
+    let rc = t.challenge()?;
+    let inner_e = cf_t + cfr.e.scalar_mul_le(rc.bits.iter())?;
+    let unreduced = |x: &FqLimbsVar, y: &FqLimbsVar| fq_mul_add(&cs, x, &rc.bits, y, FqOut::Unreduced);
+    let mut cf = CfRunningVar {
+        w: cfl.w.clone() + cfr.w.scalar_mul_le(rc.bits.iter())?,
+        e: cfl.e.clone() + inner_e.scalar_mul_le(rc.bits.iter())?,
+        u: unreduced(&cfl.u, &cfr.u)?,
+        x: cfl.x.iter().zip(&cfr.x).map(|(p, q)| unreduced(p, q)).collect::<Result<_, _>>()?,
+    };
+
+    // 4. the children's four CycleFold claims, folded in.
+    let child_claims = [
+        ClaimVar { r: &left.r, p1: &left.running.w, p2: &left.fresh_w, p3: &left.folded.w },
+        ClaimVar { r: &left.r, p1: &left.running.e, p2: &left.comm_t, p3: &left.folded.e },
+        ClaimVar { r: &right.r, p1: &right.running.w, p2: &right.fresh_w, p3: &right.folded.w },
+        ClaimVar { r: &right.r, p1: &right.running.e, p2: &right.comm_t, p3: &right.folded.e },
+    ];
+    let mut cf_claims = inp.cf_claims.iter();
+    for claim in child_claims {
+        let (cw, ct) = cf_claims.next().ok_or(SynthesisError::Unsatisfiable)?;
+        cf = fold_claim_var(&cs, &mut t, &cf, claim, (cw, ct), FqOut::Unreduced)?;
+    }
+
+    // 3. merge U_L' ⊕ U_R' (both bound: their points were absorbed by the claims above).
     let merge_t = G1LimbsVar::new_witness(cs.clone(), Some(inp.merge_t))?;
     let merge_p = G1LimbsVar::new_witness(cs.clone(), Some(inp.merge_p))?;
     let merged_w = G1LimbsVar::new_witness(cs.clone(), Some(inp.merged_w))?;
     let merged_e = G1LimbsVar::new_witness(cs.clone(), Some(inp.merged_e))?;
-    let mut t = TranscriptVar::new(cs.clone(), NIFS_LABEL)?;
-    t.absorb_fr(std::slice::from_ref(&pp))?;
-    left.folded.absorb(&mut t)?;
-    right.folded.absorb(&mut t)?;
     t.absorb_g1_limbs(&merge_t.limbs())?;
     let r = t.challenge()?;
     let merged = RunningVar {
@@ -482,37 +500,16 @@ pub fn generate_constraints<C: StepCircuit<Fr> + ?Sized>(
         x: vec![&left.folded.x[0] + &r.value * &right.folded.x[0]],
     };
 
-    // 4. the seven CycleFold claims, in the order of `node_claims`.
-    let claims = [
-        claim_x(&left.r, &left.running.w, &left.fresh_w, &left.folded.w),
-        claim_x(&left.r, &left.running.e, &left.comm_t, &left.folded.e),
-        claim_x(&right.r, &right.running.w, &right.fresh_w, &right.folded.w),
-        claim_x(&right.r, &right.running.e, &right.comm_t, &right.folded.e),
-        claim_x(&r, &left.folded.w, &right.folded.w, &merged.w),
-        claim_x(&r, &merge_t, &right.folded.e, &merge_p),
-        claim_x(&r, &left.folded.e, &merge_p, &merged.e),
+    // 4. the merge's three claims; the last fold's scalars are canonical (hashed below).
+    let merge_claims = [
+        ClaimVar { r: &r, p1: &left.folded.w, p2: &right.folded.w, p3: &merged.w },
+        ClaimVar { r: &r, p1: &merge_t, p2: &right.folded.e, p3: &merge_p },
+        ClaimVar { r: &r, p1: &left.folded.e, p2: &merge_p, p3: &merged.e },
     ];
-
-    // 5. cf_U_L ⊕ cf_U_R natively on Grumpkin, then the claims.
-    let cf_t = alloc_grumpkin(&cs, &inp.cf_merge_t)?;
-    let (cfl, cfr) = (&left.cf_running, &right.cf_running);
-    let mut t = TranscriptVar::new(cs.clone(), NIFS_LABEL)?;
-    t.absorb_fr(std::slice::from_ref(&pp))?;
-    cfl.absorb(&mut t)?;
-    cfr.absorb(&mut t)?;
-    t.absorb_grumpkin(&cf_t)?;
-    let rc = t.challenge()?;
-    let inner_e = cf_t + cfr.e.scalar_mul_le(rc.bits.iter())?;
-    let mut cf = CfRunningVar {
-        w: cfl.w.clone() + cfr.w.scalar_mul_le(rc.bits.iter())?,
-        e: cfl.e.clone() + inner_e.scalar_mul_le(rc.bits.iter())?,
-        u: fq_mul_add(&cs, &cfl.u, &rc.bits, &cfr.u)?,
-        x: cfl.x.iter().zip(&cfr.x).map(|(p, q)| fq_mul_add(&cs, p, &rc.bits, q)).collect::<Result<_, _>>()?,
-    };
-    for (claim, (cw, ct)) in claims.iter().zip(&inp.cf_claims) {
-        let cw = alloc_grumpkin(&cs, cw)?;
-        let ct = alloc_grumpkin(&cs, ct)?;
-        cf = cf_fold(&cs, &pp, &cf, &cw, claim, &ct)?;
+    for (k, claim) in merge_claims.into_iter().enumerate() {
+        let (cw, ct) = cf_claims.next().ok_or(SynthesisError::Unsatisfiable)?;
+        let out = if k == 2 { FqOut::Canonical } else { FqOut::Unreduced };
+        cf = fold_claim_var(&cs, &mut t, &cf, claim, (cw, ct), out)?;
     }
 
     // 6. outputs: dummies for a leaf (A.4), the folds otherwise.
@@ -758,42 +755,43 @@ type Folded = (RelaxedR1csInstance<G1>, RelaxedR1csWitness<Fr>, RelaxedR1csInsta
 
 /// The native folds of an inner node and the circuit inputs that describe them.
 fn fold_children(pp: &PublicParams, left: &NodeProof, right: &NodeProof) -> Result<(NodeInputs, Folded), PcdError> {
-    let fold_child = |c: &NodeProof| {
-        nifs::prove_strict(&pp.ck, &pp.shape, pp.digest, (&c.running, &c.running_w), (&c.fresh, &c.fresh_w))
+    // One transcript for the whole node, in the circuit's order: each child's fold (bound by its
+    // node hash, which `prove_node` checked equals its fresh `x`), the CycleFold merge, the four
+    // child claims, the primary merge, the three merge claims.
+    let mut t = Transcript::new(NODE_FOLD_LABEL);
+    let fold_child = |t: &mut Transcript, c: &NodeProof| {
+        fold_fresh(pp, t, c.fresh.x[0], (&c.running, &c.running_w), (&c.fresh, &c.fresh_w))
     };
-    let (fl, fr) = rayon::join(|| fold_child(left), || fold_child(right));
-    let (fl, fr) = (fl?, fr?);
-    let fm = nifs::prove(&pp.ck, &pp.shape, pp.digest, (&fl.instance, &fl.witness), (&fr.instance, &fr.witness))?;
-    let merge_p = cyclefold::evaluate(fm.challenge, &fm.proof.comm_t, &fr.instance.comm_e);
-    let claims = node_claims(
-        (left, &fl.proof.comm_t, &fl.instance, fl.challenge),
-        (right, &fr.proof.comm_t, &fr.instance, fr.challenge),
-        (&fm.proof.comm_t, &merge_p, &fm.instance, fm.challenge),
-    );
-    let cf_m = nifs::prove(
-        &pp.cf_ck,
-        &pp.cf_shape,
-        pp.digest,
-        (&left.cf_running, &left.cf_running_w),
-        (&right.cf_running, &right.cf_running_w),
-    )?;
-    // Synthesize and commit the seven claim instances in parallel, then fold them in order.
-    let claim_insts = claims
-        .par_iter()
-        .map(|(r, p1, p2, p3)| -> Result<_, PcdError> {
-            let (_, a) = cyclefold::synthesize(*r, p1, p2, p3)?;
-            let inst = R1csInstance { comm_w: pp.cf_ck.commit(&a.w)?, x: a.x };
-            Ok((inst, R1csWitness { w: a.w }))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let fl = fold_child(&mut t, left)?;
+    let fr = fold_child(&mut t, right)?;
+    let (cfl, cfr) = ((&left.cf_running, &left.cf_running_w), (&right.cf_running, &right.cf_running_w));
+    let cf_cross = nifs::cross_term(&pp.cf_ck, &pp.cf_shape, cfl, cfr)?;
+    let cf_m = nifs::fold_in_transcript(&mut t, cfl, cfr, cf_cross);
     let (mut cf_u, mut cf_w) = (cf_m.instance, cf_m.witness);
-    let mut cf_claims = [(ark_grumpkin::Affine::zero(), ark_grumpkin::Affine::zero()); NODE_CF_CLAIMS];
-    for (slot, (inst, w)) in cf_claims.iter_mut().zip(claim_insts) {
-        let o = nifs::prove_strict(&pp.cf_ck, &pp.cf_shape, pp.digest, (&cf_u, &cf_w), (&inst, &w))?;
-        *slot = (inst.comm_w, o.proof.comm_t);
-        cf_u = o.instance;
-        cf_w = o.witness;
-    }
+    let mut cf_claims = Vec::with_capacity(NODE_CF_CLAIMS);
+    let mut fold_claims = |t: &mut Transcript, claims: &[Claim]| -> Result<(), PcdError> {
+        // Synthesized and committed in parallel (they depend on nothing folded since), folded in order.
+        let insts = claims
+            .par_iter()
+            .map(|(r, p1, p2, p3)| claim_instance(pp, *r, p1, p2, p3))
+            .collect::<Result<Vec<_>, _>>()?;
+        for ((_, _, _, p3), inst) in claims.iter().zip(&insts) {
+            let o = fold_claim(pp, t, (&cf_u, &cf_w), p3, inst)?;
+            cf_claims.push((inst.0.comm_w, o.proof.comm_t));
+            cf_u = o.instance;
+            cf_w = o.witness;
+        }
+        Ok(())
+    };
+    fold_claims(&mut t, &child_claims((left, &fl), (right, &fr)))?;
+    let m_cross = nifs::cross_term(&pp.ck, &pp.shape, (&fl.instance, &fl.witness), (&fr.instance, &fr.witness))?;
+    let fm = nifs::fold_in_transcript(&mut t, (&fl.instance, &fl.witness), (&fr.instance, &fr.witness), m_cross);
+    let merge_p = cyclefold::evaluate(fm.challenge, &fm.proof.comm_t, &fr.instance.comm_e);
+    fold_claims(
+        &mut t,
+        &merge_claims(&fl.instance, &fr.instance, (&fm.proof.comm_t, &merge_p, &fm.instance, fm.challenge)),
+    )?;
+    let cf_claims: [_; NODE_CF_CLAIMS] = cf_claims.try_into().map_err(|_| PcdError::NoLeaves)?;
     let child = |c: &NodeProof, f: &nifs::FoldOutput<G1>| ChildInputs {
         running: c.running.clone(),
         cf_running: c.cf_running.clone(),
@@ -824,17 +822,26 @@ fn fold_children(pp: &PublicParams, left: &NodeProof, right: &NodeProof) -> Resu
 
 type Claim = (Challenge, G1Affine, G1Affine, G1Affine);
 
-/// The seven claims `P₃ = P₁ + r·P₂` of an inner node, in the circuit's order.
-fn node_claims(
-    (l, l_t, l_folded, l_r): (&NodeProof, &G1Affine, &RelaxedR1csInstance<G1>, Challenge),
-    (r, r_t, r_folded, r_r): (&NodeProof, &G1Affine, &RelaxedR1csInstance<G1>, Challenge),
-    (m_t, m_p, merged, m_r): (&G1Affine, &G1Affine, &RelaxedR1csInstance<G1>, Challenge),
-) -> [Claim; NODE_CF_CLAIMS] {
+/// The four claims `P₃ = P₁ + r·P₂` of an inner node's child folds, in the circuit's order.
+fn child_claims(
+    (l, lf): (&NodeProof, &nifs::FoldOutput<G1>),
+    (r, rf): (&NodeProof, &nifs::FoldOutput<G1>),
+) -> [Claim; 4] {
     [
-        (l_r, l.running.comm_w, l.fresh.comm_w, l_folded.comm_w),
-        (l_r, l.running.comm_e, *l_t, l_folded.comm_e),
-        (r_r, r.running.comm_w, r.fresh.comm_w, r_folded.comm_w),
-        (r_r, r.running.comm_e, *r_t, r_folded.comm_e),
+        (lf.challenge, l.running.comm_w, l.fresh.comm_w, lf.instance.comm_w),
+        (lf.challenge, l.running.comm_e, lf.proof.comm_t, lf.instance.comm_e),
+        (rf.challenge, r.running.comm_w, r.fresh.comm_w, rf.instance.comm_w),
+        (rf.challenge, r.running.comm_e, rf.proof.comm_t, rf.instance.comm_e),
+    ]
+}
+
+/// The three claims of an inner node's merge, in the circuit's order.
+fn merge_claims(
+    l_folded: &RelaxedR1csInstance<G1>,
+    r_folded: &RelaxedR1csInstance<G1>,
+    (m_t, m_p, merged, m_r): (&G1Affine, &G1Affine, &RelaxedR1csInstance<G1>, Challenge),
+) -> [Claim; 3] {
+    [
         (m_r, l_folded.comm_w, r_folded.comm_w, merged.comm_w),
         (m_r, *m_t, r_folded.comm_e, *m_p),
         (m_r, l_folded.comm_e, *m_p, merged.comm_e),
