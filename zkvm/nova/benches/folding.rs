@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! cargo bench -p nexus-nova --bench folding            # 2^10 and 2^14-constraint steps
-//! NOVA_BENCH_LARGE=1 cargo bench -p nexus-nova --bench folding   # also 2^17
+//! NOVA_BENCH_LARGE=1 cargo bench -p nexus-nova --bench folding   # also 2^17, and verify after 2^4 / 2^10 steps
 //! ```
 //!
 //! Thread counts are set with rayon thread pools inside the process (`ThreadPool::install`),
@@ -118,6 +118,10 @@ fn main() {
         );
     }
 
+    if large {
+        verify_by_steps(&z0);
+    }
+
     println!("\n## Where a fold's time goes (1 thread)\n");
     println!(
         "| step constraints | circuit | synthesis with matrices ms | prover synthesis (values only) ms | commit W ms | W entries: 0 / 1-bit / ≤64-bit / wide | NIFS fold ms (cross term + commit T) |"
@@ -216,4 +220,26 @@ fn main() {
             mib(proof_bytes)
         );
     }
+}
+
+/// The verifier's time after 2^4 and after 2^10 IVC steps of the 2^10-constraint step (proving
+/// the 2^10 steps takes a few minutes, hence only in the large run): its work is one hash and
+/// three satisfiability checks whatever the number of steps, and this shows it.
+fn verify_by_steps(z0: &[Fr]) {
+    let c = Fibonacci { iterations: 1 << 10 };
+    let pp = PublicParams::setup(&c).expect("setup");
+    println!("\n## IVC verifier time by number of steps ({}-constraint step, 2 threads)\n", step_constraints(&c));
+    println!("| steps | verify ms | proof MiB |");
+    println!("|---:|---:|---:|");
+    pool(2).install(|| {
+        let mut p = IvcProof::prove_first(&pp, &c, z0).expect("prove");
+        for steps in 2..=(1u64 << 10) {
+            p.prove_step(&pp, &c).expect("step");
+            if steps == 1 << 4 || steps == 1 << 10 {
+                let (r, t) = timed(|| p.verify(&pp, steps, z0).map(|_| ()));
+                r.expect("verify");
+                println!("| {} | {} | {} |", steps, ms(t), mib(p.serialized_size(Compress::Yes)));
+            }
+        }
+    });
 }

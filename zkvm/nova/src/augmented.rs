@@ -11,34 +11,44 @@
 //!
 //! # Constraints, in order
 //!
-//! 1. `is_base = (i = 0)`; unless `is_base`, the fresh instance's public input equals
-//!    `H(pp, i, z₀, z_i, U_i, cf_U_i)` recomputed here; when `is_base`, `z_i = z₀` (A.4).
-//! 2. `r` = [`crate::nifs::challenge`] recomputed with [`TranscriptVar`] over `(pp, U_i, u_i, T̄)`,
-//!    G1 points as canonical limbs ([`G1LimbsVar`], A.7), 128-bit unique bits.
+//! 1. `is_base = (i = 0)`; `h_in = H(pp, i, z₀, z_i, U_i, cf_U_i)` recomputed here; unless
+//!    `is_base`, the fresh instance's public input equals `h_in`; when `is_base`, `z_i = z₀` (A.4).
+//! 2. One *step transcript* ([`IVC_FOLD_LABEL`]) carries every challenge of the step. The primary
+//!    challenge `r` is squeezed after absorbing `h_in`, the fresh instance's `W̄` and `x`, and `T̄`
+//!    ([`fold_fresh_var`]; natively [`crate::ivc::fold_fresh`]). `h_in` stands for `(pp, U_i,
+//!    cf_U_i)`: it is a collision-resistant hash of them, so the challenge is bound to them
+//!    exactly as if they were absorbed one by one (A.6), for one absorbed element instead of
+//!    fifteen-odd per running instance. G1 points are canonical limbs ([`G1LimbsVar`], A.7);
+//!    challenges are 128 unique bits.
 //! 3. `u' = u + r`, `x' = x + r·x_fresh` (native `Fr`).
 //! 4. `W̄'`, `Ē'` are witnesses; two CycleFold claims `W̄' = W̄ + r·w̄` and `Ē' = Ē + r·T̄` whose
 //!    public inputs are built here from the same limbs, parity bits and `r` bits (A.3,
-//!    `claim_x`).
+//!    [`claim_x`]).
 //! 5. Each claim's CycleFold instance (Grumpkin commitment `cf_w̄`, cross term `cf_T̄`, both
-//!    witnesses checked on the curve) is folded into `cf_U` natively: challenge over
-//!    `(pp, cf_U, cf_u, cf_T̄)` exactly as the native NIFS on Grumpkin, two 128-bit scalar
-//!    multiplications, and the `Fq` scalars `u`, `x` folded with [`fq_mul_add`] (non-native, exact
-//!    integer check with 64-bit limbs, canonical outputs).
+//!    witnesses checked on the curve) is folded into `cf_U` natively ([`fold_claim_var`]): the
+//!    step transcript continues with the claim's result point (its other points and `r` are bound
+//!    already, so the whole claim instance is), `cf_w̄` and `cf_T̄`, and squeezes the claim's
+//!    challenge. The running `cf_U` between the two claims is never absorbed: it is determined by
+//!    what the transcript absorbed before (A.6 holds through the sponge state). Two 128-bit scalar
+//!    multiplications; the `Fq` scalars `u`, `x` folded with [`fq_add_challenge`] and
+//!    [`fq_mul_add`] (non-native, exact integer checks). The first claim's results may stay
+//!    unreduced ([`FqOut::Unreduced`]: never absorbed), the second's are canonical (hashed).
 //! 6. `U_{i+1}`, `cf_U_{i+1}` are the folded values, or the canonical dummies when `is_base`.
 //! 7. `z_{i+1} = F(i, z_i)`; `h_{i+1}` is computed and made the only public input.
 //!
-//! The parameters digest `pp` is a witness: it enters every hash and challenge, and the final
-//! verifier recomputes the last hash with the real digest, so (by collision resistance along the
-//! chain of hashes) every step used it.
+//! The parameters digest `pp` is a witness: it enters every hash (and through `h_in` every
+//! challenge), and the final verifier recomputes the last hash with the real digest, so (by
+//! collision resistance along the chain of hashes) every step used it.
 //!
-//! Size (test `fibonacci_constraint_count`): 44,970 constraints, 41,432 witnesses for Fibonacci
-//! with one iteration (the step itself is 1 constraint; 65,222 before G1 points were compressed).
-//! Roughly: 10 non-native `fq_mul_add` at ~1.1k each (11k), 6 G1 `x` coordinates as canonical bits
-//! (~3.8k) and the running CycleFold scalars `u`, `x` (5 × 633), four 128-bit Grumpkin scalar
-//! multiplications (~1.2k each), two state hashes and three NIFS transcripts (Poseidon, ~122 per
-//! absorbed element plus ~630 per challenge). G1 points are absorbed and claimed compressed (`x`
+//! Size (test `fibonacci_constraint_count`): 32,412 constraints, 29,626 witnesses for Fibonacci
+//! with one iteration (the step itself is 1 constraint; 44,970 before the step transcript and
+//! the cheaper non-native arithmetic, 65,222 before G1 points were compressed). Roughly: two
+//! state hashes (~3.5k each), three challenges (~0.9k each with their absorptions), eight
+//! non-native multiply-adds (~0.9k canonical, ~0.5k unreduced), two `u + r` (~0.6k / ~0.3k), six G1
+//! `x` coordinates and the running CycleFold scalars as canonical bits (11 × ~633), four 128-bit
+//! Grumpkin scalar multiplications (~1.2k each). G1 points are absorbed and claimed compressed (`x`
 //! and the parity of `y`, [`crate::transcript::g1_to_limbs`]), so the CycleFold public input is 4
-//! entries instead of 7 and no `y` is decomposed here.
+//! entries.
 
 use ark_bn254::{Fq, Fr, G1Affine};
 use ark_ec::{AffineRepr, short_weierstrass::SWCurveConfig};

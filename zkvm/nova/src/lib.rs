@@ -36,11 +36,12 @@
 //!
 //! * [`augmented`]: the augmented (primary) circuit, built as designed below (items 1–7):
 //!   in-circuit NIFS verifier, two CycleFold claims per fold (`W̄`, `Ē`), both CycleFold instances
-//!   folded natively on Grumpkin in circuit with their `Fq` scalars folded by a non-native
-//!   multiply-add ([`augmented::fq_mul_add`], exact integer check over 64-bit limbs), base case
-//!   anchored, one public input (the state hash [`augmented::state_hash`]). **44,970 constraints**
-//!   for Fibonacci with 1 iteration (44,972 with 3; 65,222 before G1 points were compressed);
-//!   CycleFold circuit 3,264 (was 1,362: it now recovers three `y` coordinates).
+//!   folded natively on Grumpkin in circuit with their `Fq` scalars folded non-natively
+//!   ([`augmented::fq_mul_add`], [`augmented::fq_add_challenge`]: exact integer checks over limbs),
+//!   all challenges of a step drawn from one transcript bound by the step's input hash, base case
+//!   anchored, one public input (the state hash [`augmented::state_hash`]). **32,412
+//!   constraints** for Fibonacci with 1 iteration (44,970 before the step transcript, 65,222
+//!   before G1 points were compressed); CycleFold circuit 3,264.
 //! * [`ivc`]: public parameters (both shapes, both keys, digest), `prove_first` / `prove_step`
 //!   (the prover synthesizes values only, [`r1cs::witness_only_cs`]: the matrices are the
 //!   parameters'), and a verifier whose cost does not depend on the number of steps. Tested: 1 and 2 steps of
@@ -51,8 +52,8 @@
 //!   cache tests are ~100 s of it in CPU time).
 //!
 //! * [`pcd`]: proof-carrying data, a binary tree of node proofs (design below). One node circuit
-//!   for leaves and inner nodes (**141,900 constraints** for Fibonacci with 1 iteration, was
-//!   202,932 before G1 points were compressed: three
+//!   for leaves and inner nodes (**86,245 constraints** for Fibonacci with 1 iteration, was
+//!   141,900 before the node transcript and 202,932 before G1 points were compressed: three
 //!   primary folds and seven CycleFold claims); `prove_leaf`, `prove_node(left, right)`,
 //!   `verify` (one hash and three satisfiability checks, exactly the IVC verifier's cost), and
 //!   `prove_tree` (all leaves, then each level, in parallel with rayon); node proofs serialize to
@@ -71,28 +72,26 @@
 //!
 //! Done: the augmented circuit (items 1–7 below), the final verifier, sequential IVC, PCD, the
 //! parameters file and cache, and a test for every applicable pitfall of section A (A.3 included:
-//! a false `W̄'` claim is caught by `cf_U` at the end). Benchmarks: `benches/folding.rs`, table in
-//! `zkvm/nova/BENCH.md` (fold of a 2^14-constraint step 0.66 s on 1 thread and 0.38 s on 2 in the
-//! better of two runs on the loaded shared machine; a PCD node ≈ 2–2.6 s on 1 thread). None of the size/speed targets is met
-//! yet (IVC 45k and node 142k constraints against 40k and 100k, after compressing G1 points:
-//! 65k and 203k before). The parameters file is large (53 MB for IVC over Fibonacci at the last full benchmark, before the circuits shrank; mostly the
-//! shape); storing keys as labels + length and re-deriving them would shrink it, and loading
-//! re-derives the keys anyway. Next, in order: (a) shrinking the circuits toward the 40k (IVC)
-//! and 100k (PCD node) targets. Measured costs per piece (primary circuit): a Poseidon
-//! permutation 243 (≈122 per absorbed element), a challenge's bit decomposition ≈630, an `Fq`
-//! decomposition 633, `fq_mul_add` 1,121, a 128-bit Grumpkin scalar multiplication 1,172. So
-//! each entry of the CycleFold public input costs ≈2.5k per fold (its decomposition in `cf_U`,
-//! a multiply-add, and two limbs in three hashes), which is why compressing the points (7 → 4
-//! entries) paid most. One CycleFold circuit carrying both IVC claims saves only ~2k (2 multiply-
-//! adds and 2 scalar multiplications, against a larger `cf_U.x` in both state hashes); it pays
-//! more for PCD nodes if the claims are grouped by challenge. Other candidates: hash `cf_U` once
-//! per step and absorb that digest in both the state hash and the CycleFold challenge (~3k), a
-//! cheaper `u + r` than `fq_mul_add` for `cf_U.u` (~0.5k per fold), and in the CycleFold circuit
-//! a cheaper parity check than a full canonical decomposition of `y`;
-//! (b) an interleaved tree (a node proves left child, one step, right child, as the Nexus zkVM
-//! does), so inner nodes do useful step work instead of a discarded step; (c) the NVM step
-//! circuit.
+//! a false `W̄'` claim is caught by `cf_U` at the end). Benchmarks: `benches/folding.rs`, tables in
+//! `zkvm/nova/BENCH.md` and the root `BENCHMARKS.md`. The targets are met: IVC overhead
+//! 32.4k constraints (≤ 40k), PCD node 86.2k (≤ 100k), a 2^14-constraint step folds in about
+//! 270 ms on 2 threads (≤ 300 ms).
 //!
+//! What brought the circuits there, in order of effect: (1) one transcript per IVC step / PCD
+//! node, bound by the hash that already authenticates the running instances, instead of a fresh
+//! transcript per fold that re-absorbed `pp` and a whole running instance (a CycleFold running
+//! instance is 15 elements, ≈1.8k constraints per absorption); (2) G1 points compressed in the
+//! transcript and the CycleFold input; (3) non-native results between two folds of one step left
+//! unreduced (never absorbed, so no comparison with `q − 1`); (4) `u + r` by its own gadget, and
+//! carries checked per pair of limbs in `fq_mul_add`.
+//!
+//! Next candidates, by estimate: a cheaper canonical comparison than arkworks' bit-serial
+//! `enforce_smaller_or_equal_than_le` (≈380 constraints per canonical `Fq`, 17 per IVC step); one
+//! CycleFold claim for both IVC points (≈2k); in the CycleFold circuit a cheaper parity check than
+//! a full decomposition of `y`; an interleaved tree (a node proves left child, one step, right
+//! child, as the Nexus zkVM does), so inner nodes do useful step work instead of a discarded step;
+//! a batch-affine MSM for the commitments, which dominate a fold.
+
 //! # The design
 //!
 //! **Augmented circuit (primary, over `Fr`).** Public input: one element
@@ -100,8 +99,9 @@
 //! A.2). Witness: `i, z₀, z_i, U_i, cf_U_i, u_i, T̄`, the CycleFold instances and their cross-term
 //! commitments. Constraints:
 //! 1. `u_i.x = H(pp_digest, i, z₀, z_i, U_i, cf_U_i)` (the previous step's output hash);
-//! 2. `r` = the NIFS challenge recomputed in circuit with [`transcript_gadget::TranscriptVar`] in
-//!    [`nifs::challenge`]'s exact absorption order; its low 128 bits via a unique bit
+//! 2. `r` = the NIFS challenge recomputed in circuit with [`transcript_gadget::TranscriptVar`]
+//!    from the step transcript (`u_i.x`'s hash of `pp, U_i, cf_U_i`, then `u_i`, `T̄`), exactly as
+//!    the prover draws it ([`nifs::fold_in_transcript`]); its low 128 bits via a unique bit
 //!    decomposition (A.7, A.10), with G1 points as [`nonnative::G1LimbsVar`] (canonical limbs);
 //! 3. the scalar part of the fold in circuit (`u`, `x` are native `Fr`);
 //! 4. the point part (`W̄`, `Ē`) is *not* computed: the new `W̄, Ē` are witnesses and two
@@ -109,7 +109,8 @@
 //!    Their CycleFold public inputs are built in circuit from the actual G1 points (as `Fq` limbs,
 //!    range-checked) and the same `r` bits (A.3);
 //! 5. the CycleFold instances (Grumpkin commitments, coordinates native in `Fr`) are folded into
-//!    `cf_U` natively in circuit with their own NIFS challenge, which always absorbs `cf_U` (A.6);
+//!    `cf_U` natively in circuit, each with its own challenge from the step transcript, which is
+//!    bound to `cf_U` through the step's input hash and to each claim through its points (A.6);
 //!    one in-circuit 128-bit Grumpkin scalar multiplication per commitment (`r·w̄`, `r·T̄`); the
 //!    `Fq` scalars `u`, `x` are non-native here and are folded with `fq_mul_add`;
 //! 6. base case (A.4): when `i = 0`, `z_i = z₀` and the outputs `U_1`, `cf_U_1` are the fixed
@@ -133,7 +134,7 @@
 //!    own `pp` (the one in its output hash, which the root verifier checks with the real digest),
 //!    so a child from other parameters or a tampered child does not hash;
 //! 3. *three primary folds* `U_L ⊕ u_L`, `U_R ⊕ u_R` (relaxed ⊕ strict), then the two results
-//!    (relaxed ⊕ relaxed, [`nifs::prove`]), challenges recomputed in circuit;
+//!    (relaxed ⊕ relaxed), challenges recomputed in circuit from the node transcript;
 //! 4. *seven CycleFold claims* for the G1 arithmetic, public inputs built in circuit (A.3);
 //!    the relaxed ⊕ relaxed `Ē = Ē₁ + r·T̄ + r²·Ē₂` is two claims, `P = T̄ + r·Ē₂` and
 //!    `Ē = Ē₁ + r·P`, so every scalar stays 128 bits;

@@ -35,17 +35,24 @@
 //!    checks with the real digest, every node and every child used the real parameters: a child
 //!    from other parameters does not hash to its `u.x`).
 //! 3. **Three primary folds**: `U_L' = U_L ⊕ u_L` and `U_R' = U_R ⊕ u_R` (relaxed ⊕ strict, as in
-//!    the IVC circuit), then `U = U_L' ⊕ U_R'` (relaxed ⊕ relaxed), each challenge recomputed in
-//!    circuit from `(pp, U₁, U₂, T̄)` exactly as [`crate::nifs::challenge`]; the scalars `u`, `x`
-//!    are folded in circuit; every G1 point is a canonical-limb witness ([`crate::nonnative`]).
+//!    the IVC circuit), then `U = U_L' ⊕ U_R'` (relaxed ⊕ relaxed). All challenges of a node come
+//!    from one *node transcript* ([`NODE_FOLD_LABEL`]), in this order, natively
+//!    (`fold_children`) and in circuit: the left child's fold (absorbing the child's hash, which
+//!    stands for `pp, U_L, cf_U_L`, then `u_L`'s `W̄`, `x` and `T̄_L`), the right child's, the
+//!    CycleFold merge (`cf_T̄`), the four child claims (each absorbing its result point, so
+//!    `U_L'`, `U_R'` are bound), the primary merge (`T̄`), the three merge claims. Every challenge
+//!    is thereby bound to everything the fold it serves depends on (A.6) without re-absorbing a
+//!    running instance; the scalars `u`, `x` are folded in circuit; every G1 point is a
+//!    canonical-limb witness ([`crate::nonnative`]).
 //! 4. **Seven CycleFold claims** carry the G1 arithmetic, each with its public input built in
 //!    circuit from the same limbs and challenge bits (A.3): `W̄_c' = W̄_c + r_c·w̄_c` and
 //!    `Ē_c' = Ē_c + r_c·T̄_c` for each child, and for the merge `W̄ = W̄_L' + r·W̄_R'`,
 //!    `P = T̄ + r·Ē_R'`, `Ē = Ē_L' + r·P` (so `Ē = Ē_L' + r·T̄ + r²·Ē_R'` with 128-bit scalars only).
 //! 5. **CycleFold instances of both children**: `cf_U_L ⊕ cf_U_R` (relaxed ⊕ relaxed on Grumpkin,
 //!    natively in circuit: `Ē = Ē_L + r·(T̄ + r·Ē_R)`, `Fq` scalars by [`crate::augmented::fq_mul_add`]),
-//!    then the seven claim instances folded in one by one, each challenge absorbing the running
-//!    CycleFold instance (A.6).
+//!    then the seven claim instances folded in one by one ([`crate::augmented::fold_claim_var`]).
+//!    The `Fq` scalars stay unreduced between folds (never absorbed); the last fold's are
+//!    canonical, as the output hash needs.
 //! 6. **The step**: `z_F = F(m, z_m)`. **Leaf** (`is_leaf`): `a = m`, `z_a = z_m`, `b = m + 1`,
 //!    `z_b = z_F` (A.11: a leaf is exactly one step), and the outputs `U_out`, `cf_U_out` are the
 //!    fixed dummies (base case anchored, A.4; the children are then ignored). **Inner node**: the
