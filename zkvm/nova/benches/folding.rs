@@ -1,4 +1,4 @@
-//! Folding benchmark: prints a markdown table (copied into `zkvm/nova/BENCH.md`).
+//! Folding benchmark: prints markdown tables (the folding engine section of the root `BENCHMARKS.md`).
 //!
 //! ```sh
 //! cargo bench -p nexus-nova --bench folding            # 2^10 and 2^14-constraint steps

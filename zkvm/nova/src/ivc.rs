@@ -65,7 +65,15 @@ pub enum IvcError {
     /// The step counter would overflow.
     #[error("step counter overflow")]
     Overflow,
+    /// Proof bytes that do not decode.
+    #[error("malformed IVC proof: {0}")]
+    Decode(String),
 }
+
+/// Magic of a serialized IVC proof.
+pub const IVC_MAGIC: &[u8; 8] = b"NXNOVAIP";
+/// Version of the IVC proof encoding.
+pub const IVC_FORMAT_VERSION: u32 = 1;
 
 /// Parameters for one step circuit: both shapes, both keys, and their digest.
 #[derive(Clone, Debug, PartialEq, Eq, CanonicalSerialize, CanonicalDeserialize)]
@@ -302,6 +310,17 @@ impl IvcProof {
         })
     }
 
+    /// Encode ([`crate::framing`]: header + ark-serialize compressed).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, IvcError> {
+        crate::framing::encode(IVC_MAGIC, IVC_FORMAT_VERSION, self).map_err(IvcError::Decode)
+    }
+
+    /// Decode, validating points; never panics on bad input. [`Self::verify`] checks every length
+    /// against the parameters before it uses one.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, IvcError> {
+        crate::framing::decode(IVC_MAGIC, IVC_FORMAT_VERSION, bytes).map_err(IvcError::Decode)
+    }
+
     /// Verify that `self` proves `num_steps` steps from `z0`; returns the final state. Cost is
     /// independent of `num_steps`: one hash and three satisfiability checks.
     pub fn verify(&self, pp: &PublicParams, num_steps: u64, z0: &[Fr]) -> Result<&[Fr], IvcError> {
@@ -498,6 +517,69 @@ mod tests {
         push("cf_W.e", &|m| m.cf_running_w.e[0] += Fq::one());
         for (name, m) in &muts {
             assert!(m.verify(&pp, 2, &z0a).is_err(), "tampered {name} accepted");
+        }
+
+        // A.6: not under another step circuit's parameters (other shape, other digest).
+        let other = PublicParams::setup(&PoseidonChain { hashes: 1 }).unwrap();
+        assert_ne!(other.digest, pp.digest);
+        assert!(a.verify(&other, 2, &z0a).is_err(), "proof accepted under other parameters");
+    }
+
+    /// A fresh instance whose witness does not satisfy the circuit, committed honestly (so the
+    /// commitment matches), is refused by the verifier, and folded into the running instance by
+    /// one more step it makes that instance unsatisfiable: the proof never verifies again.
+    #[test]
+    fn an_unsatisfying_step_witness_cannot_be_folded_into_a_verifying_proof() {
+        let c = Fibonacci { iterations: 1 };
+        let pp = PublicParams::setup(&c).unwrap();
+        let z0 = fib_z0();
+        let honest = IvcProof::prove_first(&pp, &c, &z0).unwrap();
+        let n = honest.fresh_w.w.len();
+        for j in [n / 3, n - 1] {
+            let mut bad = honest.clone();
+            bad.fresh_w.w[j] += Fr::one();
+            bad.fresh.comm_w = pp.ck.commit(&bad.fresh_w.w).unwrap();
+            assert!(matches!(bad.verify(&pp, 1, &z0), Err(IvcError::R1cs(_))), "witness {j}");
+            bad.prove_step(&pp, &c).unwrap();
+            assert!(pp.shape.is_sat_relaxed(&pp.ck, &bad.running, &bad.running_w).is_err());
+            assert!(bad.verify(&pp, 2, &z0).is_err(), "witness {j} folded into a verifying proof");
+        }
+    }
+
+    #[test]
+    fn serialization_roundtrip_and_bad_bytes() {
+        let c = Fibonacci { iterations: 1 };
+        let pp = PublicParams::setup(&c).unwrap();
+        let z0 = fib_z0();
+        let p = IvcProof::prove_first(&pp, &c, &z0).unwrap();
+        let bytes = p.to_bytes().unwrap();
+        let back = IvcProof::from_bytes(&bytes).unwrap();
+        assert_eq!(back, p);
+        back.verify(&pp, 1, &z0).unwrap();
+        for cut in [0, 7, 19, 20, 21, bytes.len() / 2, bytes.len() - 1] {
+            assert!(matches!(IvcProof::from_bytes(&bytes[..cut]), Err(IvcError::Decode(_))), "cut at {cut}");
+        }
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(matches!(IvcProof::from_bytes(&long), Err(IvcError::Decode(_))));
+        for (at, what) in [(0, "magic"), (8, "version"), (12, "length")] {
+            let mut b = bytes.clone();
+            b[at] ^= 1;
+            assert!(matches!(IvcProof::from_bytes(&b), Err(IvcError::Decode(_))), "{what}");
+        }
+        // A node proof's bytes are not an IVC proof.
+        let mut node = bytes.clone();
+        node[..8].copy_from_slice(crate::pcd::NODE_MAGIC);
+        assert!(matches!(IvcProof::from_bytes(&node), Err(IvcError::Decode(_))));
+        // Garbage behind a valid header, and a flipped byte inside a point.
+        let mut garbage = bytes[..crate::framing::HEADER_LEN].to_vec();
+        garbage.extend((0..bytes.len() - crate::framing::HEADER_LEN).map(|i| (i * 131 % 251) as u8));
+        assert!(IvcProof::from_bytes(&garbage).is_err());
+        let mut flipped = bytes.clone();
+        let mid = crate::framing::HEADER_LEN + 8 * 5 + 3;
+        flipped[mid] ^= 0x40;
+        if let Ok(q) = IvcProof::from_bytes(&flipped) {
+            assert!(q.verify(&pp, 1, &z0).is_err());
         }
     }
 

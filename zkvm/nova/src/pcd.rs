@@ -129,7 +129,6 @@ pub const NODE_CF_CLAIMS: usize = 7;
 pub const NODE_MAGIC: &[u8; 8] = b"NXNOVAPN";
 /// Version of the node proof encoding.
 pub const NODE_FORMAT_VERSION: u32 = 1;
-const NODE_HEADER_LEN: usize = 8 + 4 + 8;
 
 /// Errors from PCD proving, verification and decoding.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -715,46 +714,15 @@ impl NodeProof {
         Ok(())
     }
 
-    /// Encode (header + ark-serialize compressed).
+    /// Encode ([`crate::framing`]: header + ark-serialize compressed).
     pub fn to_bytes(&self) -> Result<Vec<u8>, PcdError> {
-        let mut payload = Vec::new();
-        self.serialize_compressed(&mut payload).map_err(|e| PcdError::Decode(e.to_string()))?;
-        let mut out = Vec::with_capacity(NODE_HEADER_LEN + payload.len());
-        out.extend_from_slice(NODE_MAGIC);
-        out.extend_from_slice(&NODE_FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&payload);
-        Ok(out)
+        crate::framing::encode(NODE_MAGIC, NODE_FORMAT_VERSION, self).map_err(PcdError::Decode)
     }
 
     /// Decode, validating points; never panics on bad input. Call [`Self::check_lengths`] (or
     /// verify) before use; [`Self::prove_node`] does.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, PcdError> {
-        if bytes.len() < NODE_HEADER_LEN {
-            return Err(PcdError::Decode(format!("{} bytes, shorter than the header", bytes.len())));
-        }
-        let (header, payload) = bytes.split_at(NODE_HEADER_LEN);
-        if &header[..8] != NODE_MAGIC {
-            return Err(PcdError::Decode("bad magic".into()));
-        }
-        let mut v = [0u8; 4];
-        v.copy_from_slice(&header[8..12]);
-        let version = u32::from_le_bytes(v);
-        if version != NODE_FORMAT_VERSION {
-            return Err(PcdError::Decode(format!("version {version}, expected {NODE_FORMAT_VERSION}")));
-        }
-        let mut l = [0u8; 8];
-        l.copy_from_slice(&header[12..20]);
-        let declared = u64::from_le_bytes(l);
-        if declared != payload.len() as u64 {
-            return Err(PcdError::Decode(format!("payload length {declared} declared, {} present", payload.len())));
-        }
-        let mut reader = payload;
-        let proof = Self::deserialize_compressed(&mut reader).map_err(|e| PcdError::Decode(e.to_string()))?;
-        if !reader.is_empty() {
-            return Err(PcdError::Decode(format!("{} trailing bytes", reader.len())));
-        }
-        Ok(proof)
+        crate::framing::decode(NODE_MAGIC, NODE_FORMAT_VERSION, bytes).map_err(PcdError::Decode)
     }
 }
 
@@ -1061,7 +1029,7 @@ mod tests {
         let back = NodeProof::from_bytes(&bytes).unwrap();
         assert_eq!(back, root);
         back.verify(&pp, 1, &z0).unwrap();
-        for cut in [0, 5, NODE_HEADER_LEN, NODE_HEADER_LEN + 1, bytes.len() / 2, bytes.len() - 1] {
+        for cut in [0, 5, crate::framing::HEADER_LEN, crate::framing::HEADER_LEN + 1, bytes.len() / 2, bytes.len() - 1] {
             assert!(matches!(NodeProof::from_bytes(&bytes[..cut]), Err(PcdError::Decode(_))), "cut at {cut}");
         }
         let mut long = bytes.clone();
@@ -1069,7 +1037,7 @@ mod tests {
         assert!(matches!(NodeProof::from_bytes(&long), Err(PcdError::Decode(_))));
         // A consistent header with one byte too few in the payload, and trailing bytes inside it.
         let reheader = |mut p: Vec<u8>| {
-            let n = (p.len() - NODE_HEADER_LEN) as u64;
+            let n = (p.len() - crate::framing::HEADER_LEN) as u64;
             p[12..20].copy_from_slice(&n.to_le_bytes());
             p
         };
@@ -1093,14 +1061,14 @@ mod tests {
                     seed as u8
                 })
                 .collect();
-            let g = reheader([&bytes[..NODE_HEADER_LEN], &payload].concat());
+            let g = reheader([&bytes[..crate::framing::HEADER_LEN], &payload].concat());
             assert!(NodeProof::from_bytes(&g).is_err(), "garbage of {len} bytes decoded");
         }
         let mut b = bytes.clone();
-        b[NODE_HEADER_LEN + 16..NODE_HEADER_LEN + 24].copy_from_slice(&u64::MAX.to_le_bytes()); // z_a's length
+        b[crate::framing::HEADER_LEN + 16..crate::framing::HEADER_LEN + 24].copy_from_slice(&u64::MAX.to_le_bytes()); // z_a's length
         assert!(matches!(NodeProof::from_bytes(&b), Err(PcdError::Decode(_))));
         // A flipped byte inside the payload either fails to decode or fails to verify.
-        for pos in [NODE_HEADER_LEN + 40, bytes.len() / 2, bytes.len() - 9] {
+        for pos in [crate::framing::HEADER_LEN + 40, bytes.len() / 2, bytes.len() - 9] {
             let mut b = bytes.clone();
             b[pos] ^= 0x10;
             if let Ok(p) = NodeProof::from_bytes(&b) {
