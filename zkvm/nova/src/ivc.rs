@@ -407,10 +407,7 @@ mod tests {
         assert_eq!(p.zi, vec![Fr::from(8u64), Fr::from(13u64)]); // F(6), F(7)
     }
 
-    /// About a minute in the dev profile, so not in CI:
-    /// `cargo nextest run -p nexus-nova --run-ignored only five_steps`.
     #[test]
-    #[ignore = "slow (~1 min per circuit in the dev profile); run with --run-ignored only"]
     fn fibonacci_five_steps_verify() {
         let c = Fibonacci { iterations: 3 };
         let pp = PublicParams::setup(&c).unwrap();
@@ -425,9 +422,7 @@ mod tests {
         run(&pp, &c, &[Fr::from(7u64)], 2, &[1, 2], |z| c.native_step(z));
     }
 
-    /// See [`fibonacci_five_steps_verify`] for how to run it.
     #[test]
-    #[ignore = "slow (~1 min per circuit in the dev profile); run with --run-ignored only"]
     fn poseidon_chain_five_steps_verify_and_not_under_other_parameters() {
         let c = PoseidonChain { hashes: 1 };
         let pp = PublicParams::setup(&c).unwrap();

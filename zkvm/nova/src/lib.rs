@@ -44,14 +44,12 @@
 //!   before G1 points were compressed); CycleFold circuit 3,264.
 //! * [`ivc`]: public parameters (both shapes, both keys, digest), `prove_first` / `prove_step`
 //!   (the prover synthesizes values only, [`r1cs::witness_only_cs`]: the matrices are the
-//!   parameters'), and a verifier whose cost does not depend on the number of steps. Tested: 1 and 2 steps of
-//!   Fibonacci and the Poseidon chain in CI, 5 steps `#[ignore]`d (~1 min each in the dev
-//!   profile); mixing runs (A.1), swapped CycleFold instance (A.2), base case (A.4), wrong step
+//!   parameters'), and a verifier whose cost does not depend on the number of steps. Tested: 1, 2 and 5 steps
+//!   of Fibonacci and the Poseidon chain; mixing runs (A.1), swapped CycleFold instance (A.2), base case (A.4), wrong step
 //!   count, z₀/z_i and every proof field tampered, a false CycleFold claim (A.3), an unsatisfying
 //!   step witness folded in, other parameters; proofs serialize ([`framing`]) with truncated,
 //!   re-headered and garbage bytes refused. Whole crate
-//!   suite ≈ 62 s wall with nextest in the dev profile on this shared 2-core machine (the PCD and
-//!   cache tests are ~100 s of it in CPU time).
+//!   suite ≈ 45 s wall with nextest in the dev profile on the 2-core machine, nothing ignored.
 //!
 //! * [`pcd`]: proof-carrying data, a binary tree of node proofs (design below). One node circuit
 //!   for leaves and inner nodes (**86,245 constraints** for Fibonacci with 1 iteration, was

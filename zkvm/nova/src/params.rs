@@ -384,10 +384,8 @@ mod tests {
         assert_eq!(load(&b), Err(ParamsError::ChecksumMismatch));
     }
 
-    /// Real parameters (53 MB for Fibonacci): ~45 s in the dev profile, so not in CI:
-    /// `cargo nextest run -p nexus-nova --run-ignored only roundtrip_and_every`.
+    /// Real parameters (30 MB for Fibonacci, ~5 s in the dev profile).
     #[test]
-    #[ignore = "slow (~45 s in the dev profile); run with --run-ignored only"]
     fn roundtrip_and_every_corruption_has_its_error() {
         let pp = PublicParams::setup(&Fibonacci { iterations: 1 }).unwrap();
         let bytes = pp.to_file_bytes().unwrap();

@@ -1029,7 +1029,8 @@ mod tests {
         let back = NodeProof::from_bytes(&bytes).unwrap();
         assert_eq!(back, root);
         back.verify(&pp, 1, &z0).unwrap();
-        for cut in [0, 5, crate::framing::HEADER_LEN, crate::framing::HEADER_LEN + 1, bytes.len() / 2, bytes.len() - 1] {
+        for cut in [0, 5, crate::framing::HEADER_LEN, crate::framing::HEADER_LEN + 1, bytes.len() / 2, bytes.len() - 1]
+        {
             assert!(matches!(NodeProof::from_bytes(&bytes[..cut]), Err(PcdError::Decode(_))), "cut at {cut}");
         }
         let mut long = bytes.clone();
