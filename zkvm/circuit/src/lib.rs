@@ -1,0 +1,13 @@
+//! The NVM step circuit (issue 7, in progress): RV32IM steps as R1CS over BN254's `Fr`, for the
+//! folding engine (`nexus-nova`). The design the pieces are built to is in `ARCHITECTURE.md`
+//! ("The NVM prover"). Built so far:
+//!
+//! * [`bits`]: 32-bit words with constrained bit decompositions;
+//! * [`decode`]: one selector per instruction, fixed fields checked (non-canonical encodings select
+//!   nothing);
+//! * [`cpu`]: one RV32I step (no loads, stores or system calls yet) over the registers and pc held
+//!   in the state.
+
+pub mod bits;
+pub mod cpu;
+pub mod decode;

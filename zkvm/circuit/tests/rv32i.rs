@@ -1,0 +1,266 @@
+//! The RV32I step circuit against the NVM: random register programs, every step synthesized from the
+//! state the NVM had before it, satisfied, and leaving exactly the state the NVM had after it; and
+//! the decoder's soundness cases (PROVER-PITFALLS B.13, B.15, B.19, B.20, B.23).
+
+#[path = "../../vm/tests/common/mod.rs"]
+mod common;
+
+use ark_bn254::Fr;
+use ark_ff::One;
+use ark_r1cs_std::{alloc::AllocVar, fields::fp::FpVar};
+use ark_relations::gr1cs::{ConstraintSystem, ConstraintSystemRef};
+use common::*;
+use nexus_nova::r1cs::extract;
+use nexus_nvm_circuit::{
+    cpu::{alloc_state, state_values, step, step_decoded},
+    decode::{DecodedVar, OPS, Op},
+};
+use nexus_vm::{Program, Vm, VmConfig};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+
+/// The R-type ops the circuit has: `REG_OPS` without the M extension (its last eight).
+fn base_reg_ops() -> &'static [RegOp] {
+    &REG_OPS[..10]
+}
+
+fn interesting(rng: &mut StdRng) -> u32 {
+    const SPECIAL: [u32; 9] = [0, 1, u32::MAX, 0x8000_0000, 0x7fff_ffff, 0x8000_0001, 2, 31, 32];
+    match rng.random_range(0..3) {
+        0 => SPECIAL[rng.random_range(0..SPECIAL.len())],
+        1 => rng.random_range(0..64),
+        _ => rng.random(),
+    }
+}
+
+/// A random straight-line or forward-jumping register program (no memory, no system call).
+fn random_code(seed: u64, len: usize) -> Vec<u32> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut code = Vec::new();
+    for r in 1..32 {
+        code.extend(li(r, interesting(&mut rng)));
+    }
+    let reg = |rng: &mut StdRng| rng.random_range(0..32);
+    while code.len() < len {
+        let skip = rng.random_range(0..3usize);
+        match rng.random_range(0..10) {
+            0..=3 => {
+                code.push(reg_op(base_reg_ops()[rng.random_range(0..10)], reg(&mut rng), reg(&mut rng), reg(&mut rng)))
+            }
+            4 | 5 => {
+                let op = IMM_OPS[rng.random_range(0..IMM_OPS.len())];
+                let imm = match op {
+                    ImmOp::Slli | ImmOp::Srli | ImmOp::Srai => rng.random_range(0..32),
+                    _ => rng.random_range(-2048..2048),
+                };
+                code.push(imm_op(op, reg(&mut rng), reg(&mut rng), imm));
+            }
+            6 => code.push(if rng.random_bool(0.5) {
+                lui(reg(&mut rng), rng.random())
+            } else {
+                auipc(reg(&mut rng), rng.random())
+            }),
+            7 => {
+                let kind = BRANCHES[rng.random_range(0..BRANCHES.len())];
+                code.push(branch(kind, reg(&mut rng), reg(&mut rng), 4 * (skip as i32 + 1)));
+                code.extend((0..skip).map(|_| addi(reg(&mut rng), reg(&mut rng), 1)));
+            }
+            8 => {
+                code.push(jal(reg(&mut rng), 4 * (skip as i32 + 1)));
+                code.extend((0..skip).map(|_| addi(reg(&mut rng), reg(&mut rng), 1)));
+            }
+            _ => {
+                // auipc t, 0 ; jalr rd, t, 8 + 4·skip (+1: JALR clears bit 0)
+                let t = rng.random_range(1..32);
+                code.push(auipc(t, 0));
+                code.push(jalr(reg(&mut rng), t, 8 + 4 * skip as i32 + rng.random_range(0..2)));
+                code.extend((0..skip).map(|_| addi(reg(&mut rng), reg(&mut rng), 1)));
+            }
+        }
+    }
+    code.push(FENCE);
+    code
+}
+
+fn word_var(cs: &ConstraintSystemRef<Fr>, word: u32) -> FpVar<Fr> {
+    FpVar::new_witness(cs.clone(), || Ok(Fr::from(u64::from(word)))).unwrap()
+}
+
+/// Runs `code` on the NVM and checks every step before the exit sequence's ECALL against the
+/// circuit; returns the number of steps checked and the largest constraint count.
+fn check_against_nvm(code: Vec<u32>) -> (usize, usize) {
+    let program = Program::from_elf(&elf(&with_exit(code), &[], 4096)).unwrap();
+    let vm = Vm::new(&program, &[], VmConfig::default()).unwrap();
+    let (_, trace) = vm.run_traced().unwrap();
+    let mut regs = trace.initial_state().regs;
+    let (mut checked, mut max_constraints) = (0, 0);
+    for s in trace.steps() {
+        if Op::decode(s.insn).is_none() {
+            assert_eq!(s.insn, ECALL, "only the exit's ECALL is outside the circuit's set");
+            break;
+        }
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let cur = alloc_state(&cs, s.pc, &regs).unwrap();
+        let out = step(&cs, &cur, &word_var(&cs, s.insn), s.insn).unwrap();
+        if let Some(w) = s.reg_write() {
+            regs[w.index as usize] = w.new;
+        }
+        regs[0] = 0;
+        assert!(cs.is_satisfied().unwrap(), "step at pc {:#x} ({:#010x}) unsatisfied", s.pc, s.insn);
+        assert_eq!(state_values(&out.next).unwrap(), (s.next_pc, regs), "step at pc {:#x} ({:#010x})", s.pc, s.insn);
+        max_constraints = max_constraints.max(cs.num_constraints());
+        checked += 1;
+    }
+    (checked, max_constraints)
+}
+
+#[test]
+fn random_register_programs_step_exactly_as_the_nvm() {
+    let mut total = 0;
+    for seed in 0..6 {
+        let (n, constraints) = check_against_nvm(random_code(seed, 260));
+        total += n;
+        if seed == 0 {
+            eprintln!("one RV32I step: {constraints} constraints");
+        }
+        assert!(constraints < 1_000, "{constraints} constraints per step");
+    }
+    assert!(total > 1_000, "{total} steps checked");
+}
+
+#[test]
+fn edge_values_of_every_class() {
+    // Shifts by 0 and 31, signed/unsigned compares at the extremes, JALR clearing bit 0, x0 as rd.
+    let mut code = Vec::new();
+    for (r, v) in [(5, 0x8000_0000u32), (6, u32::MAX), (7, 1), (8, 0x7fff_ffff)] {
+        code.extend(li(r, v));
+    }
+    for op in base_reg_ops() {
+        for (a, b) in [(5, 6), (6, 5), (5, 8), (7, 0), (0, 7), (6, 6)] {
+            code.push(reg_op(*op, 9, a, b));
+        }
+    }
+    for op in IMM_OPS {
+        let imms: &[i32] = match op {
+            ImmOp::Slli | ImmOp::Srli | ImmOp::Srai => &[0, 1, 31],
+            _ => &[-2048, -1, 0, 2047],
+        };
+        for imm in imms {
+            code.push(imm_op(op, 10, 5, *imm));
+            code.push(imm_op(op, 0, 6, *imm)); // rd = x0: dropped (B.19)
+        }
+    }
+    code.extend([auipc(11, 0), jalr(12, 11, 9), FENCE, lui(0, 0xfffff), addi(0, 0, 5), add(13, 0, 0)]);
+    let (n, _) = check_against_nvm(code);
+    assert!(n > 100);
+}
+
+/// Synthesizes one step of `word` with the given selectors from a fixed state; true if satisfied.
+fn satisfied_with(word: u32, selected: &[bool; OPS.len()]) -> bool {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    let mut regs = [0u32; 32];
+    for (i, r) in regs.iter_mut().enumerate().skip(1) {
+        *r = (i as u32).wrapping_mul(0x0101_0101);
+    }
+    let cur = alloc_state(&cs, 0x11000, &regs).unwrap();
+    let d = DecodedVar::with_selectors(&cs, &word_var(&cs, word), word, selected).unwrap();
+    step_decoded(&cs, &cur, d).unwrap();
+    cs.is_satisfied().unwrap()
+}
+
+fn only(op: Op) -> [bool; OPS.len()] {
+    OPS.map(|o| o == op)
+}
+
+#[test]
+fn selectors_are_one_hot_and_match_the_encoding() {
+    let add_word = reg_op(RegOp::Add, 3, 1, 2);
+    assert!(satisfied_with(add_word, &only(Op::Add)));
+    // B.13: none selected, two selected.
+    assert!(!satisfied_with(add_word, &[false; OPS.len()]));
+    let mut two = only(Op::Add);
+    two[OPS.iter().position(|o| *o == Op::Sub).unwrap()] = true;
+    assert!(!satisfied_with(add_word, &two));
+    // Another instruction than the word encodes.
+    for op in [Op::Sub, Op::Addi, Op::Xor, Op::Lui, Op::Beq] {
+        assert!(!satisfied_with(add_word, &only(op)), "ADD word accepted as {op:?}");
+    }
+}
+
+#[test]
+fn non_canonical_encodings_select_nothing() {
+    // B.15: every fixed field checked. Each word differs from a valid one in one fixed field.
+    let cases: [(u32, Op); 6] = [
+        (imm_op(ImmOp::Slli, 3, 1, 4) | (1 << 25), Op::Slli), // SLLI with imm[11:5] ≠ 0
+        (imm_op(ImmOp::Srli, 3, 1, 4) | (1 << 26), Op::Srli), // SRLI with funct7 = 2
+        (imm_op(ImmOp::Srai, 3, 1, 4) | (1 << 25), Op::Srai), // SRAI with funct7 = 0x21
+        (jalr(3, 1, 4) | (1 << 12), Op::Jalr),                // JALR with funct3 = 1
+        (reg_op(RegOp::Add, 3, 1, 2) | (1 << 26), Op::Add),   // ADD with funct7 = 2
+        (reg_op(RegOp::Sra, 3, 1, 2) ^ (1 << 30), Op::Sra),   // SRA with funct7 = 0 (that is SRL)
+    ];
+    for (word, op) in cases {
+        assert_ne!(Op::decode(word), Some(op), "{word:#010x}");
+        assert!(!satisfied_with(word, &only(op)), "non-canonical {word:#010x} accepted as {op:?}");
+    }
+    // Decoding agrees with the NVM: the SRA-with-funct7-0 word is SRL, honestly selected.
+    assert_eq!(Op::decode(reg_op(RegOp::Sra, 3, 1, 2) ^ (1 << 30)), Some(Op::Srl));
+}
+
+#[test]
+fn every_witness_is_pinned() {
+    // Perturbing any single witness of an honest step breaks it (no free variable that a prover
+    // could use to change an output), except the inverse hint of a zero-test of zero, which is
+    // free by construction and feeds nothing (PROVER-PITFALLS B.26 for this circuit).
+    for word in [reg_op(RegOp::Sra, 3, 1, 2), branch(Branch::Blt, 1, 2, 8), jalr(1, 5, 3), lui(4, 0x12345)] {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let mut regs = [0u32; 32];
+        regs[1] = 0x8000_0010;
+        regs[2] = 7;
+        regs[5] = 0x11001;
+        let cur = alloc_state(&cs, 0x11000, &regs).unwrap();
+        step(&cs, &cur, &word_var(&cs, word), word).unwrap();
+        let (shape, a) = extract(&cs).unwrap();
+        let a = a.unwrap();
+        shape.check_relation(Fr::one(), &a.x, &a.w, None).unwrap();
+        let mut free = 0;
+        // The first 33 witnesses are the state and the word (inputs here, fixed by the caller).
+        for j in 33..a.w.len() {
+            let mut w = a.w.clone();
+            w[j] += Fr::one();
+            if shape.check_relation(Fr::one(), &a.x, &w, None).is_ok() {
+                free += 1;
+            }
+        }
+        assert!(free <= 1, "{word:#010x}: {free} free witnesses");
+    }
+}
+
+/// One honest synthesis of `word` from `regs` at `pc`; true if satisfied.
+fn satisfied_at(pc: u32, regs: &[u32; 32], word: u32) -> bool {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    let cur = alloc_state(&cs, pc, regs).unwrap();
+    step(&cs, &cur, &word_var(&cs, word), word).unwrap();
+    cs.is_satisfied().unwrap()
+}
+
+#[test]
+fn misaligned_jump_targets_are_unsatisfiable() {
+    // B.23: the NVM traps on a jump or taken branch to an address not 4-byte aligned, so no step
+    // may take one; JALR clears bit 0 first, so bit 1 is what counts for it.
+    let pc = 0x11000;
+    let mut regs = [0u32; 32];
+    regs[5] = 0x11005; // bit 0 set: cleared by JALR, target 0x11004
+    assert!(satisfied_at(pc, &regs, jalr(1, 5, 0)));
+    regs[5] = 0x11006; // bit 1 set
+    assert!(!satisfied_at(pc, &regs, jalr(1, 5, 0)));
+    regs[5] = 0x11004;
+    assert!(!satisfied_at(pc, &regs, jalr(1, 5, 2)));
+    assert!(!satisfied_at(pc, &regs, jalr(1, 5, 3)));
+    assert!(satisfied_at(pc, &regs, jalr(1, 5, 1)));
+    assert!(!satisfied_at(pc, &regs, jal(1, 2)));
+    assert!(!satisfied_at(pc, &regs, jal(1, 6)));
+    assert!(satisfied_at(pc, &regs, jal(1, 8)));
+    // A branch with a misaligned offset is fine untaken, refused taken.
+    regs[6] = 1;
+    assert!(satisfied_at(pc, &regs, branch(Branch::Beq, 6, 0, 2)));
+    assert!(!satisfied_at(pc, &regs, branch(Branch::Bne, 6, 0, 2)));
+}
