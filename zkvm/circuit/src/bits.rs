@@ -2,7 +2,7 @@
 //! so every word the CPU circuit produces is range-checked by construction.
 
 use ark_bn254::Fr;
-use ark_ff::{Field, PrimeField};
+use ark_ff::{Field, PrimeField, Zero};
 use ark_r1cs_std::{GR1CSVar, alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::fp::FpVar};
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 
@@ -67,4 +67,18 @@ impl Word {
     pub fn msb(&self) -> &Boolean<Fr> {
         &self.bits[31]
     }
+}
+
+/// `v == 0` as a boolean, by an inverse hint that is pinned in both cases (PROVER-PITFALLS B.33):
+/// `inv·v = 1 − z`, `z·v = 0`, `z·inv = 0`. With `v ≠ 0` the first two force `z = 0, inv = 1/v`;
+/// with `v = 0` they force `z = 1`, and the third `inv = 0`, so no witness is left free.
+pub fn is_zero(cs: &ConstraintSystemRef<Fr>, v: &FpVar<Fr>) -> Result<Boolean<Fr>, SynthesisError> {
+    let value = v.value().unwrap_or_default();
+    let z = Boolean::new_witness(cs.clone(), || Ok(value.is_zero()))?;
+    let inv = FpVar::new_witness(cs.clone(), || Ok(value.inverse().unwrap_or_default()))?;
+    let zf = FpVar::from(z.clone());
+    (&inv * v).enforce_equal(&(FpVar::Constant(Fr::from(1u64)) - &zf))?;
+    (&zf * v).enforce_equal(&FpVar::Constant(Fr::from(0u64)))?;
+    (&zf * &inv).enforce_equal(&FpVar::Constant(Fr::from(0u64)))?;
+    Ok(z)
 }

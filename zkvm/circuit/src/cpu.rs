@@ -1,4 +1,4 @@
-//! One RV32I step in circuit over the architectural state `(pc, x1..x31)`: fetch is given (the word
+//! One RV32IM step in circuit over the architectural state `(pc, x1..x31)`: fetch is given (the word
 //! comes from the memory argument), decode ([`crate::decode`]), register reads, the ALU, the register
 //! write and the next pc.
 //!
@@ -10,20 +10,19 @@
 //! The ALU shares its pieces across instructions: one 33-bit adder (add, subtract, compare: `a − b`
 //! as `a + 2^32 − b`, whose bit 32 is `a ≥ b`), 32 products for AND (XOR and OR are then linear),
 //! and one 32×32 → 64-bit multiplier for the shifts (`a·2^s` gives SLL in its low word,
-//! `a·2^(32−s)` gives SRL in its high word; SRA adds the sign fill). PROVER-PITFALLS B.19 (x0), B.23
-//! (next pc, JALR bit 0, aligned targets) are enforced here.
+//! `a·2^(32−s)` gives SRL in its high word; SRA adds the sign fill), for MUL* (the signed high
+//! words subtract the other operand per negative operand, mod 2^32) and for division, checked on
+//! magnitudes (`|n| = q'·|d| + r'` with `r' < |d|`, unique) with the signs applied after; division
+//! by zero gives all ones and the dividend, `INT_MIN / −1` gives `INT_MIN` and 0 as the NVM does.
+//! PROVER-PITFALLS B.19 (x0), B.21 (exact 64-bit product), B.22 (division), B.23 (next pc, JALR
+//! bit 0, aligned targets) are enforced here.
 
 use ark_bn254::Fr;
-use ark_r1cs_std::{
-    alloc::AllocVar,
-    boolean::Boolean,
-    eq::EqGadget,
-    fields::{FieldVar, fp::FpVar},
-};
+use ark_r1cs_std::{alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::fp::FpVar};
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 
-use crate::bits::{Word, decompose, from_bits, pow2, value_u64};
-use crate::decode::{BRANCHES, DecodedVar, Op, REGISTER_ALU};
+use crate::bits::{Word, decompose, from_bits, is_zero, pow2, value_u64};
+use crate::decode::{BRANCHES, DecodedVar, MULDIV, Op, REGISTER_ALU};
 
 /// Number of registers held in the state (x1..x31; x0 is the constant 0).
 pub const NUM_REGS: usize = 31;
@@ -107,7 +106,7 @@ pub fn step_decoded(cs: &ConstraintSystemRef<Fr>, cur: &CpuVar, d: DecodedVar) -
     // Operands. `a` = rs1; `b` = rs2 for register ops and branches, the I immediate otherwise.
     let a = Word::from_var(cs, &read_reg(cs, &cur.regs, d.rs1())?)?;
     let rs2 = read_reg(cs, &cur.regs, d.rs2())?;
-    let uses_rs2 = d.any(&REGISTER_ALU) + d.any(&BRANCHES);
+    let uses_rs2 = d.any(&REGISTER_ALU) + d.any(&MULDIV) + d.any(&BRANCHES);
     let b = Word::from_var(cs, &select(&uses_rs2, &rs2, &d.imm_i()))?;
 
     // The adder: a + b, or a + 2^32 − b for subtraction and comparisons.
@@ -121,7 +120,7 @@ pub fn step_decoded(cs: &ConstraintSystemRef<Fr>, cur: &CpuVar, d: DecodedVar) -
     let a31b31 = &a31 * &b31;
     let same_sign = one() - &a31 - &b31 + &a31b31 * Fr::from(2u64);
     let lt = &ltu * &same_sign + &a31 - &a31b31;
-    let eq = sum.is_zero()?;
+    let eq = is_zero(cs, &sum)?;
 
     // Logic.
     let and_bits: Vec<FpVar<Fr>> =
@@ -144,11 +143,61 @@ pub fn step_decoded(cs: &ConstraintSystemRef<Fr>, cur: &CpuVar, d: DecodedVar) -
         inv_pow *= (one() - &s) * factor + Fr::from(1u64);
     }
     let shifts_left = d.any(&[Op::Sll, Op::Slli]);
-    let multiplier = select(&shifts_left, &pow, &inv_pow);
-    let product = &a.value * &multiplier;
+    let shifts_right = d.any(&[Op::Srl, Op::Srli, Op::Sra, Op::Srai]);
+
+    // Division on magnitudes: |n| = q'·|d| + r' with r' < |d| (unsigned Euclid), signs applied after.
+    let divides = d.any(&[Op::Div, Op::Divu, Op::Rem, Op::Remu]);
+    let signed_div = d.any(&[Op::Div, Op::Rem]);
+    let d_zero = FpVar::from(is_zero(cs, &b.value)?);
+    let n_neg = &signed_div * &a31;
+    let d_neg = &signed_div * &b31;
+    let magnitude =
+        |w: &Word, neg: &FpVar<Fr>| &w.value + neg * (FpVar::Constant(pow2(32)) - &w.value * Fr::from(2u64));
+    let (n_abs, d_abs) = (magnitude(&a, &n_neg), magnitude(&b, &d_neg));
+    let (qv, rv) = if cs.is_in_setup_mode() || value_u64(&divides).unwrap_or(0) == 0 {
+        (0, 0)
+    } else {
+        let (n, dv) = (value_u64(&n_abs).unwrap_or(0), value_u64(&d_abs).unwrap_or(0));
+        n.checked_div(dv).map_or((0, n), |q| (q, n % dv))
+    };
+    let q = Word::from_var(cs, &FpVar::new_witness(cs.clone(), || Ok(Fr::from(qv)))?)?;
+    let r = Word::from_var(cs, &FpVar::new_witness(cs.clone(), || Ok(Fr::from(rv)))?)?;
+    // Zero outside a division (unused parts carry zero), and q' = 0 when dividing by zero.
+    (&(one() - &divides) * &q.value).enforce_equal(&zero())?;
+    (&(one() - &divides) * &r.value).enforce_equal(&zero())?;
+    (&d_zero * &q.value).enforce_equal(&zero())?;
+
+    // One multiplier: a·2^s (SLL), a·2^(32−s) (SRL, SRA), a·b (MUL*), q'·|d| (DIV*, REM*).
+    let multiplies = d.any(&[Op::Mul, Op::Mulh, Op::Mulhsu, Op::Mulhu]);
+    let x = select(&divides, &q.value, &a.value);
+    let y = &shifts_left * &pow + &shifts_right * &inv_pow + &multiplies * &b.value + &divides * &d_abs;
+    let product = &x * &y;
     let product_bits = decompose(cs, &product, 64)?;
     let (lo, hi) = (from_bits(&product_bits[..32]), from_bits(&product_bits[32..]));
     let sra = &hi + &a31 * (FpVar::Constant(pow2(32)) - &inv_pow);
+
+    // Division checks: q'·|d| + r' = |n|, and r' < |d| unless d = 0 (then r' = |n| and the slack
+    // 2^32 − 1 − r' is in range anyway).
+    (&divides * (&product + &r.value - &n_abs)).enforce_equal(&zero())?;
+    let slack = &divides * (&d_abs - &r.value - Fr::from(1u64) + &d_zero * pow2(32));
+    decompose(cs, &slack, 32)?;
+    // Signs: the quotient is negative when exactly one operand is, the remainder takes n's sign.
+    // `(2^32 − v)·(v ≠ 0)` is −v mod 2^32.
+    let negate = |v: &Word| -> Result<FpVar<Fr>, SynthesisError> {
+        let nonzero = one() - FpVar::from(is_zero(cs, &v.value)?);
+        Ok((FpVar::Constant(pow2(32)) - &v.value) * nonzero)
+    };
+    let q_neg = &n_neg + &d_neg - &signed_div * &a31b31 * Fr::from(2u64);
+    let quotient =
+        select(&d_zero, &FpVar::Constant(pow2(32) - Fr::from(1u64)), &select(&q_neg, &negate(&q)?, &q.value));
+    let remainder = select(&n_neg, &negate(&r)?, &r.value);
+
+    // MULH/MULHSU: the signed high word is the unsigned one minus b (if a < 0) minus a (if b < 0
+    // and MULH), mod 2^32.
+    let high_signed = d.any(&[Op::Mulh, Op::Mulhsu]);
+    let high_correction = &high_signed * &a31 * &b.value + is(Op::Mulh) * (&b31 * &a.value);
+    let high_bits = decompose(cs, &(&hi - high_correction + FpVar::Constant(pow2(33))), 34)?;
+    let high = from_bits(&high_bits[..32]);
 
     // Targets: pc + offset (JAL, branches, AUIPC) or rs1 + imm (JALR), mod 2^32.
     let is_jalr = is(Op::Jalr);
@@ -184,6 +233,11 @@ pub fn step_decoded(cs: &ConstraintSystemRef<Fr>, cur: &CpuVar, d: DecodedVar) -
         + d.any(&[Op::Sll, Op::Slli]) * &lo
         + d.any(&[Op::Srl, Op::Srli]) * &hi
         + d.any(&[Op::Sra, Op::Srai]) * &sra
+        + is(Op::Mul) * &lo
+        + is(Op::Mulhu) * &hi
+        + &high_signed * &high
+        + d.any(&[Op::Div, Op::Divu]) * &quotient
+        + d.any(&[Op::Rem, Op::Remu]) * &remainder
         + is(Op::Lui) * d.imm_u()
         + is(Op::Auipc) * from_bits(&target_bits[..32])
         + d.any(&[Op::Jal, Op::Jalr]) * &pc_plus_4;

@@ -46,11 +46,19 @@ pub enum Op {
     Sra,
     Or,
     And,
+    Mul,
+    Mulh,
+    Mulhsu,
+    Mulhu,
+    Div,
+    Divu,
+    Rem,
+    Remu,
     Fence,
 }
 
 /// Every [`Op`], in selector order.
-pub const OPS: [Op; 30] = [
+pub const OPS: [Op; 38] = [
     Op::Lui,
     Op::Auipc,
     Op::Jal,
@@ -80,14 +88,24 @@ pub const OPS: [Op; 30] = [
     Op::Sra,
     Op::Or,
     Op::And,
+    Op::Mul,
+    Op::Mulh,
+    Op::Mulhsu,
+    Op::Mulhu,
+    Op::Div,
+    Op::Divu,
+    Op::Rem,
+    Op::Remu,
     Op::Fence,
 ];
 
 /// The conditional branches.
 pub const BRANCHES: [Op; 6] = [Op::Beq, Op::Bne, Op::Blt, Op::Bge, Op::Bltu, Op::Bgeu];
-/// The register-register ALU instructions (R-type, rs2 as second operand).
+/// The register-register ALU instructions of RV32I (R-type, rs2 as second operand).
 pub const REGISTER_ALU: [Op; 10] =
     [Op::Add, Op::Sub, Op::Sll, Op::Slt, Op::Sltu, Op::Xor, Op::Srl, Op::Sra, Op::Or, Op::And];
+/// The M extension (R-type, rs2 as second operand).
+pub const MULDIV: [Op; 8] = [Op::Mul, Op::Mulh, Op::Mulhsu, Op::Mulhu, Op::Div, Op::Divu, Op::Rem, Op::Remu];
 
 impl Op {
     /// `(opcode, funct3, funct7)`: the fixed fields of the encoding (`None` where the instruction
@@ -124,6 +142,14 @@ impl Op {
             Sra => (0x33, Some(5), Some(0x20)),
             Or => (0x33, Some(6), Some(0)),
             And => (0x33, Some(7), Some(0)),
+            Mul => (0x33, Some(0), Some(1)),
+            Mulh => (0x33, Some(1), Some(1)),
+            Mulhsu => (0x33, Some(2), Some(1)),
+            Mulhu => (0x33, Some(3), Some(1)),
+            Div => (0x33, Some(4), Some(1)),
+            Divu => (0x33, Some(5), Some(1)),
+            Rem => (0x33, Some(6), Some(1)),
+            Remu => (0x33, Some(7), Some(1)),
             Fence => (0x0f, Some(0), None),
         }
     }

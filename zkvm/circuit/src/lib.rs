@@ -5,8 +5,8 @@
 //! * [`bits`]: 32-bit words with constrained bit decompositions;
 //! * [`decode`]: one selector per instruction, fixed fields checked (non-canonical encodings select
 //!   nothing);
-//! * [`cpu`]: one RV32I step (no loads, stores or system calls yet) over the registers and pc held
-//!   in the state.
+//! * [`cpu`]: one RV32IM step (no loads, stores or system calls yet) over the registers and pc
+//!   held in the state, 770 constraints.
 
 pub mod bits;
 pub mod cpu;
