@@ -14,15 +14,19 @@
 //! words subtract the other operand per negative operand, mod 2^32) and for division, checked on
 //! magnitudes (`|n| = q'·|d| + r'` with `r' < |d|`, unique) with the signs applied after; division
 //! by zero gives all ones and the dividend, `INT_MIN / −1` gives `INT_MIN` and 0 as the NVM does.
-//! PROVER-PITFALLS B.19 (x0), B.21 (exact 64-bit product), B.22 (division), B.23 (next pc, JALR
-//! bit 0, aligned targets) are enforced here.
+//! Loads and stores compute their address on the same adder as jump targets and act on the data
+//! word of a [`MemSlot`] (byte lanes from the address's low bits, sign extension, the stored lane
+//! replaced by rs2's low bits), which the memory argument checks against memory.
+//! PROVER-PITFALLS B.16 (store widths), B.17 (load address, sign extension), B.18 (alignment),
+//! B.19 (x0), B.21 (exact 64-bit product), B.22 (division), B.23 (next pc, JALR bit 0, aligned
+//! targets) are enforced here.
 
 use ark_bn254::Fr;
 use ark_r1cs_std::{alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::fp::FpVar};
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 
 use crate::bits::{Word, decompose, from_bits, is_zero, pow2, value_u64};
-use crate::decode::{BRANCHES, DecodedVar, MULDIV, Op, REGISTER_ALU};
+use crate::decode::{BRANCHES, DecodedVar, LOADS, MULDIV, Op, REGISTER_ALU, STORES};
 
 /// Number of registers held in the state (x1..x31; x0 is the constant 0).
 pub const NUM_REGS: usize = 31;
@@ -78,26 +82,50 @@ fn select(cond: &FpVar<Fr>, a: &FpVar<Fr>, b: &FpVar<Fr>) -> FpVar<Fr> {
     b + cond * (a - b)
 }
 
-/// What one step did, for tests and the memory slots that come next.
+/// A memory access slot of a step, for the memory argument: the word at `addr` held `old` and
+/// holds `new` after the step. All four are zero when the slot is unused (`active = 0`).
+#[derive(Clone, Debug)]
+pub struct MemSlot {
+    /// 1 if the step accesses memory through this slot.
+    pub active: FpVar<Fr>,
+    /// Word address (4-byte aligned).
+    pub addr: FpVar<Fr>,
+    /// The word before.
+    pub old: FpVar<Fr>,
+    /// The word after (`= old` for a read).
+    pub new: FpVar<Fr>,
+}
+
+/// What one step did.
 pub struct StepOut {
     /// The state after the step.
     pub next: CpuVar,
     /// The value written to rd (0 when nothing is written).
     pub rd_value: FpVar<Fr>,
+    /// The data access (loads and stores).
+    pub data: MemSlot,
 }
 
-/// Constrain one step from `cur`, executing the instruction `word_var` (whose value is `word`).
+/// Constrain one step from `cur`, executing the instruction `word_var` (whose value is `word`);
+/// `data_old` is the prover's value of the data word a load or store accesses (0 otherwise), which
+/// the memory argument checks through the returned slot.
 pub fn step(
     cs: &ConstraintSystemRef<Fr>,
     cur: &CpuVar,
     word_var: &FpVar<Fr>,
     word: u32,
+    data_old: u32,
 ) -> Result<StepOut, SynthesisError> {
-    step_decoded(cs, cur, DecodedVar::new(cs, word_var, word)?)
+    step_decoded(cs, cur, DecodedVar::new(cs, word_var, word)?, data_old)
 }
 
 /// [`step`] on an already decoded instruction.
-pub fn step_decoded(cs: &ConstraintSystemRef<Fr>, cur: &CpuVar, d: DecodedVar) -> Result<StepOut, SynthesisError> {
+pub fn step_decoded(
+    cs: &ConstraintSystemRef<Fr>,
+    cur: &CpuVar,
+    d: DecodedVar,
+    data_old: u32,
+) -> Result<StepOut, SynthesisError> {
     if cur.regs.len() != NUM_REGS {
         return Err(SynthesisError::Unsatisfiable);
     }
@@ -106,7 +134,7 @@ pub fn step_decoded(cs: &ConstraintSystemRef<Fr>, cur: &CpuVar, d: DecodedVar) -
     // Operands. `a` = rs1; `b` = rs2 for register ops and branches, the I immediate otherwise.
     let a = Word::from_var(cs, &read_reg(cs, &cur.regs, d.rs1())?)?;
     let rs2 = read_reg(cs, &cur.regs, d.rs2())?;
-    let uses_rs2 = d.any(&REGISTER_ALU) + d.any(&MULDIV) + d.any(&BRANCHES);
+    let uses_rs2 = d.any(&REGISTER_ALU) + d.any(&MULDIV) + d.any(&BRANCHES) + d.any(&STORES);
     let b = Word::from_var(cs, &select(&uses_rs2, &rs2, &d.imm_i()))?;
 
     // The adder: a + b, or a + 2^32 − b for subtraction and comparisons.
@@ -199,11 +227,16 @@ pub fn step_decoded(cs: &ConstraintSystemRef<Fr>, cur: &CpuVar, d: DecodedVar) -
     let high_bits = decompose(cs, &(&hi - high_correction + FpVar::Constant(pow2(33))), 34)?;
     let high = from_bits(&high_bits[..32]);
 
-    // Targets: pc + offset (JAL, branches, AUIPC) or rs1 + imm (JALR), mod 2^32.
+    // Targets and addresses: pc + offset (JAL, branches, AUIPC) or rs1 + imm (JALR, loads,
+    // stores), mod 2^32 with the carry in bit 32 (B.17).
     let is_jalr = is(Op::Jalr);
-    let offset =
-        is(Op::Jal) * d.imm_j() + d.any(&BRANCHES) * d.imm_b() + is(Op::Auipc) * d.imm_u() + &is_jalr * d.imm_i();
-    let base = select(&is_jalr, &a.value, &cur.pc);
+    let (loads, stores) = (d.any(&LOADS), d.any(&STORES));
+    let offset = is(Op::Jal) * d.imm_j()
+        + d.any(&BRANCHES) * d.imm_b()
+        + is(Op::Auipc) * d.imm_u()
+        + (&is_jalr + &loads) * d.imm_i()
+        + &stores * d.imm_s();
+    let base = select(&(&is_jalr + &loads + &stores), &a.value, &cur.pc);
     let target_bits = decompose(cs, &(base + offset), 33)?;
     // JALR clears bit 0 of its target (B.23).
     let target = from_bits(&target_bits[..32]) - &is_jalr * FpVar::from(target_bits[0].clone());
@@ -223,6 +256,41 @@ pub fn step_decoded(cs: &ConstraintSystemRef<Fr>, cur: &CpuVar, d: DecodedVar) -
     // (4-byte aligned: the entry point is, and every next pc is by induction) plus an even offset.
     (&jumps * FpVar::from(target_bits[1].clone())).enforce_equal(&zero())?;
 
+    // Loads and stores: the word at `address & !3`; byte lane from the address's low bits.
+    let (e0, e1) = (FpVar::from(target_bits[0].clone()), FpVar::from(target_bits[1].clone()));
+    // Alignment (B.18): LW/SW need both low bits zero, LH/LHU/SH bit 0.
+    (d.any(&[Op::Lw, Op::Sw]) * (&e0 + &e1)).enforce_equal(&zero())?;
+    (d.any(&[Op::Lh, Op::Lhu, Op::Sh]) * &e0).enforce_equal(&zero())?;
+    let accesses = &loads + &stores;
+    let old = Word::from_var(cs, &FpVar::new_witness(cs.clone(), || Ok(Fr::from(u64::from(data_old))))?)?;
+    (&(one() - &accesses) * &old.value).enforce_equal(&zero())?;
+    let e01 = &e0 * &e1;
+    let lane = [one() - &e0 - &e1 + &e01, &e0 - &e01, &e1 - &e01, e01];
+    let byte_of = |w: &Word, k: usize| from_bits(&w.bits[8 * k..8 * k + 8]);
+    let (mut byte, mut byte_sign) = (zero(), zero());
+    for (k, l) in lane.iter().enumerate() {
+        byte += l * byte_of(&old, k);
+        byte_sign += l * FpVar::from(old.bits[8 * k + 7].clone());
+    }
+    let (half_lo, half_hi) = (from_bits(&old.bits[..16]), from_bits(&old.bits[16..]));
+    let half = select(&e1, &half_hi, &half_lo);
+    let half_sign = select(&e1, &FpVar::from(old.bits[31].clone()), &FpVar::from(old.bits[15].clone()));
+    let loaded = is(Op::Lb) * (&byte + byte_sign * (pow2(32) - pow2(8)))
+        + is(Op::Lbu) * &byte
+        + is(Op::Lh) * (&half + half_sign * (pow2(32) - pow2(16)))
+        + is(Op::Lhu) * &half
+        + is(Op::Lw) * &old.value;
+    // Stores write exactly the low 8/16/32 bits of rs2 into their lane (B.16); loads write nothing.
+    let (low8, low16) = (from_bits(&b.bits[..8]), from_bits(&b.bits[..16]));
+    let mut byte_delta = zero();
+    for (k, l) in lane.iter().enumerate() {
+        byte_delta += l * (&low8 - byte_of(&old, k)) * pow2(8 * k as u32);
+    }
+    let half_delta = select(&e1, &((&low16 - &half_hi) * pow2(16)), &(&low16 - &half_lo));
+    let new = &old.value + is(Op::Sb) * byte_delta + is(Op::Sh) * half_delta + is(Op::Sw) * (&b.value - &old.value);
+    let word_addr = from_bits(&target_bits[2..32]) * Fr::from(4u64);
+    let data = MemSlot { active: accesses.clone(), addr: &accesses * word_addr, old: old.value.clone(), new };
+
     // The value written to rd, selected by instruction group (exactly one selector is set).
     let rd_value = d.any(&[Op::Add, Op::Addi, Op::Sub]) * &sum
         + d.any(&[Op::Slt, Op::Slti]) * &lt
@@ -240,17 +308,18 @@ pub fn step_decoded(cs: &ConstraintSystemRef<Fr>, cur: &CpuVar, d: DecodedVar) -
         + d.any(&[Op::Rem, Op::Remu]) * &remainder
         + is(Op::Lui) * d.imm_u()
         + is(Op::Auipc) * from_bits(&target_bits[..32])
-        + d.any(&[Op::Jal, Op::Jalr]) * &pc_plus_4;
+        + d.any(&[Op::Jal, Op::Jalr]) * &pc_plus_4
+        + loaded;
 
     // The write: rd's one-hot selector gated by "writes rd"; x0's selector updates nothing (B.19).
-    let writes = one() - d.any(&BRANCHES) - is(Op::Fence);
+    let writes = one() - d.any(&BRANCHES) - is(Op::Fence) - &stores;
     let rd_sel = one_hot(cs, d.rd())?;
     let mut regs = Vec::with_capacity(NUM_REGS);
     for (s, r) in rd_sel[1..].iter().zip(&cur.regs) {
         let w = FpVar::from(s.clone()) * &writes;
         regs.push(r + w * (&rd_value - r));
     }
-    Ok(StepOut { next: CpuVar { pc: next_pc, regs }, rd_value })
+    Ok(StepOut { next: CpuVar { pc: next_pc, regs }, rd_value, data })
 }
 
 /// Allocate a state as witnesses (tests and standalone synthesis).

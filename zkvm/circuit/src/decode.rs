@@ -27,6 +27,14 @@ pub enum Op {
     Bge,
     Bltu,
     Bgeu,
+    Lb,
+    Lh,
+    Lw,
+    Lbu,
+    Lhu,
+    Sb,
+    Sh,
+    Sw,
     Addi,
     Slti,
     Sltiu,
@@ -58,7 +66,7 @@ pub enum Op {
 }
 
 /// Every [`Op`], in selector order.
-pub const OPS: [Op; 38] = [
+pub const OPS: [Op; 46] = [
     Op::Lui,
     Op::Auipc,
     Op::Jal,
@@ -69,6 +77,14 @@ pub const OPS: [Op; 38] = [
     Op::Bge,
     Op::Bltu,
     Op::Bgeu,
+    Op::Lb,
+    Op::Lh,
+    Op::Lw,
+    Op::Lbu,
+    Op::Lhu,
+    Op::Sb,
+    Op::Sh,
+    Op::Sw,
     Op::Addi,
     Op::Slti,
     Op::Sltiu,
@@ -101,6 +117,10 @@ pub const OPS: [Op; 38] = [
 
 /// The conditional branches.
 pub const BRANCHES: [Op; 6] = [Op::Beq, Op::Bne, Op::Blt, Op::Bge, Op::Bltu, Op::Bgeu];
+/// The loads.
+pub const LOADS: [Op; 5] = [Op::Lb, Op::Lh, Op::Lw, Op::Lbu, Op::Lhu];
+/// The stores.
+pub const STORES: [Op; 3] = [Op::Sb, Op::Sh, Op::Sw];
 /// The register-register ALU instructions of RV32I (R-type, rs2 as second operand).
 pub const REGISTER_ALU: [Op; 10] =
     [Op::Add, Op::Sub, Op::Sll, Op::Slt, Op::Sltu, Op::Xor, Op::Srl, Op::Sra, Op::Or, Op::And];
@@ -123,6 +143,14 @@ impl Op {
             Bge => (0x63, Some(5), None),
             Bltu => (0x63, Some(6), None),
             Bgeu => (0x63, Some(7), None),
+            Lb => (0x03, Some(0), None),
+            Lh => (0x03, Some(1), None),
+            Lw => (0x03, Some(2), None),
+            Lbu => (0x03, Some(4), None),
+            Lhu => (0x03, Some(5), None),
+            Sb => (0x23, Some(0), None),
+            Sh => (0x23, Some(1), None),
+            Sw => (0x23, Some(2), None),
             Addi => (0x13, Some(0), None),
             Slti => (0x13, Some(2), None),
             Sltiu => (0x13, Some(3), None),
@@ -272,6 +300,10 @@ impl DecodedVar {
         let mut b: Vec<_> = self.word.bits[20..31].to_vec();
         b.extend(std::iter::repeat_n(self.word.bits[31].clone(), 21));
         b
+    }
+    /// S-type immediate, sign-extended.
+    pub fn imm_s(&self) -> FpVar<Fr> {
+        self.field(7, 12, 0) + self.field(25, 31, 5) + self.sign_fill(11)
     }
     /// B-type offset, sign-extended.
     pub fn imm_b(&self) -> FpVar<Fr> {

@@ -5,8 +5,9 @@
 //! * [`bits`]: 32-bit words with constrained bit decompositions;
 //! * [`decode`]: one selector per instruction, fixed fields checked (non-canonical encodings select
 //!   nothing);
-//! * [`cpu`]: one RV32IM step (no loads, stores or system calls yet) over the registers and pc
-//!   held in the state, 770 constraints.
+//! * [`cpu`]: one RV32IM step (no system calls yet) over the registers and pc held in the state,
+//!   loads and stores through a data slot ([`cpu::MemSlot`]) that the memory argument (next) will
+//!   check; 843 constraints.
 
 pub mod bits;
 pub mod cpu;

@@ -7,13 +7,13 @@ mod common;
 
 use ark_bn254::Fr;
 use ark_ff::One;
-use ark_r1cs_std::{alloc::AllocVar, fields::fp::FpVar};
+use ark_r1cs_std::{GR1CSVar, alloc::AllocVar, fields::fp::FpVar};
 use ark_relations::gr1cs::{ConstraintSystem, ConstraintSystemRef};
 use common::*;
 use nexus_nova::r1cs::extract;
 use nexus_nvm_circuit::{
     cpu::{alloc_state, state_values, step, step_decoded},
-    decode::{DecodedVar, OPS, Op},
+    decode::{self as circuit_decode, DecodedVar, OPS, Op},
 };
 use nexus_vm::{Program, Vm, VmConfig};
 use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -27,22 +27,28 @@ fn interesting(rng: &mut StdRng) -> u32 {
     }
 }
 
-/// A random straight-line or forward-jumping register program (no memory, no system call).
+/// The register holding the data buffer's address (never a random destination).
+const BASE: u32 = 31;
+
+/// A random straight-line or forward-jumping program over registers and a data buffer (no system
+/// call).
 fn random_code(seed: u64, len: usize) -> Vec<u32> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut code = Vec::new();
-    for r in 1..32 {
+    for r in 1..BASE {
         code.extend(li(r, interesting(&mut rng)));
     }
-    let reg = |rng: &mut StdRng| rng.random_range(0..32);
+    code.extend(li(BASE, DATA_VADDR));
+    let src = |rng: &mut StdRng| rng.random_range(0..32);
+    let dst = |rng: &mut StdRng| rng.random_range(0..BASE);
     while code.len() < len {
         let skip = rng.random_range(0..3usize);
-        match rng.random_range(0..10) {
+        match rng.random_range(0..12) {
             0..=3 => code.push(reg_op(
                 REG_OPS[rng.random_range(0..REG_OPS.len())],
-                reg(&mut rng),
-                reg(&mut rng),
-                reg(&mut rng),
+                dst(&mut rng),
+                src(&mut rng),
+                src(&mut rng),
             )),
             4 | 5 => {
                 let op = IMM_OPS[rng.random_range(0..IMM_OPS.len())];
@@ -50,28 +56,46 @@ fn random_code(seed: u64, len: usize) -> Vec<u32> {
                     ImmOp::Slli | ImmOp::Srli | ImmOp::Srai => rng.random_range(0..32),
                     _ => rng.random_range(-2048..2048),
                 };
-                code.push(imm_op(op, reg(&mut rng), reg(&mut rng), imm));
+                code.push(imm_op(op, dst(&mut rng), src(&mut rng), imm));
             }
             6 => code.push(if rng.random_bool(0.5) {
-                lui(reg(&mut rng), rng.random())
+                lui(dst(&mut rng), rng.random())
             } else {
-                auipc(reg(&mut rng), rng.random())
+                auipc(dst(&mut rng), rng.random())
             }),
             7 => {
-                let kind = BRANCHES[rng.random_range(0..BRANCHES.len())];
-                code.push(branch(kind, reg(&mut rng), reg(&mut rng), 4 * (skip as i32 + 1)));
-                code.extend((0..skip).map(|_| addi(reg(&mut rng), reg(&mut rng), 1)));
+                let kind = LOADS[rng.random_range(0..LOADS.len())];
+                let align = match kind {
+                    Load::Lw => 4,
+                    Load::Lh | Load::Lhu => 2,
+                    _ => 1,
+                };
+                code.push(load(kind, dst(&mut rng), BASE, rng.random_range(0..2048 / align) * align));
             }
             8 => {
-                code.push(jal(reg(&mut rng), 4 * (skip as i32 + 1)));
-                code.extend((0..skip).map(|_| addi(reg(&mut rng), reg(&mut rng), 1)));
+                let kind = STORES[rng.random_range(0..STORES.len())];
+                let align = match kind {
+                    Store::Sw => 4,
+                    Store::Sh => 2,
+                    Store::Sb => 1,
+                };
+                code.push(store(kind, src(&mut rng), BASE, rng.random_range(0..2048 / align) * align));
+            }
+            9 => {
+                let kind = BRANCHES[rng.random_range(0..BRANCHES.len())];
+                code.push(branch(kind, src(&mut rng), src(&mut rng), 4 * (skip as i32 + 1)));
+                code.extend((0..skip).map(|_| addi(dst(&mut rng), src(&mut rng), 1)));
+            }
+            10 => {
+                code.push(jal(dst(&mut rng), 4 * (skip as i32 + 1)));
+                code.extend((0..skip).map(|_| addi(dst(&mut rng), src(&mut rng), 1)));
             }
             _ => {
                 // auipc t, 0 ; jalr rd, t, 8 + 4·skip (+1: JALR clears bit 0)
-                let t = rng.random_range(1..32);
+                let t = rng.random_range(1..BASE);
                 code.push(auipc(t, 0));
-                code.push(jalr(reg(&mut rng), t, 8 + 4 * skip as i32 + rng.random_range(0..2)));
-                code.extend((0..skip).map(|_| addi(reg(&mut rng), reg(&mut rng), 1)));
+                code.push(jalr(dst(&mut rng), t, 8 + 4 * skip as i32 + rng.random_range(0..2)));
+                code.extend((0..skip).map(|_| addi(dst(&mut rng), src(&mut rng), 1)));
             }
         }
     }
@@ -83,28 +107,36 @@ fn word_var(cs: &ConstraintSystemRef<Fr>, word: u32) -> FpVar<Fr> {
     FpVar::new_witness(cs.clone(), || Ok(Fr::from(u64::from(word)))).unwrap()
 }
 
-/// Runs `code` on the NVM and checks every step before the exit sequence's ECALL against the
-/// circuit; returns the number of steps checked and the largest constraint count.
+/// Runs `code` (with a 4 KiB data buffer at `DATA_VADDR`) on the NVM and checks every step before
+/// the exit sequence's ECALL against the circuit: satisfied, the NVM's next state, and the NVM's
+/// memory access in the data slot. Returns the number of steps checked and the largest constraint
+/// count.
 fn check_against_nvm(code: Vec<u32>) -> (usize, usize) {
-    let program = Program::from_elf(&elf(&with_exit(code), &[], 4096)).unwrap();
+    let data: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let program = Program::from_elf(&elf(&with_exit(code), &data, 4096)).unwrap();
     let vm = Vm::new(&program, &[], VmConfig::default()).unwrap();
     let (_, trace) = vm.run_traced().unwrap();
     let mut regs = trace.initial_state().regs;
     let (mut checked, mut max_constraints) = (0, 0);
-    for s in trace.steps() {
+    for (i, s) in trace.steps().iter().enumerate() {
         if Op::decode(s.insn).is_none() {
             assert_eq!(s.insn, ECALL, "only the exit's ECALL is outside the circuit's set");
             break;
         }
+        let access = trace.step_memory(i).first().copied();
         let cs = ConstraintSystem::<Fr>::new_ref();
         let cur = alloc_state(&cs, s.pc, &regs).unwrap();
-        let out = step(&cs, &cur, &word_var(&cs, s.insn), s.insn).unwrap();
+        let out = step(&cs, &cur, &word_var(&cs, s.insn), s.insn, access.map_or(0, |a| a.old)).unwrap();
         if let Some(w) = s.reg_write() {
             regs[w.index as usize] = w.new;
         }
         regs[0] = 0;
-        assert!(cs.is_satisfied().unwrap(), "step at pc {:#x} ({:#010x}) unsatisfied", s.pc, s.insn);
-        assert_eq!(state_values(&out.next).unwrap(), (s.next_pc, regs), "step at pc {:#x} ({:#010x})", s.pc, s.insn);
+        let at = format!("step at pc {:#x} ({:#010x})", s.pc, s.insn);
+        assert!(cs.is_satisfied().unwrap(), "{at} unsatisfied");
+        assert_eq!(state_values(&out.next).unwrap(), (s.next_pc, regs), "{at}");
+        let slot = [&out.data.active, &out.data.addr, &out.data.old, &out.data.new].map(|v| v.value().unwrap());
+        let expected = access.map_or([0; 4], |a| [1, u64::from(a.addr), u64::from(a.old), u64::from(a.new)]);
+        assert_eq!(slot, expected.map(Fr::from), "{at}: data slot");
         max_constraints = max_constraints.max(cs.num_constraints());
         checked += 1;
     }
@@ -112,7 +144,7 @@ fn check_against_nvm(code: Vec<u32>) -> (usize, usize) {
 }
 
 #[test]
-fn random_register_programs_step_exactly_as_the_nvm() {
+fn random_programs_step_exactly_as_the_nvm() {
     let mut total = 0;
     for seed in 0..6 {
         let (n, constraints) = check_against_nvm(random_code(seed, 260));
@@ -152,6 +184,29 @@ fn edge_values_of_every_class() {
         }
     }
     code.extend([auipc(11, 0), jalr(12, 11, 9), FENCE, lui(0, 0xfffff), addi(0, 0, 5), add(13, 0, 0)]);
+    // Every load of every lane, sign extension of 0x80 / 0x8000 (B.17), stores of every width into
+    // every lane keeping the other bytes (B.16).
+    code.extend(li(BASE, DATA_VADDR));
+    code.extend(li(20, 0x8070_8090));
+    code.push(sw(20, BASE, 0));
+    for kind in LOADS {
+        for off in 0..4 {
+            let ok = match kind {
+                Load::Lw => off == 0,
+                Load::Lh | Load::Lhu => off % 2 == 0,
+                _ => true,
+            };
+            if ok {
+                code.push(load(kind, 21, BASE, off));
+            }
+        }
+    }
+    for (kind, offs) in [(Store::Sb, &[0, 1, 2, 3][..]), (Store::Sh, &[0, 2][..]), (Store::Sw, &[0][..])] {
+        for off in offs {
+            code.push(store(kind, 6, BASE, 8 + *off));
+            code.push(lw(22, BASE, 8));
+        }
+    }
     let (n, _) = check_against_nvm(code);
     assert!(n > 100);
 }
@@ -165,7 +220,7 @@ fn satisfied_with(word: u32, selected: &[bool; OPS.len()]) -> bool {
     }
     let cur = alloc_state(&cs, 0x11000, &regs).unwrap();
     let d = DecodedVar::with_selectors(&cs, &word_var(&cs, word), word, selected).unwrap();
-    step_decoded(&cs, &cur, d).unwrap();
+    step_decoded(&cs, &cur, d, 0).unwrap();
     cs.is_satisfied().unwrap()
 }
 
@@ -217,16 +272,18 @@ fn every_witness_is_pinned() {
         reg_op(RegOp::Remu, 3, 1, 0),
         reg_op(RegOp::Mulh, 3, 1, 2),
         branch(Branch::Blt, 1, 2, 8),
-        jalr(1, 5, 3),
+        jalr(1, 5, 5),
         lui(4, 0x12345),
+        load(Load::Lb, 4, 5, 3),
+        store(Store::Sh, 2, 5, 2),
     ] {
         let cs = ConstraintSystem::<Fr>::new_ref();
         let mut regs = [0u32; 32];
         regs[1] = 0x8000_0010;
         regs[2] = 7;
-        regs[5] = 0x11001;
+        regs[5] = 0x11000;
         let cur = alloc_state(&cs, 0x11000, &regs).unwrap();
-        step(&cs, &cur, &word_var(&cs, word), word).unwrap();
+        step(&cs, &cur, &word_var(&cs, word), word, data_word(word)).unwrap();
         let (shape, a) = extract(&cs).unwrap();
         let a = a.unwrap();
         shape.check_relation(Fr::one(), &a.x, &a.w, None).unwrap();
@@ -243,11 +300,19 @@ fn every_witness_is_pinned() {
     }
 }
 
+/// A data word for a load or store (which word memory holds is the memory argument's to check),
+/// zero for every other instruction (whose data slot must be empty).
+fn data_word(word: u32) -> u32 {
+    let accesses =
+        Op::decode(word).is_some_and(|op| circuit_decode::LOADS.contains(&op) || circuit_decode::STORES.contains(&op));
+    if accesses { 0x8070_8090 } else { 0 }
+}
+
 /// One honest synthesis of `word` from `regs` at `pc`; true if satisfied.
 fn satisfied_at(pc: u32, regs: &[u32; 32], word: u32) -> bool {
     let cs = ConstraintSystem::<Fr>::new_ref();
     let cur = alloc_state(&cs, pc, regs).unwrap();
-    step(&cs, &cur, &word_var(&cs, word), word).unwrap();
+    step(&cs, &cur, &word_var(&cs, word), word, data_word(word)).unwrap();
     cs.is_satisfied().unwrap()
 }
 
@@ -272,4 +337,25 @@ fn misaligned_jump_targets_are_unsatisfiable() {
     regs[6] = 1;
     assert!(satisfied_at(pc, &regs, branch(Branch::Beq, 6, 0, 2)));
     assert!(!satisfied_at(pc, &regs, branch(Branch::Bne, 6, 0, 2)));
+}
+
+#[test]
+fn misaligned_data_accesses_are_unsatisfiable() {
+    // B.18: LW/SW need 4-byte alignment, LH/LHU/SH 2-byte; byte accesses any address.
+    let mut regs = [0u32; 32];
+    regs[5] = DATA_VADDR;
+    for (word, ok) in [
+        (lw(1, 5, 0), true),
+        (lw(1, 5, 2), false),
+        (lw(1, 5, 1), false),
+        (sw(1, 5, 4), true),
+        (sw(1, 5, 6), false),
+        (load(Load::Lh, 1, 5, 2), true),
+        (load(Load::Lhu, 1, 5, 3), false),
+        (store(Store::Sh, 1, 5, 1), false),
+        (load(Load::Lbu, 1, 5, 3), true),
+        (store(Store::Sb, 1, 5, 3), true),
+    ] {
+        assert_eq!(satisfied_at(0x11000, &regs, word), ok, "{word:#010x}");
+    }
 }
