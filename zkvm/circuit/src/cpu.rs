@@ -22,6 +22,8 @@
 //! targets) are enforced here.
 
 use ark_bn254::Fr;
+use ark_ff::Zero;
+use ark_r1cs_std::GR1CSVar;
 use ark_r1cs_std::{alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::fp::FpVar};
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 
@@ -72,7 +74,28 @@ fn read_reg(
     for (s, r) in sel[1..].iter().zip(regs) {
         acc += FpVar::from(s.clone()) * r;
     }
-    Ok(acc)
+    materialize(cs, &acc)
+}
+
+/// A linear combination as one fresh variable (one constraint). Values that many constraints use,
+/// or that pass from step to step, are materialized so that no constraint row grows with the
+/// number of steps or of uses: the folding prover's work is proportional to the matrices' nonzeros.
+fn materialize(cs: &ConstraintSystemRef<Fr>, lc: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
+    let v = FpVar::new_witness(cs.clone(), || lc.value())?;
+    v.enforce_equal(lc)?;
+    Ok(v)
+}
+
+/// `cond ? a : b` as a fresh variable in one constraint: `cond·(a − b) = out − b`.
+fn select_var(
+    cs: &ConstraintSystemRef<Fr>,
+    cond: &FpVar<Fr>,
+    a: &FpVar<Fr>,
+    b: &FpVar<Fr>,
+) -> Result<FpVar<Fr>, SynthesisError> {
+    let out = FpVar::new_witness(cs.clone(), || Ok(if cond.value()?.is_zero() { b.value()? } else { a.value()? }))?;
+    (cond * (a - b)).enforce_equal(&(&out - b))?;
+    Ok(out)
 }
 
 /// `bits → value` where a bit string is selected between two sources by `cond`: used for the
@@ -94,6 +117,15 @@ pub struct MemSlot {
     pub old: FpVar<Fr>,
     /// The word after (`= old` for a read).
     pub new: FpVar<Fr>,
+    /// 1 for a store (the word must be writable).
+    pub write: FpVar<Fr>,
+}
+
+impl MemSlot {
+    /// The fetch of `word` at `pc`: always active, a read.
+    pub fn fetch(pc: &FpVar<Fr>, word: &FpVar<Fr>) -> Self {
+        Self { active: one(), addr: pc.clone(), old: word.clone(), new: word.clone(), write: zero() }
+    }
 }
 
 /// What one step did.
@@ -250,7 +282,7 @@ pub fn step_decoded(
         + is(Op::Bltu) * &ltu
         + is(Op::Bgeu) * (one() - &ltu);
     let jumps = is(Op::Jal) + &is_jalr + &taken_branch;
-    let next_pc = select(&jumps, &target, &pc_plus_4);
+    let next_pc = select_var(cs, &jumps, &target, &pc_plus_4)?;
     // A taken jump's target is 4-byte aligned (the NVM traps otherwise; a trapping run has no proof).
     // Bit 1 is checked; bit 0 is zero already: JALR clears it, and every other target is the pc
     // (4-byte aligned: the entry point is, and every next pc is by induction) plus an even offset.
@@ -289,10 +321,16 @@ pub fn step_decoded(
     let half_delta = select(&e1, &((&low16 - &half_hi) * pow2(16)), &(&low16 - &half_lo));
     let new = &old.value + is(Op::Sb) * byte_delta + is(Op::Sh) * half_delta + is(Op::Sw) * (&b.value - &old.value);
     let word_addr = from_bits(&target_bits[2..32]) * Fr::from(4u64);
-    let data = MemSlot { active: accesses.clone(), addr: &accesses * word_addr, old: old.value.clone(), new };
+    let data = MemSlot {
+        active: accesses.clone(),
+        addr: &accesses * word_addr,
+        old: old.value.clone(),
+        new,
+        write: stores.clone(),
+    };
 
     // The value written to rd, selected by instruction group (exactly one selector is set).
-    let rd_value = d.any(&[Op::Add, Op::Addi, Op::Sub]) * &sum
+    let rd_lc = d.any(&[Op::Add, Op::Addi, Op::Sub]) * &sum
         + d.any(&[Op::Slt, Op::Slti]) * &lt
         + d.any(&[Op::Sltu, Op::Sltiu]) * &ltu
         + d.any(&[Op::And, Op::Andi]) * &and_v
@@ -310,6 +348,7 @@ pub fn step_decoded(
         + is(Op::Auipc) * from_bits(&target_bits[..32])
         + d.any(&[Op::Jal, Op::Jalr]) * &pc_plus_4
         + loaded;
+    let rd_value = materialize(cs, &rd_lc)?;
 
     // The write: rd's one-hot selector gated by "writes rd"; x0's selector updates nothing (B.19).
     let writes = one() - d.any(&BRANCHES) - is(Op::Fence) - &stores;
@@ -317,7 +356,7 @@ pub fn step_decoded(
     let mut regs = Vec::with_capacity(NUM_REGS);
     for (s, r) in rd_sel[1..].iter().zip(&cur.regs) {
         let w = FpVar::from(s.clone()) * &writes;
-        regs.push(r + w * (&rd_value - r));
+        regs.push(select_var(cs, &w, &rd_value, r)?);
     }
     Ok(StepOut { next: CpuVar { pc: next_pc, regs }, rd_value, data })
 }
