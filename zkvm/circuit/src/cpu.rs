@@ -86,8 +86,8 @@ fn materialize(cs: &ConstraintSystemRef<Fr>, lc: &FpVar<Fr>) -> Result<FpVar<Fr>
     Ok(v)
 }
 
-/// `cond ? a : b` as a fresh variable in one constraint: `cond·(a − b) = out − b`.
-fn select_var(
+/// `cond ? a : b` (`cond` a 0/1 value) as a fresh variable in one constraint: `cond·(a − b) = out − b`.
+pub fn select_var(
     cs: &ConstraintSystemRef<Fr>,
     cond: &FpVar<Fr>,
     a: &FpVar<Fr>,
@@ -122,9 +122,11 @@ pub struct MemSlot {
 }
 
 impl MemSlot {
-    /// The fetch of `word` at `pc`: always active, a read.
-    pub fn fetch(pc: &FpVar<Fr>, word: &FpVar<Fr>) -> Self {
-        Self { active: one(), addr: pc.clone(), old: word.clone(), new: word.clone(), write: zero() }
+    /// The fetch of `word` at `pc`, a read, made when `active` (a running machine) and zeros
+    /// otherwise.
+    pub fn fetch(active: &FpVar<Fr>, pc: &FpVar<Fr>, word: &FpVar<Fr>) -> Self {
+        let word = active * word;
+        Self { active: active.clone(), addr: active * pc, old: word.clone(), new: word, write: zero() }
     }
 }
 
@@ -136,6 +138,10 @@ pub struct StepOut {
     pub rd_value: FpVar<Fr>,
     /// The data access (loads and stores).
     pub data: MemSlot,
+    /// 1 if the step was the exiting ECALL (the only system call proven so far).
+    pub exits: FpVar<Fr>,
+    /// a0, the exit code if the step exits.
+    pub a0: FpVar<Fr>,
 }
 
 /// Constrain one step from `cur`, executing the instruction `word_var` (whose value is `word`);
@@ -273,6 +279,11 @@ pub fn step_decoded(
     // JALR clears bit 0 of its target (B.23).
     let target = from_bits(&target_bits[..32]) - &is_jalr * FpVar::from(target_bits[0].clone());
     let pc_plus_4 = &cur.pc + Fr::from(4u64);
+    // ECALL: only `exit` (a7 = 93) and `exit_group` (94) are proven so far; an exiting ECALL keeps
+    // the pc (the NVM does not advance a halted machine) and writes no register.
+    let exits = is(Op::Ecall);
+    let (a7, a0) = (&cur.regs[16], &cur.regs[9]);
+    (&exits * (a7 - Fr::from(93u64)) * (a7 - Fr::from(94u64))).enforce_equal(&zero())?;
 
     // Branch decisions and the next pc.
     let taken_branch = is(Op::Beq) * FpVar::from(eq.clone())
@@ -282,7 +293,7 @@ pub fn step_decoded(
         + is(Op::Bltu) * &ltu
         + is(Op::Bgeu) * (one() - &ltu);
     let jumps = is(Op::Jal) + &is_jalr + &taken_branch;
-    let next_pc = select_var(cs, &jumps, &target, &pc_plus_4)?;
+    let next_pc = select_var(cs, &jumps, &target, &(&pc_plus_4 - &exits * Fr::from(4u64)))?;
     // A taken jump's target is 4-byte aligned (the NVM traps otherwise; a trapping run has no proof).
     // Bit 1 is checked; bit 0 is zero already: JALR clears it, and every other target is the pc
     // (4-byte aligned: the entry point is, and every next pc is by induction) plus an even offset.
@@ -351,14 +362,14 @@ pub fn step_decoded(
     let rd_value = materialize(cs, &rd_lc)?;
 
     // The write: rd's one-hot selector gated by "writes rd"; x0's selector updates nothing (B.19).
-    let writes = one() - d.any(&BRANCHES) - is(Op::Fence) - &stores;
+    let writes = one() - d.any(&BRANCHES) - is(Op::Fence) - &stores - &exits;
     let rd_sel = one_hot(cs, d.rd())?;
     let mut regs = Vec::with_capacity(NUM_REGS);
     for (s, r) in rd_sel[1..].iter().zip(&cur.regs) {
         let w = FpVar::from(s.clone()) * &writes;
         regs.push(select_var(cs, &w, &rd_value, r)?);
     }
-    Ok(StepOut { next: CpuVar { pc: next_pc, regs }, rd_value, data })
+    Ok(StepOut { next: CpuVar { pc: next_pc, regs }, rd_value, data, exits, a0: a0.clone() })
 }
 
 /// Allocate a state as witnesses (tests and standalone synthesis).

@@ -63,10 +63,11 @@ pub enum Op {
     Rem,
     Remu,
     Fence,
+    Ecall,
 }
 
 /// Every [`Op`], in selector order.
-pub const OPS: [Op; 46] = [
+pub const OPS: [Op; 47] = [
     Op::Lui,
     Op::Auipc,
     Op::Jal,
@@ -113,10 +114,16 @@ pub const OPS: [Op; 46] = [
     Op::Rem,
     Op::Remu,
     Op::Fence,
+    Op::Ecall,
 ];
 
 /// The conditional branches.
 pub const BRANCHES: [Op; 6] = [Op::Beq, Op::Bne, Op::Blt, Op::Bge, Op::Bltu, Op::Bgeu];
+/// The only encoding of ECALL.
+pub const ECALL_WORD: u32 = 0x0000_0073;
+/// `ADDI x0, x0, 0`: what a halted machine "executes" in the steps that fill its last invocation.
+pub const NOP_WORD: u32 = 0x0000_0013;
+
 /// The loads.
 pub const LOADS: [Op; 5] = [Op::Lb, Op::Lh, Op::Lw, Op::Lbu, Op::Lhu];
 /// The stores.
@@ -179,16 +186,20 @@ impl Op {
             Rem => (0x33, Some(6), Some(1)),
             Remu => (0x33, Some(7), Some(1)),
             Fence => (0x0f, Some(0), None),
+            // The whole word is fixed (0x0000_0073); the remaining fields are checked apart.
+            Ecall => (0x73, Some(0), Some(0)),
         }
     }
 
     /// The instruction `word` encodes, if it is one of [`OPS`] in its canonical encoding.
     pub fn decode(word: u32) -> Option<Op> {
         let (opcode, f3, f7) = (word & 0x7f, (word >> 12) & 7, word >> 25);
-        OPS.into_iter().find(|op| {
-            let (o, g3, g7) = op.encoding();
-            o == opcode && g3.is_none_or(|g| g == f3) && g7.is_none_or(|g| g == f7)
-        })
+        OPS.into_iter()
+            .find(|op| {
+                let (o, g3, g7) = op.encoding();
+                o == opcode && g3.is_none_or(|g| g == f3) && g7.is_none_or(|g| g == f7)
+            })
+            .filter(|op| *op != Op::Ecall || word == ECALL_WORD)
     }
 
     fn index(self) -> usize {
@@ -242,6 +253,9 @@ impl DecodedVar {
             let value = from_bits(&d.word.bits[lo..hi]);
             (d.any(&defines) * value).enforce_equal(&d.weighted(pick))?;
         }
+        // ECALL is one word exactly (rd, rs1 and rs2 zero too); EBREAK and the rest select nothing.
+        (FpVar::from(d.is(Op::Ecall)) * (&d.word.value - Fr::from(u64::from(ECALL_WORD))))
+            .enforce_equal(&FpVar::Constant(Fr::from(0u64)))?;
         Ok(d)
     }
 

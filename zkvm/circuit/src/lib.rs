@@ -11,10 +11,15 @@
 //!   flags, range-checked timestamps, running products) and the verifier's final check;
 //! * [`steps`]: the step circuit of `k` NVM steps for the folding engine, and [`steps::prepare`],
 //!   which turns a trace into invocations and draws the memory challenge after the prover is bound
-//!   to every access. 1,276 constraints per NVM step.
+//!   to every access; the exiting ECALL halts the machine (later steps are no-ops);
+//! * [`verify`]: the checks after the folding proof verifies, returning the statement (program
+//!   digest, exit code, step count).
+//!
+//! 1,276 constraints per NVM step. Not yet: the `read`/`write` system calls, co-processors.
 
 pub mod bits;
 pub mod cpu;
 pub mod decode;
 pub mod memory;
 pub mod steps;
+pub mod verify;

@@ -183,7 +183,7 @@ pub fn access(
     let t_old = FpVar::new_witness(cs.clone(), || Ok(Fr::from(u64::from(hint.t_old))))?;
     let writable = Boolean::new_witness(cs.clone(), || Ok(hint.flags & WRITABLE != 0))?;
     let executable = Boolean::new_witness(cs.clone(), || Ok(hint.flags & EXECUTABLE != 0))?;
-    let (w, x) = (FpVar::from(writable), FpVar::from(executable.clone()));
+    let (w, x) = (FpVar::from(writable), FpVar::from(executable));
     // Timestamps (C.28, C.29): t_old < 2^32 and t_old < t_now.
     decompose(cs, &t_old, TIMESTAMP_BITS)?;
     decompose(cs, &(&slot.active * (t_now - &t_old - Fr::from(1u64))), TIMESTAMP_BITS)?;
@@ -193,7 +193,7 @@ pub fn access(
         (&idle * v).enforce_equal(&zero)?;
     }
     match kind {
-        SlotKind::Fetch => executable.enforce_equal(&Boolean::TRUE)?,
+        SlotKind::Fetch => (&slot.active * (&one - &x)).enforce_equal(&zero)?,
         SlotKind::Data => (&slot.write * (&one - &w)).enforce_equal(&zero)?,
     }
     let flags = &w + &x * Fr::from(2u64);

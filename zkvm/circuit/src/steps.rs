@@ -1,25 +1,31 @@
 //! The step circuit the folding engine folds: `k` NVM steps per fold over the state
 //!
-//! `z = [pc, x1..x31, clk, RS, WS, γ, h_acc]`
+//! `z = [pc, x1..x31, clk, RS, WS, γ, h_acc, halted, exit_code]`
 //!
 //! (`clk` counts retired steps, `RS`/`WS` are the memory argument's products, `γ` its challenge,
-//! constant through the run, `h_acc` the access chain). Each step runs [`crate::cpu::step`], then
+//! constant through the run, `h_acc` the access chain, `halted` set by the exiting ECALL with
+//! `exit_code` = a0). Once halted, a step is a no-op (PROVER-PITFALLS B.24): its instruction must be
+//! `ADDI x0, x0, 0`, it fetches nothing, and pc and clk stay; that is how the last invocation is
+//! filled out to `k` steps. Each step runs [`crate::cpu::step`], then
 //! its fetch (`pc`, the instruction word) and data slot through [`crate::memory::access`] at
 //! timestamps `2·clk + 1` and `2·clk + 2`; the chain absorbs both slots' elements. One transcript
 //! per fold keeps the chain at one absorbed element per access (no intermediate chain values in
 //! the state): `h_acc' = H(h_acc, e_1, …, e_2k)`.
 
 use ark_bn254::Fr;
-use ark_r1cs_std::{GR1CSVar, alloc::AllocVar, fields::fp::FpVar};
+use ark_r1cs_std::{GR1CSVar, alloc::AllocVar, eq::EqGadget, fields::fp::FpVar};
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 use nexus_nova::{step_circuit::StepCircuit, transcript::Transcript, transcript_gadget::TranscriptVar};
-use nexus_vm::{Program, Trace};
+use nexus_vm::{INITIAL_SP, Program, Trace};
 
-use crate::cpu::{CpuVar, MemSlot, NUM_REGS, step};
+use crate::cpu::{CpuVar, MemSlot, NUM_REGS, select_var, step};
+use crate::decode::{ECALL_WORD, NOP_WORD};
 use crate::memory::{AccessHint, FinalCell, MemoryTracker, ProductsVar, SlotKind, access, chain_element};
 
 /// Length of the state.
-pub const STATE_LEN: usize = 1 + NUM_REGS + 5;
+pub const STATE_LEN: usize = 1 + NUM_REGS + 7;
+/// Index of `clk` in the state (then `RS`, `WS`, `γ`, `h_acc`, `halted`, `exit_code`).
+pub const CLK: usize = 1 + NUM_REGS;
 /// Transcript label of the access chain.
 pub const ACCESS_CHAIN_LABEL: &[u8] = b"nexus-nvm/access-chain/v1";
 /// Transcript label of the memory challenge.
@@ -67,31 +73,38 @@ impl StepCircuit<Fr> for NvmSteps {
             return Err(SynthesisError::Unsatisfiable);
         }
         let mut cpu = CpuVar { pc: z[0].clone(), regs: z[1..=NUM_REGS].to_vec() };
-        let [clk, rs, ws, gamma, h_acc] = [0, 1, 2, 3, 4].map(|k| z[NUM_REGS + 1 + k].clone());
-        let mut clk = clk;
+        let [clk, rs, ws, gamma, h_acc, halted, exit_code] = std::array::from_fn(|k| z[CLK + k].clone());
+        let (mut clk, mut halted, mut exit_code) = (clk, halted, exit_code);
         let mut products = ProductsVar { rs, ws };
         let mut chain = TranscriptVar::new(cs.clone(), ACCESS_CHAIN_LABEL)?;
         chain.absorb_fr(&[h_acc])?;
+        let one = FpVar::Constant(Fr::from(1u64));
         for s in &self.steps {
             let word = FpVar::new_witness(cs.clone(), || Ok(Fr::from(u64::from(s.insn))))?;
+            // A halted machine executes the no-op and fetches nothing.
+            (&halted * (&word - Fr::from(u64::from(NOP_WORD)))).enforce_equal(&FpVar::Constant(Fr::from(0u64)))?;
+            let running = &one - &halted;
             let out = step(&cs, &cpu, &word, s.insn, s.data_old)?;
             let t_fetch = &clk * Fr::from(2u64) + Fr::from(1u64);
             let t_data = &t_fetch + Fr::from(1u64);
-            let fetch = MemSlot::fetch(&cpu.pc, &word);
+            let fetch = MemSlot::fetch(&running, &cpu.pc, &word);
             let e1 = access(&cs, &mut products, &gamma, &fetch, &t_fetch, s.fetch, SlotKind::Fetch)?;
             let e2 = access(&cs, &mut products, &gamma, &out.data, &t_data, s.data, SlotKind::Data)?;
             chain.absorb_fr(&[e1, e2])?;
-            cpu = out.next;
-            clk += Fr::from(1u64);
+            let pc = select_var(&cs, &halted, &cpu.pc, &out.next.pc)?;
+            cpu = CpuVar { pc, regs: out.next.regs };
+            clk += &running;
+            exit_code = select_var(&cs, &out.exits, &out.a0, &exit_code)?;
+            halted += &out.exits;
         }
         // The products are materialized so the next invocation starts from single variables.
         let rs = FpVar::new_witness(cs.clone(), || products.rs.value())?;
         let ws = FpVar::new_witness(cs.clone(), || products.ws.value())?;
-        ark_r1cs_std::eq::EqGadget::enforce_equal(&rs, &products.rs)?;
-        ark_r1cs_std::eq::EqGadget::enforce_equal(&ws, &products.ws)?;
+        rs.enforce_equal(&products.rs)?;
+        ws.enforce_equal(&products.ws)?;
         let mut out = vec![cpu.pc];
         out.extend(cpu.regs);
-        out.extend([clk, rs, ws, gamma, chain.squeeze_fr()?]);
+        out.extend([clk, rs, ws, gamma, chain.squeeze_fr()?, halted, exit_code]);
         Ok(out)
     }
 }
@@ -126,13 +139,17 @@ pub enum PrepareError {
     /// co-processors are not proven yet).
     #[error("step {0} makes {1} memory accesses; the circuit has one data slot")]
     TooManyAccesses(usize, usize),
+    /// A system call other than `exit` (the only one proven so far).
+    #[error("step {0} makes system call {1}; only exit (93, 94) is proven so far")]
+    UnsupportedSyscall(usize, u32),
 }
 
-/// The initial state's architectural part: the entry pc and the NVM's initial registers.
-fn initial_cpu(trace: &Trace) -> Vec<Fr> {
-    let init = trace.initial_state();
-    let mut z = vec![Fr::from(u64::from(init.pc))];
-    z.extend(init.regs[1..].iter().map(|r| Fr::from(u64::from(*r))));
+/// The initial state of a run of `program` with memory challenge `γ`: the entry pc, the NVM's
+/// initial registers (sp = `INITIAL_SP`, the rest 0), `clk = 0`, `RS = WS = 1`, `h_acc = 0`, running.
+pub fn initial_state(program: &Program, gamma: Fr) -> Vec<Fr> {
+    let mut z = vec![Fr::from(u64::from(program.entry()))];
+    z.extend((1..=NUM_REGS).map(|r| Fr::from(if r == 2 { u64::from(INITIAL_SP) } else { 0 })));
+    z.extend([Fr::from(0u64), Fr::from(1u64), Fr::from(1u64), gamma, Fr::from(0u64), Fr::from(0u64), Fr::from(0u64)]);
     z
 }
 
@@ -153,16 +170,22 @@ pub fn memory_challenge(program: &Program, h_acc_final: Fr, finals: &[FinalCell]
 }
 
 /// Cut the first `steps` steps of `trace` into invocations of `k` and compute every hint, the
-/// access chain, the final memory and `γ` (a pass over the trace, no proving).
+/// access chain, the final memory and `γ` (a pass over the trace, no proving). A prefix that ends
+/// with the exiting ECALL is filled out with no-op steps to whole invocations; any other prefix
+/// must be a multiple of `k`.
 pub fn prepare(program: &Program, trace: &Trace, steps: usize, k: usize) -> Result<PreparedRun, PrepareError> {
-    if k == 0 || !steps.is_multiple_of(k) || steps > trace.steps().len() {
+    let halts = steps > 0 && steps <= trace.steps().len() && trace.steps()[steps - 1].insn == ECALL_WORD;
+    if k == 0 || steps > trace.steps().len() || (!halts && !steps.is_multiple_of(k)) {
         return Err(PrepareError::Uneven { steps, k });
     }
     let mut mem = MemoryTracker::default();
-    let mut witnesses = Vec::with_capacity(steps);
-    let mut elements = Vec::with_capacity(2 * steps);
+    let mut witnesses = Vec::with_capacity(steps.next_multiple_of(k));
+    let mut elements = Vec::with_capacity(2 * steps.next_multiple_of(k));
     for (i, s) in trace.steps()[..steps].iter().enumerate() {
         let accesses = trace.step_memory(i);
+        if s.insn == ECALL_WORD && !matches!(s.read_values[0], 93 | 94) {
+            return Err(PrepareError::UnsupportedSyscall(i, s.read_values[0]));
+        }
         if accesses.len() > 1 {
             return Err(PrepareError::TooManyAccesses(i, accesses.len()));
         }
@@ -179,6 +202,11 @@ pub fn prepare(program: &Program, trace: &Trace, steps: usize, k: usize) -> Resu
         elements.push(element);
         witnesses.push(StepWitness { insn: s.insn, data_old, fetch, data });
     }
+    // A halted machine's steps: the no-op, no access (chain elements zero).
+    while !witnesses.len().is_multiple_of(k) {
+        witnesses.push(StepWitness { insn: NOP_WORD, ..StepWitness::default() });
+        elements.extend([Fr::from(0u64); 2]);
+    }
     let mut h_acc = Fr::from(0u64);
     for fold in elements.chunks(2 * k) {
         let mut t = Transcript::new(ACCESS_CHAIN_LABEL);
@@ -190,8 +218,7 @@ pub fn prepare(program: &Program, trace: &Trace, steps: usize, k: usize) -> Resu
     }
     let finals = mem.finals();
     let gamma = memory_challenge(program, h_acc, &finals);
-    let mut z0 = initial_cpu(trace);
-    z0.extend([Fr::from(0u64), Fr::from(1u64), Fr::from(1u64), gamma, Fr::from(0u64)]);
+    let z0 = initial_state(program, gamma);
     let invocations = witnesses.chunks(k).map(|c| NvmSteps { steps: c.to_vec() }).collect();
     Ok(PreparedRun { invocations, z0, finals })
 }

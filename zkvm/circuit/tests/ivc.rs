@@ -69,3 +69,52 @@ fn a_folded_run_verifies_and_its_memory_balances() {
     }
     assert_eq!(check_products(&program, gamma, rs, ws, &lie), Err(MemoryError::Unbalanced));
 }
+
+/// `a0 = 5!` by a loop, stored and reloaded through memory, then `exit(a0)`.
+fn factorial_code() -> Vec<u32> {
+    let mut code = li(T0, 5).to_vec();
+    code.extend(li(A0, 1));
+    code.extend(li(T1, DATA_VADDR));
+    code.extend([
+        reg_op(RegOp::Mul, A0, A0, T0), // loop:
+        sw(A0, T1, 16),
+        lw(A0, T1, 16),
+        addi(T0, T0, -1),
+        branch(Branch::Bne, T0, ZERO, -16),
+    ]);
+    code.extend(exit_seq());
+    code
+}
+
+#[test]
+fn a_whole_run_proves_its_exit_code_and_step_count() {
+    let program = nexus_vm::Program::from_elf(&elf(&factorial_code(), &support::data_buffer(), 4096)).unwrap();
+    let vm = nexus_vm::Vm::new(&program, &[], nexus_vm::VmConfig::default()).unwrap();
+    let (result, trace) = vm.run_traced().unwrap();
+    assert_eq!(result.exit_code, 120);
+    let steps = trace.steps().len();
+    let run = prepare(&program, &trace, steps, K).unwrap();
+    assert_eq!(run.invocations.len(), steps.div_ceil(K));
+    let pp = PublicParams::setup(&NvmSteps::placeholder(K)).unwrap();
+    let mut proof = IvcProof::prove_first(&pp, &run.invocations[0], &run.z0).unwrap();
+    for inv in &run.invocations[1..] {
+        proof.prove_step(&pp, inv).unwrap();
+    }
+    // The verifier: z0 from the program and the challenge the final state's chain gives.
+    let z = proof.zi.clone();
+    let gamma = memory_challenge(&program, z[36], &run.finals);
+    let z0 = nexus_nvm_circuit::steps::initial_state(&program, gamma);
+    proof.verify(&pp, proof.i, &z0).unwrap();
+    let statement = nexus_nvm_circuit::verify::finish(&program, &z0, &z, &run.finals).unwrap();
+    assert_eq!((statement.exit_code, statement.steps), (120, steps as u64));
+    assert_eq!(statement.program_digest, program.digest());
+    // Another program (one instruction different) has another digest and initial memory.
+    let mut other_code = factorial_code();
+    other_code[0] = lui(T0, 1);
+    let other = nexus_vm::Program::from_elf(&elf(&other_code, &support::data_buffer(), 4096)).unwrap();
+    assert!(nexus_nvm_circuit::verify::finish(&other, &z0, &z, &run.finals).is_err());
+    // Claims about the run other than the truth are refused: a final memory not the run's.
+    let mut finals = run.finals.clone();
+    finals.pop();
+    assert!(nexus_nvm_circuit::verify::finish(&program, &z0, &z, &finals).is_err());
+}

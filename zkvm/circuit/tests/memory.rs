@@ -184,3 +184,38 @@ fn constraints_per_step_with_memory_and_chain() {
     eprintln!("invocation of 1 step: {one} constraints; per additional step: {per_step}");
     assert!(per_step < 1_500, "{per_step}");
 }
+
+#[test]
+fn a_halted_machine_only_idles() {
+    // B.24: after the exiting ECALL the filling steps must be the no-op, fetching nothing; the
+    // state after them is the halted state (pc and clk unchanged).
+    let mut code = li(A0, 7).to_vec();
+    code.extend(exit_seq());
+    let program = Program::from_elf(&elf(&code, &support::data_buffer(), 4096)).unwrap();
+    let vm = nexus_vm::Vm::new(&program, &[], nexus_vm::VmConfig::default()).unwrap();
+    let (_, trace) = vm.run_traced().unwrap();
+    let steps = trace.steps().len(); // 5: li (2), li a7 (2), ecall
+    let run = prepare(&program, &trace, steps, 8).unwrap();
+    let z = step_all(&run.invocations, &run.z0);
+    let ecall_pc = trace.steps()[steps - 1].pc;
+    assert_eq!(
+        (z[0], z[32], z[37], z[38]),
+        (Fr::from(u64::from(ecall_pc)), Fr::from(steps as u64), Fr::one(), Fr::from(7u64))
+    );
+    check_products(&program, z[35], z[33], z[34], &run.finals).unwrap();
+    // A filling step that is not the no-op is refused.
+    let mut busy = run.invocations[0].clone();
+    busy.steps[6].insn = addi(A0, A0, 1);
+    let s = synthesize_step(&busy, 0, &run.z0).unwrap();
+    assert!(s.shape.check_relation(Fr::one(), &s.x, &s.w, None).is_err());
+    // An exit with a7 other than 93/94 is refused (only exit is proven so far).
+    let mut code = li(A0, 7).to_vec();
+    code.extend(li(A7, 64));
+    code.push(ECALL);
+    let program = Program::from_elf(&elf(&code, &support::data_buffer(), 4096)).unwrap();
+    let vm = nexus_vm::Vm::new(&program, &[], nexus_vm::VmConfig::default()).unwrap();
+    let trace = vm.run_traced().map(|(_, t)| t);
+    if let Ok(trace) = trace {
+        assert!(prepare(&program, &trace, trace.steps().len(), 8).is_err());
+    }
+}
