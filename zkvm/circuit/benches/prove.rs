@@ -10,7 +10,6 @@
 //! threads and verifies it (folding proof, then the memory check and statement).
 
 #[path = "../../vm/tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use std::time::{Duration, Instant};
