@@ -98,15 +98,14 @@ pub fn select_var(
     Ok(out)
 }
 
-/// `bits → value` where a bit string is selected between two sources by `cond`: used for the
-/// ALU's second operand.
+/// `cond ? a : b` (`cond` a 0/1 linear combination) as `b + cond·(a − b)`: one product, the result
+/// a linear combination. For values used within the step; [`select_var`] for those that outlive it.
 fn select(cond: &FpVar<Fr>, a: &FpVar<Fr>, b: &FpVar<Fr>) -> FpVar<Fr> {
-    // cond·a + (1 − cond)·b with cond a 0/1 linear combination: one product.
     b + cond * (a - b)
 }
 
 /// A memory access slot of a step, for the memory argument: the word at `addr` held `old` and
-/// holds `new` after the step. All four are zero when the slot is unused (`active = 0`).
+/// holds `new` after the step. Every field is zero when the slot is unused (`active = 0`).
 #[derive(Clone, Debug)]
 pub struct MemSlot {
     /// 1 if the step accesses memory through this slot.
