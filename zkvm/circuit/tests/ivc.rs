@@ -118,3 +118,30 @@ fn a_whole_run_proves_its_exit_code_and_step_count() {
     finals.pop();
     assert!(nexus_nvm_circuit::verify::finish(&program, &z0, &z, &finals).is_err());
 }
+
+#[test]
+fn sequential_and_tree_proofs_of_the_same_run_both_verify() {
+    // The run's invocations as the leaves of a PCD tree (proven level by level in parallel): the
+    // root verifies like the sequential proof and ends in the same state, so the same statement.
+    let mut code = li(A0, 3).to_vec();
+    code.extend(li(T1, DATA_VADDR));
+    code.extend([sw(A0, T1, 0), lw(A2, T1, 0), reg_op(RegOp::Mul, A0, A2, A2)]);
+    code.extend(exit_seq());
+    let program = nexus_vm::Program::from_elf(&elf(&code, &support::data_buffer(), 4096)).unwrap();
+    let vm = nexus_vm::Vm::new(&program, &[], nexus_vm::VmConfig::default()).unwrap();
+    let (result, trace) = vm.run_traced().unwrap();
+    let run = prepare(&program, &trace, trace.steps().len(), K).unwrap();
+    let pp = nexus_nova::pcd::setup(&NvmSteps::placeholder(K)).unwrap();
+    let root = nexus_nova::pcd::prove_tree(&pp, &run.invocations, &run.z0).unwrap();
+    let z = root.verify(&pp, run.invocations.len() as u64, &run.z0).unwrap().to_vec();
+    let statement = nexus_nvm_circuit::verify::finish(&program, &run.z0, &z, &run.finals).unwrap();
+    assert_eq!((statement.exit_code, statement.steps), (result.exit_code, trace.steps().len() as u64));
+    assert_eq!(result.exit_code, 9);
+    // The sequential proof of the same run ends in the same state.
+    let ivc = PublicParams::setup(&NvmSteps::placeholder(K)).unwrap();
+    let mut proof = IvcProof::prove_first(&ivc, &run.invocations[0], &run.z0).unwrap();
+    for inv in &run.invocations[1..] {
+        proof.prove_step(&ivc, inv).unwrap();
+    }
+    assert_eq!(proof.verify(&ivc, run.invocations.len() as u64, &run.z0).unwrap(), &z[..]);
+}
