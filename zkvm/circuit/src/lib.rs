@@ -13,7 +13,8 @@
 //!   which turns a trace into invocations and draws the memory challenge after the prover is bound
 //!   to every access; the exiting ECALL halts the machine (later steps are no-ops);
 //! * [`verify`]: the checks after the folding proof verifies, returning the statement (program
-//!   digest, exit code, step count).
+//!   digest, exit code, step count);
+//! * [`proof`]: parameters per `k`, `prove` (run, prepare, fold) and `verify`, and the proof file.
 //!
 //! 1,276 constraints per NVM step. Not yet: the `read`/`write` system calls, co-processors.
 
@@ -21,5 +22,6 @@ pub mod bits;
 pub mod cpu;
 pub mod decode;
 pub mod memory;
+pub mod proof;
 pub mod steps;
 pub mod verify;

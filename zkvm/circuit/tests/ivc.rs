@@ -145,3 +145,42 @@ fn sequential_and_tree_proofs_of_the_same_run_both_verify() {
     }
     assert_eq!(proof.verify(&ivc, run.invocations.len() as u64, &run.z0).unwrap(), &z[..]);
 }
+
+#[test]
+fn proof_files_round_trip_and_bad_files_are_refused_cleanly() {
+    use nexus_nvm_circuit::proof::{NvmParams, NvmProof, VerifyError, prove, verify};
+    let program = nexus_vm::Program::from_elf(&elf(&factorial_code(), &support::data_buffer(), 4096)).unwrap();
+    let params = NvmParams::new(8).unwrap();
+    let mut calls = Vec::new();
+    let proof = prove(&params, &program, &[], |done, total| calls.push((done, total))).unwrap();
+    assert_eq!(calls.last().map(|c| c.0), calls.last().map(|c| c.1), "progress reaches the total");
+    let bytes = proof.to_bytes().unwrap();
+    let back = NvmProof::from_bytes(&bytes).unwrap();
+    let statement = verify(&params, &program, &back).unwrap();
+    assert_eq!(statement.exit_code, 120);
+    // Truncated or extended files, and another file type, are decode errors.
+    for cut in [0, 8, 20, bytes.len() / 3, bytes.len() - 1] {
+        assert!(matches!(NvmProof::from_bytes(&bytes[..cut]), Err(VerifyError::Decode(_))), "cut {cut}");
+    }
+    let mut long = bytes.clone();
+    long.push(1);
+    assert!(matches!(NvmProof::from_bytes(&long), Err(VerifyError::Decode(_))));
+    // A flipped byte anywhere is refused, by the decoder or the verifier, never accepted.
+    for at in (20..bytes.len()).step_by(bytes.len() / 12) {
+        let mut b = bytes.clone();
+        b[at] ^= 0x10;
+        if let Ok(p) = NvmProof::from_bytes(&b) {
+            assert!(verify(&params, &program, &p).is_err(), "byte {at} flipped and accepted");
+        }
+    }
+    // A claimed final memory that is not the run's, a proof under another program or k.
+    let mut p = back.clone();
+    p.finals[0][1] ^= 1;
+    assert!(verify(&params, &program, &p).is_err());
+    let other = nexus_vm::Program::from_elf(&elf(&factorial_code(), &[1; 16], 4096)).unwrap();
+    assert!(verify(&params, &other, &back).is_err());
+    let mut p = back;
+    p.k = 4;
+    assert_eq!(verify(&params, &program, &p), Err(VerifyError::Parameters(4)));
+    assert!(matches!(NvmParams::new(0), Err(VerifyError::StepsPerFold(0))));
+}

@@ -10,7 +10,7 @@ use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 pub const HEADER_LEN: usize = 8 + 4 + 8;
 
 /// Encode `value` behind the header.
-pub(crate) fn encode<T: CanonicalSerialize>(magic: &[u8; 8], version: u32, value: &T) -> Result<Vec<u8>, String> {
+pub fn encode<T: CanonicalSerialize>(magic: &[u8; 8], version: u32, value: &T) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(HEADER_LEN + value.compressed_size());
     out.extend_from_slice(magic);
     out.extend_from_slice(&version.to_le_bytes());
@@ -20,7 +20,7 @@ pub(crate) fn encode<T: CanonicalSerialize>(magic: &[u8; 8], version: u32, value
 }
 
 /// Decode what [`encode`] wrote; the error says what is wrong.
-pub(crate) fn decode<T: CanonicalDeserialize>(magic: &[u8; 8], version: u32, bytes: &[u8]) -> Result<T, String> {
+pub fn decode<T: CanonicalDeserialize>(magic: &[u8; 8], version: u32, bytes: &[u8]) -> Result<T, String> {
     if bytes.len() < HEADER_LEN {
         return Err(format!("{} bytes, shorter than the {HEADER_LEN}-byte header", bytes.len()));
     }
