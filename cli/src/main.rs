@@ -129,14 +129,35 @@ enum Command {
         #[command(subcommand)]
         command: BridgeCommand,
     },
-    /// Check a certified receipt file offline: the receipt is in the certified batch and the group signed it.
+    /// Check offline: a certified receipt file (the receipt is in the certified batch and the group signed
+    /// it), or with --program a proof file from `nexus prove` (accept or reject, with the statement).
     Verify {
-        /// The receipt file (`nexus call --out` / `nexus receipt --out`).
+        /// The receipt file (`nexus call --out` / `nexus receipt --out`) or proof file (`nexus prove`).
         file: PathBuf,
         /// The group key to trust (64 hex digits, as `nexus status` shows it). Without it, the key named in
         /// the file is used and printed, for you to compare.
         #[arg(long)]
         group_key: Option<String>,
+        /// The program a proof file must be a proof of (APP.elf): verifies a proof instead of a receipt.
+        #[arg(long)]
+        program: Option<PathBuf>,
+    },
+    /// Prove a run of an NVM program (Nexus Zero tier) to its exit and write a proof file. The `read` and
+    /// `write` system calls and co-processors are not proven yet, so SDK apps are refused with that reason.
+    Prove {
+        /// The program: APP.elf.
+        elf: PathBuf,
+        /// The function to call (SDK apps); without it the input is passed to the program raw.
+        function: Option<String>,
+        /// Input arguments as TYPE:VALUE literals, concatenated in order.
+        #[arg(long = "input")]
+        inputs: Vec<String>,
+        /// NVM steps per fold.
+        #[arg(short = 'k', long, default_value_t = 64)]
+        k: u64,
+        /// Where to write the proof (default: the ELF's path with extension .proof).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// A read-only call: linearizable (read index through the leader) unless --local.
     Query {
@@ -400,7 +421,13 @@ fn run(command: Command, json: bool) -> Result<()> {
             print_receipt(&served.receipt, &decode, json, served.batch.as_ref(), served.certified.as_ref());
             write_receipt_file(out.as_deref(), served.certified.as_ref())
         }
-        Command::Verify { file, group_key } => verify_receipt_file(&file, group_key.as_deref(), json),
+        Command::Verify { file, group_key: _, program: Some(program) } => verify_proof_file(&file, &program, json),
+        Command::Verify { file, group_key, program: None } => verify_receipt_file(&file, group_key.as_deref(), json),
+        Command::Prove { elf, function, inputs, k, out } => {
+            let input = nvm_input(function.as_deref(), args::encode_args(&inputs)?, None, &MemoryState::new())?;
+            let out = out.unwrap_or_else(|| elf.with_extension("proof"));
+            prove_elf(&elf, &input, k, &out, json)
+        }
         Command::Bridge { command: BridgeCommand::Export { call_id, replica, format, out } } => {
             let addr = network::replica_addr(replica, &keys::config_dir()?)?;
             let served = runtime()?.block_on(network::receipt(&addr, call_id))?;
@@ -736,6 +763,102 @@ fn build(manifest: &Path, out: &Path) -> Result<()> {
 
 /// Runs an ELF on the NVM. With a function, the input is wrapped in the SDK's call envelope (with the
 /// state file's contents as the state) and the envelope's result is decoded; without, it is passed raw.
+/// What an NVM run reads on fd 0: the SDK's call envelope when a function is named (with the state the
+/// call may read), the raw input otherwise.
+fn nvm_input(function: Option<&str>, input: Vec<u8>, caller: Option<[u8; 32]>, state: &MemoryState) -> Result<Vec<u8>> {
+    use nexus_sdk::nvm_envelope::NvmCall;
+    Ok(match function {
+        Some(function) => postcard::to_allocvec(&NvmCall::new(
+            function,
+            caller,
+            input,
+            state.iter().map(|(k, v)| (k.clone(), v.clone())),
+        ))?,
+        None => input,
+    })
+}
+
+/// `nexus prove`: set up the parameters for k, prove with a progress line (folds done, ETA) on stderr,
+/// write the proof file, print the statement.
+fn prove_elf(elf: &Path, input: &[u8], k: u64, out: &Path, json: bool) -> Result<()> {
+    use nexus_nvm_circuit::proof::{NvmParams, prove};
+    let program =
+        nexus_vm::Program::from_elf(&std::fs::read(elf).with_context(|| format!("reading {}", elf.display()))?)?;
+    let started = Instant::now();
+    let params = NvmParams::new(k)?;
+    let setup = started.elapsed();
+    let proving = Instant::now();
+    let proof = prove(&params, &program, input, |done, total| {
+        let per_fold = proving.elapsed().as_secs_f64() / done as f64;
+        let eta = per_fold * (total - done) as f64;
+        eprint!("\r  proving    fold {done}/{total}  {:>3}%  ETA {eta:.0} s   ", 100 * done / total);
+    })?;
+    eprintln!();
+    let bytes = proof.to_bytes()?;
+    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    let statement = nexus_nvm_circuit::proof::verify(&params, &program, &proof)?;
+    if json {
+        let value = serde_json::json!({
+            "proof": out.display().to_string(),
+            "program": hex::encode(statement.program_digest),
+            "exit_code": statement.exit_code,
+            "steps": statement.steps,
+            "k": k,
+            "proof_bytes": bytes.len(),
+            "setup_ms": setup.as_millis() as u64,
+            "prove_ms": proving.elapsed().as_millis() as u64,
+        });
+        println!("{value}");
+    } else {
+        println!("  proof      {} ({} bytes)", out.display(), bytes.len());
+        print_statement(&statement);
+        println!("  time       setup {:.1} s, proving {:.1} s", setup.as_secs_f64(), proving.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+fn print_statement(s: &nexus_nvm_circuit::verify::Statement) {
+    println!("  program    {}", hex::encode(s.program_digest));
+    println!("  exit code  {}", s.exit_code);
+    println!("  steps      {}", s.steps);
+}
+
+/// `nexus verify PROOF --program APP.elf`: accept (exit 0) with the statement, or reject (exit 1) with
+/// the reason; a file that is not a proof is an error.
+fn verify_proof_file(file: &Path, elf: &Path, json: bool) -> Result<()> {
+    use nexus_nvm_circuit::proof::{NvmParams, NvmProof, verify};
+    let program =
+        nexus_vm::Program::from_elf(&std::fs::read(elf).with_context(|| format!("reading {}", elf.display()))?)?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let proof = NvmProof::from_bytes(&bytes).with_context(|| format!("{} is not a proof file", file.display()))?;
+    let params = NvmParams::new(proof.k)?;
+    match verify(&params, &program, &proof) {
+        Ok(statement) => {
+            if json {
+                let value = serde_json::json!({
+                    "accept": true,
+                    "program": hex::encode(statement.program_digest),
+                    "exit_code": statement.exit_code,
+                    "steps": statement.steps,
+                });
+                println!("{value}");
+            } else {
+                println!("accept");
+                print_statement(&statement);
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if json {
+                println!("{}", serde_json::json!({ "accept": false, "reason": e.to_string() }));
+            } else {
+                println!("reject: {e}");
+            }
+            std::process::exit(1);
+        }
+    }
+}
+
 fn run_nvm(
     elf: &[u8],
     function: Option<&str>,
@@ -744,21 +867,13 @@ fn run_nvm(
     state_path: Option<&Path>,
     decode: &str,
 ) -> Result<()> {
-    use nexus_sdk::nvm_envelope::{NvmCall, NvmReturn};
+    use nexus_sdk::nvm_envelope::NvmReturn;
     let program = nexus_vm::Program::from_elf(elf)?;
     let mut state = match state_path {
         Some(path) => state_file::load(path)?,
         None => MemoryState::new(),
     };
-    let envelope = match function {
-        Some(function) => postcard::to_allocvec(&NvmCall::new(
-            function,
-            caller,
-            input,
-            state.iter().map(|(k, v)| (k.clone(), v.clone())),
-        ))?,
-        None => input,
-    };
+    let envelope = nvm_input(function, input, caller, &state)?;
     let vm = nexus_vm::Vm::new(&program, &envelope, nexus_vm::VmConfig::default())?;
     let started = Instant::now();
     let result = vm.run_fast()?;
