@@ -177,10 +177,7 @@ pub(crate) fn fold_claim(
 ) -> Result<nifs::FoldOutput<Gg>, NifsError> {
     t.absorb(p3);
     t.absorb(&inst.comm_w);
-    let u2 = RelaxedR1csInstance::from_strict(inst);
-    let w2 = RelaxedR1csWitness::from_strict(w, pp.cf_shape.num_constraints);
-    let cross = nifs::cross_term(&pp.cf_ck, &pp.cf_shape, running, (&u2, &w2))?;
-    Ok(nifs::fold_in_transcript(t, running, (&u2, &w2), cross))
+    nifs::prove_strict_in_transcript(&pp.cf_ck, &pp.cf_shape, t, running, (inst, w))
 }
 
 /// The prover's state after `i` steps, which is also the proof.

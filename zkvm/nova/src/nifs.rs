@@ -203,6 +203,15 @@ where
     }
 }
 
+/// A strict pair in its relaxed form (`Ē` = ∞, `u` = 1, `E` = 0).
+fn relaxed_pair<G: CurveGroup>(
+    shape: &R1csShape<G::ScalarField>,
+    u: &R1csInstance<G>,
+    w: &R1csWitness<G::ScalarField>,
+) -> (RelaxedR1csInstance<G>, RelaxedR1csWitness<G::ScalarField>) {
+    (RelaxedR1csInstance::from_strict(u), RelaxedR1csWitness::from_strict(w, shape.num_constraints))
+}
+
 /// [`cross_term`] then [`fold_in_transcript`], with a fresh strict pair as the second operand.
 pub fn prove_strict_in_transcript<G>(
     ck: &CommitmentKey<G>,
@@ -215,8 +224,7 @@ where
     G: CommitmentCurve,
     G::Affine: AbsorbInFr,
 {
-    let u2 = RelaxedR1csInstance::from_strict(u2);
-    let w2 = RelaxedR1csWitness::from_strict(w2, shape.num_constraints);
+    let (u2, w2) = relaxed_pair(shape, u2, w2);
     let cross = cross_term(ck, shape, running, (&u2, &w2))?;
     Ok(fold_in_transcript(t, running, (&u2, &w2), cross))
 }
@@ -255,8 +263,7 @@ where
     G::Affine: AbsorbInFr,
     G::ScalarField: AbsorbInFr,
 {
-    let u2 = RelaxedR1csInstance::from_strict(u2);
-    let w2 = RelaxedR1csWitness::from_strict(w2, shape.num_constraints);
+    let (u2, w2) = relaxed_pair(shape, u2, w2);
     prove(ck, shape, pp_digest, running, (&u2, &w2))
 }
 
