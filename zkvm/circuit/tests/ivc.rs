@@ -173,6 +173,22 @@ fn proof_files_round_trip_and_bad_files_are_refused_cleanly() {
             assert!(verify(&params, &program, &p).is_err(), "byte {at} flipped and accepted");
         }
     }
+    // Every statement field lives in the proof's final state: changing one (steps, exit code, the
+    // halt, the pc, a register) makes the folding proof fail, whatever else is kept.
+    for (index, what) in [(32, "steps"), (38, "exit code"), (37, "halted"), (0, "pc"), (10, "a0")] {
+        let mut p = back.clone();
+        p.ivc.zi[index] += ark_bn254::Fr::from(1u64);
+        assert!(verify(&params, &program, &p).is_err(), "{what} changed and accepted");
+    }
+    // The first row: a run claimed from another start (pc, sp, or non-empty products) is refused.
+    let z = &back.ivc.zi;
+    let z0 = nexus_nvm_circuit::steps::initial_state(&program, memory_challenge(&program, z[36], &back_finals(&back)));
+    for (index, what) in [(0, "entry pc"), (2, "sp"), (33, "RS"), (32, "clk")] {
+        let mut bad = z0.clone();
+        bad[index] += ark_bn254::Fr::from(4u64);
+        let refused = nexus_nvm_circuit::verify::finish(&program, &bad, z, &back_finals(&back));
+        assert!(refused.is_err(), "start with another {what} accepted");
+    }
     // A claimed final memory that is not the run's, a proof under another program or k.
     let mut p = back.clone();
     p.finals[0][1] ^= 1;
@@ -183,4 +199,11 @@ fn proof_files_round_trip_and_bad_files_are_refused_cleanly() {
     p.k = 4;
     assert_eq!(verify(&params, &program, &p), Err(VerifyError::Parameters(4)));
     assert!(matches!(NvmParams::new(0), Err(VerifyError::StepsPerFold(0))));
+}
+
+fn back_finals(p: &nexus_nvm_circuit::proof::NvmProof) -> Vec<nexus_nvm_circuit::memory::FinalCell> {
+    p.finals
+        .iter()
+        .map(|[addr, value, t]| nexus_nvm_circuit::memory::FinalCell { addr: *addr, value: *value, t: *t })
+        .collect()
 }
