@@ -798,29 +798,46 @@ fn prove_elf(elf: &Path, input: &[u8], k: u64, out: &Path, json: bool) -> Result
     std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
     let statement = nexus_nvm_circuit::proof::verify(&params, &program, &proof)?;
     if json {
-        let value = serde_json::json!({
-            "proof": out.display().to_string(),
-            "program": hex::encode(statement.program_digest),
-            "exit_code": statement.exit_code,
-            "steps": statement.steps,
-            "k": k,
-            "proof_bytes": bytes.len(),
-            "setup_ms": setup.as_millis() as u64,
-            "prove_ms": proving.elapsed().as_millis() as u64,
-        });
+        let mut value = statement_json(&statement, &proof.output);
+        value["proof"] = out.display().to_string().into();
+        value["k"] = k.into();
+        value["proof_bytes"] = bytes.len().into();
+        value["setup_ms"] = (setup.as_millis() as u64).into();
+        value["prove_ms"] = (proving.elapsed().as_millis() as u64).into();
         println!("{value}");
     } else {
         println!("  proof      {} ({} bytes)", out.display(), bytes.len());
-        print_statement(&statement);
+        print_statement(&statement, &proof.output);
         println!("  time       setup {:.1} s, proving {:.1} s", setup.as_secs_f64(), proving.elapsed().as_secs_f64());
     }
     Ok(())
 }
 
-fn print_statement(s: &nexus_nvm_circuit::verify::Statement) {
+fn print_statement(s: &nexus_nvm_circuit::verify::Statement, output: &[u8]) {
+    use nexus_sdk::nvm_envelope::NvmReturn;
     println!("  program    {}", hex::encode(s.program_digest));
+    println!("  input      sha256 {}", hex::encode(s.input_digest));
+    println!("  output     sha256 {} ({} bytes)", hex::encode(s.output_digest), output.len());
+    // An SDK app's output is its result envelope; show the call's own output from it.
+    match postcard::from_bytes::<NvmReturn>(output) {
+        Ok(ret) if s.exit_code == 0 => println!("  returned   0x{}", hex::encode(&ret.output)),
+        _ if output.len() <= 64 => println!("  bytes      0x{}", hex::encode(output)),
+        _ => println!("  bytes      0x{}…", hex::encode(&output[..64])),
+    }
     println!("  exit code  {}", s.exit_code);
     println!("  steps      {}", s.steps);
+}
+
+/// The statement as JSON fields.
+fn statement_json(s: &nexus_nvm_circuit::verify::Statement, output: &[u8]) -> serde_json::Value {
+    serde_json::json!({
+        "program": hex::encode(s.program_digest),
+        "input_digest": hex::encode(s.input_digest),
+        "output_digest": hex::encode(s.output_digest),
+        "output": hex::encode(output),
+        "exit_code": s.exit_code,
+        "steps": s.steps,
+    })
 }
 
 /// `nexus verify PROOF --program APP.elf`: accept (exit 0) with the statement, or reject (exit 1) with
@@ -835,16 +852,12 @@ fn verify_proof_file(file: &Path, elf: &Path, json: bool) -> Result<()> {
     match verify(&params, &program, &proof) {
         Ok(statement) => {
             if json {
-                let value = serde_json::json!({
-                    "accept": true,
-                    "program": hex::encode(statement.program_digest),
-                    "exit_code": statement.exit_code,
-                    "steps": statement.steps,
-                });
+                let mut value = statement_json(&statement, &proof.output);
+                value["accept"] = true.into();
                 println!("{value}");
             } else {
                 println!("accept");
-                print_statement(&statement);
+                print_statement(&statement, &proof.output);
             }
             Ok(())
         }

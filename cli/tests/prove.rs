@@ -1,7 +1,7 @@
 //! `nexus prove` and `nexus verify PROOF --program APP.elf` as processes: a program that computes 5! through
 //! memory and exits with it is proven and accepted with its statement; a tampered or truncated proof file, and
-//! the proof under another program, are rejected with a reason and a failing status; an SDK app is refused
-//! with the system call that is not proven yet.
+//! the proof under another program, are rejected with a reason and a failing status; a program that reads
+//! its input and writes it back is proven with both in its statement.
 
 #[path = "../../zkvm/vm/tests/common/mod.rs"]
 mod encoder;
@@ -74,9 +74,33 @@ fn prove_then_verify_accepts_and_bad_files_are_rejected() {
     let out = nexus(&["verify", proof_s, "--program", other.to_str().unwrap()]);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stdout).starts_with("reject:"), "{}", text(&out));
 
-    // An SDK app reads its input with a system call the circuit does not prove yet: a clear refusal.
-    let counter = dir.path().join("counter.elf");
-    std::fs::write(&counter, &nexus_tests::example_apps()["counter"].elf).unwrap();
-    let out = nexus(&["prove", counter.to_str().unwrap(), "get", "-k", "8"]);
-    assert!(!out.status.success() && text(&out).contains("system call 63"), "{}", text(&out));
+    // A program that reads its input and writes it back: the statement names both, and the bytes.
+    let echo = dir.path().join("echo.elf");
+    std::fs::write(&echo, echo_elf()).unwrap();
+    let echo_proof = dir.path().join("echo.proof");
+    let out = nexus(&["prove", echo.to_str().unwrap(), "--input", "hex:68656c6c6f", "-k", "16", "--out"]);
+    assert!(!out.status.success(), "--out needs a value");
+    let out = nexus(&[
+        "prove",
+        echo.to_str().unwrap(),
+        "--input",
+        "hex:68656c6c6f",
+        "-k",
+        "16",
+        "--out",
+        echo_proof.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = nexus(&["--json", "verify", echo_proof.to_str().unwrap(), "--program", echo.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["accept"].as_bool(), Some(true), "{}", text(&out));
+    assert_eq!(v["output"].as_str(), Some(hex::encode(b"hello").as_str()));
+    assert_eq!(v["exit_code"].as_u64(), Some(5));
+    use sha2::Digest;
+    assert_eq!(v["input_digest"].as_str(), Some(hex::encode(sha2::Sha256::digest(b"hello")).as_str()));
+}
+
+/// Reads up to 32 bytes of input into the data segment, writes them to fd 1, exits with the count.
+fn echo_elf() -> Vec<u8> {
+    elf(&echo_code(DATA_VADDR + 3, 32, false), &[0; 64], 4096)
 }

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use nexus_nova::ivc::{IvcProof, PublicParams};
 use nexus_nvm_circuit::{
-    steps::{NvmSteps, initial_state, memory_challenge, prepare},
+    io::PublicIo,
+    steps::{H_ACC, NvmSteps, initial_state, memory_challenge, prepare},
     verify::finish,
 };
 use nexus_vm::{Program, Vm, VmConfig};
@@ -70,11 +71,13 @@ fn main() {
         "| k | constraints per fold | per instruction | setup ms | fold ms, 1 thread | fold ms, 2 threads | cycles/s, 1 thread | cycles/s, 2 threads | whole run s (2 threads) | verify ms | proof MiB | peak RSS MiB |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for k in [8usize, 16, 32, 64] {
+    // `NVM_BENCH_K=64` measures one k.
+    let only: Option<usize> = std::env::var("NVM_BENCH_K").ok().and_then(|v| v.parse().ok());
+    for k in [8usize, 16, 32, 64].into_iter().filter(|k| only.is_none_or(|o| o == *k)) {
         let t = Instant::now();
         let pp = PublicParams::setup(&NvmSteps::placeholder(k)).expect("setup");
         let setup = t.elapsed();
-        let run = prepare(&program, &trace, steps, k).expect("prepare");
+        let run = prepare(&program, &[], &trace, steps, k).expect("prepare");
         let folds = TIMED_FOLDS.min(run.invocations.len());
         let mut per_fold = Vec::new();
         for threads in [1, 2] {
@@ -97,9 +100,9 @@ fn main() {
         });
         let t = Instant::now();
         let z = proof.zi.clone();
-        let z0 = initial_state(&program, memory_challenge(&program, z[36], &run.finals));
+        let z0 = initial_state(&program, memory_challenge(&program, PublicIo::EMPTY, z[H_ACC], &run.finals), 0);
         pool(2).install(|| proof.verify(&pp, proof.i, &z0)).expect("verify");
-        let statement = finish(&program, &z0, &z, &run.finals).expect("statement");
+        let statement = finish(&program, PublicIo::EMPTY, &z0, &z, &run.finals).expect("statement");
         let verify = t.elapsed();
         assert_eq!((statement.exit_code, statement.steps), (result.exit_code, steps as u64));
         let bytes = proof.to_bytes().expect("encode").len() + 12 * run.finals.len();

@@ -129,50 +129,179 @@ impl MemSlot {
     }
 }
 
+/// What a step needs to know of the I/O streams: how far the system call in progress has got and
+/// how much input is left (both decide whether a `read`/`write` moves another byte or retires).
+#[derive(Clone, Debug)]
+pub struct IoCursor {
+    /// Bytes the `read`/`write` in progress has moved so far (0 between instructions).
+    pub done: FpVar<Fr>,
+    /// Input bytes not yet read.
+    pub input_left: FpVar<Fr>,
+}
+
+impl IoCursor {
+    /// No system call in progress and no input (tests of single instructions).
+    pub fn idle() -> Self {
+        Self { done: zero(), input_left: zero() }
+    }
+}
+
+/// The bytes a step moved between memory and the I/O streams (at most one, see [`step`]).
+#[derive(Clone, Debug)]
+pub struct IoOut {
+    /// The cursor's `done` after the step.
+    pub done: FpVar<Fr>,
+    /// 1 if the step read a byte of input (into memory).
+    pub reads: FpVar<Fr>,
+    /// The byte read (0 unless `reads`).
+    pub input_byte: FpVar<Fr>,
+    /// 1 if the step wrote a byte to the public output (fd 1).
+    pub outputs: FpVar<Fr>,
+    /// 1 if the step wrote a byte to the log (fd 2).
+    pub logs: FpVar<Fr>,
+    /// The byte written to the output or the log (meaningful when `outputs` or `logs`).
+    pub written_byte: FpVar<Fr>,
+}
+
 /// What one step did.
 pub struct StepOut {
     /// The state after the step.
     pub next: CpuVar,
     /// The value written to rd (0 when nothing is written).
     pub rd_value: FpVar<Fr>,
-    /// The data access (loads and stores).
+    /// The data access (loads, stores, and the byte a `read`/`write` moves).
     pub data: MemSlot,
-    /// 1 if the step was the exiting ECALL (the only system call proven so far).
+    /// 1 if the step was the exiting ECALL.
     pub exits: FpVar<Fr>,
     /// a0, the exit code if the step exits.
     pub a0: FpVar<Fr>,
+    /// The I/O the step did.
+    pub io: IoOut,
+}
+
+/// The prover's values for one step besides the instruction word.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StepHint {
+    /// The data word a load, a store or a `read`/`write` byte accesses (0 otherwise).
+    pub data_old: u32,
+    /// The input byte a `read` step moves into memory (0 otherwise).
+    pub input_byte: u8,
+}
+
+impl StepHint {
+    /// A step whose data word (if any) is `data_old` and that reads no input.
+    pub fn data(data_old: u32) -> Self {
+        Self { data_old, input_byte: 0 }
+    }
 }
 
 /// Constrain one step from `cur`, executing the instruction `word_var` (whose value is `word`);
-/// `data_old` is the prover's value of the data word a load or store accesses (0 otherwise), which
-/// the memory argument checks through the returned slot.
+/// `hint.data_old` is the prover's value of the data word the step accesses, which the memory
+/// argument checks through the returned slot.
+///
+/// System calls (ECALL; number in a7, arguments in a0..a2, as the NVM's ABI):
+/// * `exit` (93, 94) halts with a0 as the exit code; the pc stays.
+/// * `read` (63, fd 0) and `write` (64, fd 1 or 2) run as micro-steps: while bytes remain (for a
+///   read, `min(a2, input left)`; for a write, `a2`), each step re-executes the ECALL, moves one byte
+///   between the stream and memory at `a1 + done` through the data slot, and keeps the pc; the step
+///   that finds nothing left retires the ECALL: a0 = bytes moved, pc + 4. A byte per step keeps the
+///   circuit free of multi-lane shuffles and range comparisons (two zero tests decide "more"); the
+///   cost is one step per I/O byte, below what guests spend per byte to decode or encode it.
+/// * Anything else (another number, another fd) has no satisfying witness, as the NVM traps.
 pub fn step(
     cs: &ConstraintSystemRef<Fr>,
     cur: &CpuVar,
+    io: &IoCursor,
     word_var: &FpVar<Fr>,
     word: u32,
-    data_old: u32,
+    hint: StepHint,
 ) -> Result<StepOut, SynthesisError> {
-    step_decoded(cs, cur, DecodedVar::new(cs, word_var, word)?, data_old)
+    step_decoded(cs, cur, io, DecodedVar::new(cs, word_var, word)?, hint)
+}
+
+/// Which system call an ECALL makes: one-hot (all zero for any other instruction).
+struct SyscallVar {
+    exit: FpVar<Fr>,
+    read: FpVar<Fr>,
+    write_output: FpVar<Fr>,
+    write_log: FpVar<Fr>,
+}
+
+impl SyscallVar {
+    /// The selectors for `is_ecall` with number `a7` and first argument `a0`; a number or fd the
+    /// NVM does not serve leaves no satisfying assignment.
+    fn new(
+        cs: &ConstraintSystemRef<Fr>,
+        is_ecall: &FpVar<Fr>,
+        a7: &FpVar<Fr>,
+        a0: &FpVar<Fr>,
+    ) -> Result<Self, SynthesisError> {
+        let (ecall, number, fd) = if cs.is_in_setup_mode() {
+            (0, 0, 0)
+        } else {
+            (value_u64(is_ecall).unwrap_or(0), value_u64(a7).unwrap_or(0), value_u64(a0).unwrap_or(0))
+        };
+        let flag = |on: bool| -> Result<FpVar<Fr>, SynthesisError> {
+            Ok(FpVar::from(Boolean::new_witness(cs.clone(), || Ok(ecall == 1 && on))?))
+        };
+        let exit = flag(matches!(number, 93 | 94))?;
+        let read = flag(number == 63)?;
+        let write_output = flag(number == 64 && fd == 1)?;
+        let write_log = flag(number == 64 && fd == 2)?;
+        (&exit + &read + &write_output + &write_log).enforce_equal(is_ecall)?;
+        (&exit * (a7 - Fr::from(93u64)) * (a7 - Fr::from(94u64))).enforce_equal(&zero())?;
+        (&read * (a7 - Fr::from(63u64))).enforce_equal(&zero())?;
+        let writes = &write_output + &write_log;
+        (&writes * (a7 - Fr::from(64u64))).enforce_equal(&zero())?;
+        (&read * a0).enforce_equal(&zero())?;
+        (&writes * a0).enforce_equal(&(&write_output + &write_log * Fr::from(2u64)))?;
+        Ok(Self { exit, read, write_output, write_log })
+    }
 }
 
 /// [`step`] on an already decoded instruction.
 pub fn step_decoded(
     cs: &ConstraintSystemRef<Fr>,
     cur: &CpuVar,
+    io: &IoCursor,
     d: DecodedVar,
-    data_old: u32,
+    hint: StepHint,
 ) -> Result<StepOut, SynthesisError> {
     if cur.regs.len() != NUM_REGS {
         return Err(SynthesisError::Unsatisfiable);
     }
     let is = |op: Op| FpVar::from(d.is(op));
 
+    // System calls: which one, and whether a read/write moves a byte this step (`moves`) or retires.
+    let is_ecall = is(Op::Ecall);
+    let (a0, a1, a2, a7) = (&cur.regs[9], &cur.regs[10], &cur.regs[11], &cur.regs[16]);
+    let sys = SyscallVar::new(cs, &is_ecall, a7, a0)?;
+    // `done ≤ a2` and "input left ≥ 0" hold by induction (both start at their bound's side and
+    // advance by one only while nonzero), so nonzero means "more".
+    let more = one() - FpVar::from(is_zero(cs, &(a2 - &io.done))?);
+    let input_more = one() - FpVar::from(is_zero(cs, &io.input_left)?);
+    let reads = materialize(cs, &(&sys.read * &more * &input_more))?;
+    let outputs = materialize(cs, &(&sys.write_output * &more))?;
+    let logs = materialize(cs, &(&sys.write_log * &more))?;
+    let moves = &reads + &outputs + &logs;
+    let reads_or_writes = &sys.read + &sys.write_output + &sys.write_log;
+    let retires_io = &reads_or_writes - &moves;
+    // Nothing is in progress at any other instruction.
+    (&(one() - &reads_or_writes) * &io.done).enforce_equal(&zero())?;
+    let moved_before = materialize(cs, &(&moves * &io.done))?;
+    let done = &moved_before + &moves;
+    // The input byte enters as ECALL's `b` (its rs2/immediate is 0), so the store lanes below put
+    // it in memory; zero unless the step reads.
+    let input_byte = FpVar::new_witness(cs.clone(), || Ok(Fr::from(u64::from(hint.input_byte))))?;
+    (&(one() - &reads) * &input_byte).enforce_equal(&zero())?;
+
     // Operands. `a` = rs1; `b` = rs2 for register ops and branches, the I immediate otherwise.
     let a = Word::from_var(cs, &read_reg(cs, &cur.regs, d.rs1())?)?;
     let rs2 = read_reg(cs, &cur.regs, d.rs2())?;
     let uses_rs2 = d.any(&REGISTER_ALU) + d.any(&MULDIV) + d.any(&BRANCHES) + d.any(&STORES);
-    let b = Word::from_var(cs, &select(&uses_rs2, &rs2, &d.imm_i()))?;
+    let b = Word::from_var(cs, &(select(&uses_rs2, &rs2, &d.imm_i()) + &input_byte))?;
+    // An ECALL's `b` is the input byte: 8 bits.
+    (&is_ecall * (&b.value - from_bits(&b.bits[..8]))).enforce_equal(&zero())?;
 
     // The adder: a + b, or a + 2^32 − b for subtraction and comparisons.
     let subtracts = d.any(&[Op::Sub, Op::Slt, Op::Sltu, Op::Slti, Op::Sltiu]) + d.any(&BRANCHES);
@@ -268,21 +397,21 @@ pub fn step_decoded(
     // stores), mod 2^32 with the carry in bit 32 (B.17).
     let is_jalr = is(Op::Jalr);
     let (loads, stores) = (d.any(&LOADS), d.any(&STORES));
+    // A read/write byte is at a1 + done.
     let offset = is(Op::Jal) * d.imm_j()
         + d.any(&BRANCHES) * d.imm_b()
         + is(Op::Auipc) * d.imm_u()
         + (&is_jalr + &loads) * d.imm_i()
-        + &stores * d.imm_s();
-    let base = select(&(&is_jalr + &loads + &stores), &a.value, &cur.pc);
+        + &stores * d.imm_s()
+        + &moved_before;
+    let base = select(&(&is_jalr + &loads + &stores), &a.value, &cur.pc) + &moves * (a1 - &cur.pc);
     let target_bits = decompose(cs, &(base + offset), 33)?;
     // JALR clears bit 0 of its target (B.23).
     let target = from_bits(&target_bits[..32]) - &is_jalr * FpVar::from(target_bits[0].clone());
     let pc_plus_4 = &cur.pc + Fr::from(4u64);
-    // ECALL: only `exit` (a7 = 93) and `exit_group` (94) are proven so far; an exiting ECALL keeps
-    // the pc (the NVM does not advance a halted machine) and writes no register.
-    let exits = is(Op::Ecall);
-    let (a7, a0) = (&cur.regs[16], &cur.regs[9]);
-    (&exits * (a7 - Fr::from(93u64)) * (a7 - Fr::from(94u64))).enforce_equal(&zero())?;
+    // An exiting ECALL keeps the pc (the NVM does not advance a halted machine), and so does a
+    // read/write that moves a byte (it runs again); neither writes rd.
+    let exits = sys.exit.clone();
 
     // Branch decisions and the next pc.
     let taken_branch = is(Op::Beq) * FpVar::from(eq.clone())
@@ -292,7 +421,7 @@ pub fn step_decoded(
         + is(Op::Bltu) * &ltu
         + is(Op::Bgeu) * (one() - &ltu);
     let jumps = is(Op::Jal) + &is_jalr + &taken_branch;
-    let next_pc = select_var(cs, &jumps, &target, &(&pc_plus_4 - &exits * Fr::from(4u64)))?;
+    let next_pc = select_var(cs, &jumps, &target, &(&pc_plus_4 - (&exits + &moves) * Fr::from(4u64)))?;
     // A taken jump's target is 4-byte aligned (the NVM traps otherwise; a trapping run has no proof).
     // Bit 1 is checked; bit 0 is zero already: JALR clears it, and every other target is the pc
     // (4-byte aligned: the entry point is, and every next pc is by induction) plus an even offset.
@@ -303,8 +432,8 @@ pub fn step_decoded(
     // Alignment (B.18): LW/SW need both low bits zero, LH/LHU/SH bit 0.
     (d.any(&[Op::Lw, Op::Sw]) * (&e0 + &e1)).enforce_equal(&zero())?;
     (d.any(&[Op::Lh, Op::Lhu, Op::Sh]) * &e0).enforce_equal(&zero())?;
-    let accesses = &loads + &stores;
-    let old = Word::from_var(cs, &FpVar::new_witness(cs.clone(), || Ok(Fr::from(u64::from(data_old))))?)?;
+    let accesses = &loads + &stores + &moves;
+    let old = Word::from_var(cs, &FpVar::new_witness(cs.clone(), || Ok(Fr::from(u64::from(hint.data_old))))?)?;
     (&(one() - &accesses) * &old.value).enforce_equal(&zero())?;
     let e01 = &e0 * &e1;
     let lane = [one() - &e0 - &e1 + &e01, &e0 - &e01, &e1 - &e01, e01];
@@ -322,21 +451,25 @@ pub fn step_decoded(
         + is(Op::Lh) * (&half + half_sign * (pow2(32) - pow2(16)))
         + is(Op::Lhu) * &half
         + is(Op::Lw) * &old.value;
-    // Stores write exactly the low 8/16/32 bits of rs2 into their lane (B.16); loads write nothing.
+    // Stores write exactly the low 8/16/32 bits of rs2 into their lane (B.16), a read the input
+    // byte into its lane; loads and writes write nothing.
     let (low8, low16) = (from_bits(&b.bits[..8]), from_bits(&b.bits[..16]));
     let mut byte_delta = zero();
     for (k, l) in lane.iter().enumerate() {
         byte_delta += l * (&low8 - byte_of(&old, k)) * pow2(8 * k as u32);
     }
     let half_delta = select(&e1, &((&low16 - &half_hi) * pow2(16)), &(&low16 - &half_lo));
-    let new = &old.value + is(Op::Sb) * byte_delta + is(Op::Sh) * half_delta + is(Op::Sw) * (&b.value - &old.value);
+    let new = &old.value
+        + (is(Op::Sb) + &reads) * byte_delta
+        + is(Op::Sh) * half_delta
+        + is(Op::Sw) * (&b.value - &old.value);
     let word_addr = from_bits(&target_bits[2..32]) * Fr::from(4u64);
     let data = MemSlot {
         active: accesses.clone(),
         addr: &accesses * word_addr,
         old: old.value.clone(),
         new,
-        write: stores.clone(),
+        write: &stores + &reads,
     };
 
     // The value written to rd, selected by instruction group (exactly one selector is set).
@@ -361,14 +494,17 @@ pub fn step_decoded(
     let rd_value = materialize(cs, &rd_lc)?;
 
     // The write: rd's one-hot selector gated by "writes rd"; x0's selector updates nothing (B.19).
-    let writes = one() - d.any(&BRANCHES) - is(Op::Fence) - &stores - &exits;
+    // ECALL's rd is x0; a retiring read/write sets a0 to the bytes it moved.
+    let writes = one() - d.any(&BRANCHES) - is(Op::Fence) - &stores - &is_ecall;
     let rd_sel = one_hot(cs, d.rd())?;
     let mut regs = Vec::with_capacity(NUM_REGS);
     for (s, r) in rd_sel[1..].iter().zip(&cur.regs) {
         let w = FpVar::from(s.clone()) * &writes;
         regs.push(select_var(cs, &w, &rd_value, r)?);
     }
-    Ok(StepOut { next: CpuVar { pc: next_pc, regs }, rd_value, data, exits, a0: a0.clone() })
+    regs[9] = select_var(cs, &retires_io, &io.done, &regs[9])?;
+    let io = IoOut { done, reads, input_byte, outputs, logs, written_byte: byte };
+    Ok(StepOut { next: CpuVar { pc: next_pc, regs }, rd_value, data, exits, a0: a0.clone(), io })
 }
 
 /// Allocate a state as witnesses (tests and standalone synthesis).

@@ -5,22 +5,25 @@
 //! * [`bits`]: 32-bit words with constrained bit decompositions;
 //! * [`decode`]: one selector per instruction, fixed fields checked (non-canonical encodings select
 //!   nothing);
-//! * [`cpu`]: one RV32IM step (no system calls yet) over the registers and pc held in the state,
-//!   loads and stores through a data slot ([`cpu::MemSlot`]);
+//! * [`cpu`]: one RV32IM step over the registers and pc held in the state, loads and stores
+//!   through a data slot ([`cpu::MemSlot`]), and the system calls: `exit`, and `read`/`write` one
+//!   byte per step;
+//! * [`io`]: the public input and output, their digests and fingerprints;
 //! * [`memory`]: the offline memory check of the fetch and data slots (cells with permission
 //!   flags, range-checked timestamps, running products) and the verifier's final check;
 //! * [`steps`]: the step circuit of `k` NVM steps for the folding engine, and [`steps::prepare`],
 //!   which turns a trace into invocations and draws the memory challenge after the prover is bound
 //!   to every access; the exiting ECALL halts the machine (later steps are no-ops);
-//! * [`verify`]: the checks after the folding proof verifies, returning the statement (program
-//!   digest, exit code, step count);
+//! * [`verify`]: the checks after the folding proof verifies, returning the statement (program,
+//!   input and output digests, exit code, step count);
 //! * [`proof`]: parameters per `k`, `prove` (run, prepare, fold) and `verify`, and the proof file.
 //!
-//! 1,276 constraints per NVM step. Not yet: the `read`/`write` system calls, co-processors.
+//! About 1,350 constraints per NVM step. Not yet: co-processors.
 
 pub mod bits;
 pub mod cpu;
 pub mod decode;
+pub mod io;
 pub mod memory;
 pub mod proof;
 pub mod steps;

@@ -142,6 +142,14 @@ impl MemoryTracker {
         Some(AccessHint { t_old, flags })
     }
 
+    /// The word at `addr` now (its initial value if untouched), or `None` if unmapped.
+    pub fn value(&self, program: &Program, addr: u32) -> Option<u32> {
+        match self.cells.get(&addr) {
+            Some((v, _)) => Some(*v),
+            None => initial_cell(program, addr).map(|(v, _)| v),
+        }
+    }
+
     /// The final memory: every touched word, in address order.
     pub fn finals(&self) -> Vec<FinalCell> {
         self.cells.iter().map(|(a, (v, t))| FinalCell { addr: *a, value: *v, t: *t }).collect()

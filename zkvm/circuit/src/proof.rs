@@ -1,5 +1,5 @@
 //! A proof of a whole NVM run, as a value and as bytes: the folding proof of its invocations, `k`,
-//! and the final memory the verifier's memory check needs. [`prove`] runs the program, prepares the
+//! the run's input and output, and the final memory the verifier's memory check needs. [`prove`] runs the program, prepares the
 //! run and folds it; [`verify`] checks a proof against a program and returns the statement.
 //!
 //! Bytes go through [`nexus_nova::framing`] (magic `NXNVMPRF`, version, length, validating decode):
@@ -11,14 +11,15 @@ use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use nexus_nova::ivc::{IvcError, IvcProof, PublicParams};
 use nexus_vm::{Program, Vm, VmConfig, VmError};
 
+use crate::io::PublicIo;
 use crate::memory::FinalCell;
-use crate::steps::{NvmSteps, PrepareError, initial_state, memory_challenge, prepare};
+use crate::steps::{H_ACC, NvmSteps, PrepareError, STATE_LEN, initial_state, memory_challenge, prepare};
 use crate::verify::{RunError, Statement, finish};
 
 /// Magic of a proof file.
 pub const PROOF_MAGIC: &[u8; 8] = b"NXNVMPRF";
 /// Version of the proof encoding.
-pub const PROOF_FORMAT_VERSION: u32 = 1;
+pub const PROOF_FORMAT_VERSION: u32 = 2;
 /// Largest `k` a verifier accepts from a proof (parameters are set up per `k`).
 pub const MAX_STEPS_PER_FOLD: u64 = 1 << 12;
 
@@ -31,6 +32,10 @@ pub struct NvmProof {
     pub ivc: IvcProof,
     /// The final memory as `[address, value, timestamp]`, addresses increasing.
     pub finals: Vec<[u32; 3]>,
+    /// The input the program ran on (fd 0).
+    pub input: Vec<u8>,
+    /// What it wrote to fd 1.
+    pub output: Vec<u8>,
 }
 
 /// Errors from proving.
@@ -78,6 +83,11 @@ impl NvmProof {
         nexus_nova::framing::decode(PROOF_MAGIC, PROOF_FORMAT_VERSION, bytes).map_err(VerifyError::Decode)
     }
 
+    /// The claimed input and output.
+    pub fn io(&self) -> PublicIo<'_> {
+        PublicIo { input: &self.input, output: &self.output }
+    }
+
     fn final_cells(&self) -> Vec<FinalCell> {
         self.finals.iter().map(|[addr, value, t]| FinalCell { addr: *addr, value: *value, t: *t }).collect()
     }
@@ -122,7 +132,7 @@ pub fn prove(
 ) -> Result<NvmProof, ProveError> {
     let vm = Vm::new(program, input, VmConfig::default())?;
     let (_, trace) = vm.run_traced()?;
-    let run = prepare(program, &trace, trace.steps().len(), params.k as usize)?;
+    let run = prepare(program, input, &trace, trace.steps().len(), params.k as usize)?;
     let total = run.invocations.len();
     let pp = &params.pp;
     let mut ivc = IvcProof::prove_first(pp, &run.invocations[0], &run.z0)?;
@@ -132,7 +142,7 @@ pub fn prove(
         progress(done + 2, total);
     }
     let finals = run.finals.iter().map(|c| [c.addr, c.value, c.t]).collect();
-    Ok(NvmProof { k: params.k, ivc, finals })
+    Ok(NvmProof { k: params.k, ivc, finals, input: input.to_vec(), output: run.output })
 }
 
 /// Verify `proof` as a proof of a whole run of `program`; `params` must be those of the proof's `k`.
@@ -142,12 +152,14 @@ pub fn verify(params: &NvmParams, program: &Program, proof: &NvmProof) -> Result
     }
     let finals = proof.final_cells();
     let z = &proof.ivc.zi;
-    if z.len() != crate::steps::STATE_LEN {
+    if z.len() != STATE_LEN {
         return Err(RunError::StateLength(z.len()).into());
     }
-    // z₀ is the program's initial state with the challenge the claimed chain and final memory give.
-    let h_acc: Fr = z[crate::steps::CLK + 4];
-    let z0 = initial_state(program, memory_challenge(program, h_acc, &finals));
+    // z₀ is the program's initial state on the claimed input, with the challenge the claimed chain,
+    // output and final memory give.
+    let h_acc: Fr = z[H_ACC];
+    let gamma = memory_challenge(program, proof.io(), h_acc, &finals);
+    let z0 = initial_state(program, gamma, proof.input.len());
     proof.ivc.verify(&params.pp, proof.ivc.i, &z0).map_err(VerifyError::Fold)?;
-    Ok(finish(program, &z0, z, &finals)?)
+    Ok(finish(program, proof.io(), &z0, z, &finals)?)
 }

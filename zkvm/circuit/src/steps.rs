@@ -1,10 +1,15 @@
 //! The step circuit the folding engine folds: `k` NVM steps per fold over the state
 //!
-//! `z = [pc, x1..x31, clk, RS, WS, γ, h_acc, halted, exit_code]`
+//! `z = [pc, x1..x31, clk, RS, WS, γ, h_acc, halted, exit_code,
+//!       io_done, in_pos, in_len, in_acc, out_len, out_acc, log_len]`
 //!
-//! (`clk` counts retired steps, `RS`/`WS` are the memory argument's products, `γ` its challenge,
+//! (`clk` counts steps, `RS`/`WS` are the memory argument's products, `γ` its challenge,
 //! constant through the run, `h_acc` the access chain, `halted` set by the exiting ECALL with
-//! `exit_code` = a0). Once halted, a step is a no-op (PROVER-PITFALLS B.24): its instruction must be
+//! `exit_code` = a0; then the I/O streams: bytes the `read`/`write` in progress has moved, input
+//! bytes read of `in_len` (constant), output and log bytes written, and the Horner fingerprints
+//! `Σ bᵢ·γ^(n−1−i)` of the input read and the output written). A step is an instruction or one byte
+//! of a `read`/`write` ([`crate::cpu::step`]), so the instructions retired are
+//! `clk − in_pos − out_len − log_len`. Once halted, a step is a no-op (PROVER-PITFALLS B.24): its instruction must be
 //! `ADDI x0, x0, 0`, it fetches nothing, and pc and clk stay; that is how the last invocation is
 //! filled out to `k` steps. Each step runs [`crate::cpu::step`], then
 //! its fetch (`pc`, the instruction word) and data slot through [`crate::memory::access`] at
@@ -18,14 +23,20 @@ use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 use nexus_nova::{step_circuit::StepCircuit, transcript::Transcript, transcript_gadget::TranscriptVar};
 use nexus_vm::{INITIAL_SP, Program, Trace};
 
-use crate::cpu::{CpuVar, MemSlot, NUM_REGS, select_var, step};
+use crate::cpu::{CpuVar, IoCursor, MemSlot, NUM_REGS, StepHint, select_var, step};
 use crate::decode::{ECALL_WORD, NOP_WORD};
+use crate::io::PublicIo;
 use crate::memory::{AccessHint, FinalCell, MemoryTracker, ProductsVar, SlotKind, access, chain_element};
 
 /// Length of the state.
-pub const STATE_LEN: usize = 1 + NUM_REGS + 7;
+pub const STATE_LEN: usize = 1 + NUM_REGS + 7 + 7;
 /// Index of `clk` in the state (then `RS`, `WS`, `γ`, `h_acc`, `halted`, `exit_code`).
 pub const CLK: usize = 1 + NUM_REGS;
+/// Index of `h_acc` in the state.
+pub const H_ACC: usize = CLK + 4;
+/// Index of `io_done` in the state (then `in_pos`, `in_len`, `in_acc`, `out_len`, `out_acc`,
+/// `log_len`).
+pub const IO: usize = CLK + 7;
 /// Transcript label of the access chain.
 pub const ACCESS_CHAIN_LABEL: &[u8] = b"nexus-nvm/access-chain/v1";
 /// Transcript label of the memory challenge.
@@ -36,8 +47,8 @@ pub const CHALLENGE_LABEL: &[u8] = b"nexus-nvm/memory-challenge/v1";
 pub struct StepWitness {
     /// The instruction word fetched.
     pub insn: u32,
-    /// The data word a load or store found (0 otherwise).
-    pub data_old: u32,
+    /// The data word and input byte (see [`StepHint`]).
+    pub hint: StepHint,
     /// The fetch's memory hint.
     pub fetch: AccessHint,
     /// The data access's memory hint (zero when there is none).
@@ -75,6 +86,9 @@ impl StepCircuit<Fr> for NvmSteps {
         let mut cpu = CpuVar { pc: z[0].clone(), regs: z[1..=NUM_REGS].to_vec() };
         let [clk, rs, ws, gamma, h_acc, halted, exit_code] = std::array::from_fn(|k| z[CLK + k].clone());
         let (mut clk, mut halted, mut exit_code) = (clk, halted, exit_code);
+        let [io_done, in_pos, in_len, in_acc, out_len, out_acc, log_len] = std::array::from_fn(|k| z[IO + k].clone());
+        let (mut io_done, mut in_pos, mut in_acc) = (io_done, in_pos, in_acc);
+        let (mut out_len, mut out_acc, mut log_len) = (out_len, out_acc, log_len);
         let mut products = ProductsVar { rs, ws };
         let mut chain = TranscriptVar::new(cs.clone(), ACCESS_CHAIN_LABEL)?;
         chain.absorb_fr(&[h_acc])?;
@@ -84,7 +98,8 @@ impl StepCircuit<Fr> for NvmSteps {
             // A halted machine executes the no-op and fetches nothing.
             (&halted * (&word - Fr::from(u64::from(NOP_WORD)))).enforce_equal(&FpVar::Constant(Fr::from(0u64)))?;
             let running = &one - &halted;
-            let out = step(&cs, &cpu, &word, s.insn, s.data_old)?;
+            let cursor = IoCursor { done: io_done, input_left: &in_len - &in_pos };
+            let out = step(&cs, &cpu, &cursor, &word, s.insn, s.hint)?;
             let t_fetch = &clk * Fr::from(2u64) + Fr::from(1u64);
             let t_data = &t_fetch + Fr::from(1u64);
             let fetch = MemSlot::fetch(&running, &cpu.pc, &word);
@@ -96,6 +111,14 @@ impl StepCircuit<Fr> for NvmSteps {
             clk += &running;
             exit_code = select_var(&cs, &out.exits, &out.a0, &exit_code)?;
             halted += &out.exits;
+            // The streams: a byte read or written extends its fingerprint by one Horner step.
+            let io = out.io;
+            io_done = io.done;
+            in_pos = select_var(&cs, &io.reads, &(&in_pos + &one), &in_pos)?;
+            in_acc = select_var(&cs, &io.reads, &(&in_acc * &gamma + &io.input_byte), &in_acc)?;
+            out_acc = select_var(&cs, &io.outputs, &(&out_acc * &gamma + &io.written_byte), &out_acc)?;
+            out_len += &io.outputs;
+            log_len += &io.logs;
         }
         // The products are materialized so the next invocation starts from single variables.
         let rs = FpVar::new_witness(cs.clone(), || products.rs.value())?;
@@ -105,6 +128,7 @@ impl StepCircuit<Fr> for NvmSteps {
         let mut out = vec![cpu.pc];
         out.extend(cpu.regs);
         out.extend([clk, rs, ws, gamma, chain.squeeze_fr()?, halted, exit_code]);
+        out.extend([io_done, in_pos, in_len, in_acc, out_len, out_acc, log_len]);
         Ok(out)
     }
 }
@@ -119,6 +143,8 @@ pub struct PreparedRun {
     pub z0: Vec<Fr>,
     /// The final memory.
     pub finals: Vec<FinalCell>,
+    /// The public output the run wrote (fd 1).
+    pub output: Vec<u8>,
 }
 
 /// Errors preparing a run for proving.
@@ -135,31 +161,45 @@ pub enum PrepareError {
     /// A step accesses memory the program cannot reach (the NVM would have trapped).
     #[error("step {0} accesses unmapped memory")]
     Unmapped(usize),
-    /// A step has more memory accesses than the circuit's one data slot (system calls and
-    /// co-processors are not proven yet).
+    /// An instruction has more memory accesses than the circuit's one data slot (co-processors are
+    /// not proven yet).
     #[error("step {0} makes {1} memory accesses; the circuit has one data slot")]
     TooManyAccesses(usize, usize),
-    /// A system call other than `exit` (the only one proven so far).
-    #[error("step {0} makes system call {1}; only exit (93, 94) is proven so far")]
+    /// A system call the circuit does not prove (the NVM serves no others).
+    #[error("step {0} makes system call {1}; proven are read (63), write (64) and exit (93, 94)")]
     UnsupportedSyscall(usize, u32),
+    /// The trace does not match the input it is prepared with.
+    #[error("step {0} reads input the run was not given")]
+    Input(usize),
+    /// The byte-wise replay of a system call left memory other than the trace records (a bug in
+    /// the trace or here, never the user's).
+    #[error("step {0}: the system call's replay disagrees with the trace")]
+    Diverged(usize),
 }
 
-/// The initial state of a run of `program` with memory challenge `γ`: the entry pc, the NVM's
-/// initial registers (sp = `INITIAL_SP`, the rest 0), `clk = 0`, `RS = WS = 1`, `h_acc = 0`, running.
-pub fn initial_state(program: &Program, gamma: Fr) -> Vec<Fr> {
+/// The initial state of a run of `program` on an input of `input_len` bytes with memory challenge
+/// `γ`: the entry pc, the NVM's initial registers (sp = `INITIAL_SP`, the rest 0), `clk = 0`,
+/// `RS = WS = 1`, `h_acc = 0`, running, and empty streams.
+pub fn initial_state(program: &Program, gamma: Fr, input_len: usize) -> Vec<Fr> {
+    let zero = Fr::from(0u64);
     let mut z = vec![Fr::from(u64::from(program.entry()))];
     z.extend((1..=NUM_REGS).map(|r| Fr::from(if r == 2 { u64::from(INITIAL_SP) } else { 0 })));
-    z.extend([Fr::from(0u64), Fr::from(1u64), Fr::from(1u64), gamma, Fr::from(0u64), Fr::from(0u64), Fr::from(0u64)]);
+    z.extend([zero, Fr::from(1u64), Fr::from(1u64), gamma, zero, zero, zero]);
+    z.extend([zero, zero, Fr::from(input_len as u64), zero, zero, zero, zero]);
     z
 }
 
-/// The memory challenge: `γ = H(program digest, h_acc_final, final memory)`; the verifier draws it
-/// the same way from what the proof claims, so the prover is bound to every access and to the final
-/// memory before `γ` exists (C.27).
-pub fn memory_challenge(program: &Program, h_acc_final: Fr, finals: &[FinalCell]) -> Fr {
+/// The memory challenge: `γ = H(program digest, input and output digests, h_acc_final, final
+/// memory)`; the verifier draws it the same way from what the proof claims, so the prover is bound
+/// to every access, to the final memory and to the claimed output before `γ` exists (C.27). The
+/// streams' fingerprints are evaluated at `γ` too, which is why the output is hashed in: a prover
+/// who could choose the claimed output after `γ` could solve for bytes with the same fingerprint.
+pub fn memory_challenge(program: &Program, io: PublicIo<'_>, h_acc_final: Fr, finals: &[FinalCell]) -> Fr {
     let mut t = Transcript::new(CHALLENGE_LABEL);
-    for chunk in program.digest().chunks(8) {
-        t.absorb(&u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
+    for digest in [program.digest(), io.input_digest(), io.output_digest()] {
+        for chunk in digest.chunks(8) {
+            t.absorb(&u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
+        }
     }
     t.absorb(&h_acc_final);
     t.absorb(&(finals.len() as u64));
@@ -169,46 +209,131 @@ pub fn memory_challenge(program: &Program, h_acc_final: Fr, finals: &[FinalCell]
     t.squeeze_fr()
 }
 
-/// Cut the first `steps` steps of `trace` into invocations of `k` and compute every hint, the
-/// access chain, the final memory and `γ` (a pass over the trace, no proving). A prefix that ends
-/// with the exiting ECALL is filled out with no-op steps to whole invocations; any other prefix
-/// must be a multiple of `k`.
-pub fn prepare(program: &Program, trace: &Trace, steps: usize, k: usize) -> Result<PreparedRun, PrepareError> {
+/// The steps of a run and what they leave behind, built as [`prepare`] walks the trace.
+struct Expansion<'a> {
+    program: &'a Program,
+    input: &'a [u8],
+    input_pos: usize,
+    output: Vec<u8>,
+    mem: MemoryTracker,
+    witnesses: Vec<StepWitness>,
+    elements: Vec<Fr>,
+}
+
+impl Expansion<'_> {
+    /// One step: the fetch of `insn` at `pc`, and the data access `(addr, old, new)` if any.
+    fn push(
+        &mut self,
+        at: usize,
+        pc: u32,
+        insn: u32,
+        data: Option<(u32, u32, u32)>,
+        input_byte: u8,
+    ) -> Result<(), PrepareError> {
+        let clk = self.witnesses.len() as u32;
+        let fetch = self.mem.access(self.program, pc, insn, 2 * clk + 1).ok_or(PrepareError::Unmapped(at))?;
+        self.elements.push(chain_element(pc, insn, insn, fetch));
+        let (data_old, hint, element) = match data {
+            Some((addr, old, new)) => {
+                let hint = self.mem.access(self.program, addr, new, 2 * clk + 2).ok_or(PrepareError::Unmapped(at))?;
+                (old, hint, chain_element(addr, old, new, hint))
+            }
+            None => (0, AccessHint::default(), Fr::from(0u64)),
+        };
+        self.elements.push(element);
+        self.witnesses.push(StepWitness { insn, hint: StepHint { data_old, input_byte }, fetch, data: hint });
+        Ok(())
+    }
+
+    /// A `read` (from the input) or `write` (to the output, or the log when `!to_output`) of
+    /// `moved` bytes at `buf`: one step per byte, then the step that retires the ECALL.
+    fn syscall(
+        &mut self,
+        at: usize,
+        pc: u32,
+        read: bool,
+        to_output: bool,
+        buf: u32,
+        moved: u32,
+    ) -> Result<(), PrepareError> {
+        for j in 0..moved {
+            let addr = buf.wrapping_add(j);
+            let (word, shift) = (addr & !3, 8 * (addr & 3));
+            let old = self.mem.value(self.program, word).ok_or(PrepareError::Unmapped(at))?;
+            if read {
+                let byte = *self.input.get(self.input_pos).ok_or(PrepareError::Input(at))?;
+                self.input_pos += 1;
+                let new = old & !(0xff << shift) | u32::from(byte) << shift;
+                self.push(at, pc, ECALL_WORD, Some((word, old, new)), byte)?;
+            } else {
+                if to_output {
+                    self.output.push((old >> shift) as u8);
+                }
+                self.push(at, pc, ECALL_WORD, Some((word, old, old)), 0)?;
+            }
+        }
+        self.push(at, pc, ECALL_WORD, None, 0)
+    }
+}
+
+/// Cut the first `steps` instructions of `trace` (a run of `program` on `input`) into invocations
+/// of `k` circuit steps and compute every hint, the access chain, the final memory, the output and
+/// `γ` (a pass over the trace, no proving). A `read`/`write` becomes one circuit step per byte
+/// plus one (see [`crate::cpu::step`]). A prefix that ends with the exiting ECALL is filled out
+/// with no-op steps to whole invocations; any other prefix must fill whole invocations.
+pub fn prepare(
+    program: &Program,
+    input: &[u8],
+    trace: &Trace,
+    steps: usize,
+    k: usize,
+) -> Result<PreparedRun, PrepareError> {
     let halts = steps > 0 && steps <= trace.steps().len() && trace.steps()[steps - 1].insn == ECALL_WORD;
-    if k == 0 || steps > trace.steps().len() || (!halts && !steps.is_multiple_of(k)) {
+    if k == 0 || steps > trace.steps().len() {
         return Err(PrepareError::Uneven { steps, k });
     }
-    let mut mem = MemoryTracker::default();
-    let mut witnesses = Vec::with_capacity(steps.next_multiple_of(k));
-    let mut elements = Vec::with_capacity(2 * steps.next_multiple_of(k));
+    let mut run = Expansion {
+        program,
+        input,
+        input_pos: 0,
+        output: Vec::new(),
+        mem: MemoryTracker::default(),
+        witnesses: Vec::with_capacity(steps.next_multiple_of(k)),
+        elements: Vec::with_capacity(2 * steps.next_multiple_of(k)),
+    };
     for (i, s) in trace.steps()[..steps].iter().enumerate() {
         let accesses = trace.step_memory(i);
-        if s.insn == ECALL_WORD && !matches!(s.read_values[0], 93 | 94) {
-            return Err(PrepareError::UnsupportedSyscall(i, s.read_values[0]));
+        if s.insn == ECALL_WORD {
+            let [number, fd, buf, _] = s.read_values;
+            let moved = s.reg_write().map_or(0, |w| w.new);
+            match (number, fd) {
+                (93 | 94, _) => run.push(i, s.pc, s.insn, None, 0)?,
+                (63, 0) => run.syscall(i, s.pc, true, false, buf, moved)?,
+                (64, 1 | 2) => run.syscall(i, s.pc, false, fd == 1, buf, moved)?,
+                _ => return Err(PrepareError::UnsupportedSyscall(i, number)),
+            }
+            for a in accesses {
+                if run.mem.value(program, a.addr) != Some(a.new) {
+                    return Err(PrepareError::Diverged(i));
+                }
+            }
+            continue;
         }
         if accesses.len() > 1 {
             return Err(PrepareError::TooManyAccesses(i, accesses.len()));
         }
-        let clk = i as u32;
-        let fetch = mem.access(program, s.pc, s.insn, 2 * clk + 1).ok_or(PrepareError::Unmapped(i))?;
-        elements.push(chain_element(s.pc, s.insn, s.insn, fetch));
-        let (data_old, data, element) = match accesses.first() {
-            Some(a) => {
-                let hint = mem.access(program, a.addr, a.new, 2 * clk + 2).ok_or(PrepareError::Unmapped(i))?;
-                (a.old, hint, chain_element(a.addr, a.old, a.new, hint))
-            }
-            None => (0, AccessHint::default(), Fr::from(0u64)),
-        };
-        elements.push(element);
-        witnesses.push(StepWitness { insn: s.insn, data_old, fetch, data });
+        run.push(i, s.pc, s.insn, accesses.first().map(|a| (a.addr, a.old, a.new)), 0)?;
+    }
+    if !halts && !run.witnesses.len().is_multiple_of(k) {
+        return Err(PrepareError::Uneven { steps: run.witnesses.len(), k });
     }
     // A halted machine's steps: the no-op, no access (chain elements zero).
-    while !witnesses.len().is_multiple_of(k) {
-        witnesses.push(StepWitness { insn: NOP_WORD, ..StepWitness::default() });
-        elements.extend([Fr::from(0u64); 2]);
+    while !run.witnesses.len().is_multiple_of(k) {
+        run.witnesses.push(StepWitness { insn: NOP_WORD, ..StepWitness::default() });
+        run.elements.extend([Fr::from(0u64); 2]);
     }
     let mut h_acc = Fr::from(0u64);
-    for fold in elements.chunks(2 * k) {
+    for fold in run.elements.chunks(2 * k) {
         let mut t = Transcript::new(ACCESS_CHAIN_LABEL);
         t.absorb(&h_acc);
         for e in fold {
@@ -216,9 +341,9 @@ pub fn prepare(program: &Program, trace: &Trace, steps: usize, k: usize) -> Resu
         }
         h_acc = t.squeeze_fr();
     }
-    let finals = mem.finals();
-    let gamma = memory_challenge(program, h_acc, &finals);
-    let z0 = initial_state(program, gamma);
-    let invocations = witnesses.chunks(k).map(|c| NvmSteps { steps: c.to_vec() }).collect();
-    Ok(PreparedRun { invocations, z0, finals })
+    let finals = run.mem.finals();
+    let gamma = memory_challenge(program, PublicIo { input, output: &run.output }, h_acc, &finals);
+    let z0 = initial_state(program, gamma, input.len());
+    let invocations = run.witnesses.chunks(k).map(|c| NvmSteps { steps: c.to_vec() }).collect();
+    Ok(PreparedRun { invocations, z0, finals, output: run.output })
 }

@@ -1,22 +1,32 @@
 //! What the verifier does after the folding proof verifies: the run's initial state is the
-//! program's, the memory challenge was drawn from the access chain and final memory the proof
-//! claims, the machine halted, and the memory products balance. Returns the statement.
+//! program's on the claimed input, the memory challenge was drawn from the access chain, final
+//! memory and output the proof claims, the machine halted, the memory products balance, and the
+//! stream fingerprints match the claimed input and output. Returns the statement.
 
 use ark_bn254::Fr;
 use ark_ff::{BigInteger, PrimeField};
 use nexus_vm::Program;
 
-use crate::memory::{FinalCell, MemoryError, check_products};
-use crate::steps::{CLK, STATE_LEN, initial_state, memory_challenge};
+use nexus_vm::{MAX_INPUT_BYTES, MAX_LOG_BYTES, MAX_OUTPUT_BYTES};
 
-/// What a verified run proves.
+use crate::io::{PublicIo, fingerprint};
+use crate::memory::{FinalCell, MemoryError, check_products};
+use crate::steps::{CLK, IO, STATE_LEN, initial_state, memory_challenge};
+
+/// What a verified run proves: the program with this digest, run on the input with this digest,
+/// wrote the output with this digest and exited with this code after this many instructions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Statement {
     /// The NVM program digest (`Program::digest`).
     pub program_digest: [u8; 32],
+    /// SHA-256 of the input (fd 0).
+    pub input_digest: [u8; 32],
+    /// SHA-256 of the output (fd 1).
+    pub output_digest: [u8; 32],
     /// The exit code (all 32 bits).
     pub exit_code: u32,
-    /// Retired instructions, the exiting ECALL included.
+    /// Retired instructions, the exiting ECALL included (a `read`/`write` counts once, as on the
+    /// NVM, however many bytes it moved).
     pub steps: u64,
 }
 
@@ -39,6 +49,15 @@ pub enum RunError {
     /// A counter out of range (never for an honest proof).
     #[error("{0} out of range")]
     Range(&'static str),
+    /// The bytes the run read are not the claimed input's.
+    #[error("the run did not read the claimed input")]
+    Input,
+    /// The bytes the run wrote are not the claimed output.
+    #[error("the run did not write the claimed output")]
+    Output,
+    /// A stream longer than the NVM allows (it would have refused the input or trapped).
+    #[error("{0} bytes in {1}, above the NVM's limit")]
+    Limit(u64, &'static str),
 }
 
 fn small(v: &Fr, what: &'static str) -> Result<u64, RunError> {
@@ -49,25 +68,54 @@ fn small(v: &Fr, what: &'static str) -> Result<u64, RunError> {
     Ok(big.0[0])
 }
 
-/// Check the initial and final states `z0`, `z` of a verified folding proof of `program`, with the
-/// final memory `finals` the proof carries.
-pub fn finish(program: &Program, z0: &[Fr], z: &[Fr], finals: &[FinalCell]) -> Result<Statement, RunError> {
+/// Check the initial and final states `z0`, `z` of a verified folding proof of `program` on the
+/// claimed `io`, with the final memory `finals` the proof carries.
+pub fn finish(
+    program: &Program,
+    io: PublicIo<'_>,
+    z0: &[Fr],
+    z: &[Fr],
+    finals: &[FinalCell],
+) -> Result<Statement, RunError> {
     for v in [z0, z] {
         if v.len() != STATE_LEN {
             return Err(RunError::StateLength(v.len()));
         }
     }
+    if io.input.len() > MAX_INPUT_BYTES {
+        return Err(RunError::Limit(io.input.len() as u64, "the input"));
+    }
     let [clk, rs, ws, gamma, h_acc, halted, exit_code] = std::array::from_fn(|k| z[CLK + k]);
-    if gamma != memory_challenge(program, h_acc, finals) || z0 != initial_state(program, gamma).as_slice() {
+    let [_, in_pos, _, in_acc, out_len, out_acc, log_len] = std::array::from_fn(|k| z[IO + k]);
+    if gamma != memory_challenge(program, io, h_acc, finals) || z0 != initial_state(program, gamma, io.input.len()) {
         return Err(RunError::InitialState);
     }
     if halted != Fr::from(1u64) {
         return Err(RunError::NotHalted);
     }
     check_products(program, gamma, rs, ws, finals)?;
+    // `in_pos ≤ in_len` holds in circuit; `in_len` is the input's length by the initial state.
+    let read = io.input.get(..small(&in_pos, "input position")? as usize).ok_or(RunError::Range("input position"))?;
+    if in_acc != fingerprint(read, gamma) {
+        return Err(RunError::Input);
+    }
+    let (out_len, log_len) = (small(&out_len, "output length")?, small(&log_len, "log length")?);
+    if out_len > MAX_OUTPUT_BYTES as u64 {
+        return Err(RunError::Limit(out_len, "the output"));
+    }
+    if log_len > MAX_LOG_BYTES as u64 {
+        return Err(RunError::Limit(log_len, "the log"));
+    }
+    if out_len != io.output.len() as u64 || out_acc != fingerprint(io.output, gamma) {
+        return Err(RunError::Output);
+    }
+    let moved = read.len() as u64 + out_len + log_len;
+    let steps = small(&clk, "step count")?.checked_sub(moved).ok_or(RunError::Range("step count"))?;
     Ok(Statement {
         program_digest: program.digest(),
+        input_digest: io.input_digest(),
+        output_digest: io.output_digest(),
         exit_code: small(&exit_code, "exit code")? as u32,
-        steps: small(&clk, "step count")?,
+        steps,
     })
 }

@@ -11,12 +11,13 @@ use ark_relations::gr1cs::ConstraintSystem;
 use nexus_nova::step_circuit::synthesize_step;
 use nexus_nvm_circuit::{
     cpu::MemSlot,
+    io::PublicIo,
     memory::{AccessHint, EXECUTABLE, FinalCell, MemoryError, ProductsVar, SlotKind, WRITABLE, access, check_products},
-    steps::{NvmSteps, STATE_LEN, memory_challenge, prepare},
+    steps::{H_ACC, NvmSteps, STATE_LEN, memory_challenge, prepare},
 };
 use nexus_vm::{Program, Trace};
 use support::common::*;
-use support::{random_code, run_traced};
+use support::{random_code, run_traced, step_all};
 
 /// Steps before the exit sequence's system call, rounded down to a multiple of `k`.
 fn provable_steps(trace: &Trace, k: usize) -> usize {
@@ -24,33 +25,22 @@ fn provable_steps(trace: &Trace, k: usize) -> usize {
     n / k * k
 }
 
-/// Runs every invocation through the standalone step circuit; returns the final state.
-fn step_all(invocations: &[NvmSteps], z0: &[Fr]) -> Vec<Fr> {
-    let mut z = z0.to_vec();
-    for (i, inv) in invocations.iter().enumerate() {
-        let s = synthesize_step(inv, i as u64, &z).unwrap();
-        s.shape.check_relation(Fr::one(), &s.x, &s.w, None).unwrap_or_else(|e| panic!("invocation {i}: {e}"));
-        z = s.z_out;
-    }
-    z
-}
-
 #[test]
 fn whole_runs_balance_and_bind_the_challenge() {
     for (seed, k) in [(1u64, 4usize), (2, 8)] {
         let (program, trace) = run_traced(random_code(seed, 200));
         let n = provable_steps(&trace, k);
-        let run = prepare(&program, &trace, n, k).unwrap();
+        let run = prepare(&program, &[], &trace, n, k).unwrap();
         let z = step_all(&run.invocations, &run.z0);
         assert_eq!(z.len(), STATE_LEN);
         // The architectural state is the NVM's after n steps.
         let after = &trace.steps()[n];
         assert_eq!(z[0], Fr::from(u64::from(after.pc)));
         assert_eq!(z[32], Fr::from(n as u64), "clk");
-        let (gamma, rs, ws, h_acc) = (z[35], z[33], z[34], z[36]);
+        let (gamma, rs, ws, h_acc) = (z[35], z[33], z[34], z[H_ACC]);
         // The verifier's two checks: γ drawn from the chain and the final memory, products balanced.
         assert_eq!(gamma, run.z0[35]);
-        assert_eq!(memory_challenge(&program, h_acc, &run.finals), gamma);
+        assert_eq!(memory_challenge(&program, PublicIo::EMPTY, h_acc, &run.finals), gamma);
         check_products(&program, gamma, rs, ws, &run.finals).unwrap();
         // A final memory with one value changed, or one cell dropped, does not balance (C.30).
         let mut wrong = run.finals.clone();
@@ -195,7 +185,7 @@ fn a_halted_machine_only_idles() {
     let vm = nexus_vm::Vm::new(&program, &[], nexus_vm::VmConfig::default()).unwrap();
     let (_, trace) = vm.run_traced().unwrap();
     let steps = trace.steps().len(); // 5: li (2), li a7 (2), ecall
-    let run = prepare(&program, &trace, steps, 8).unwrap();
+    let run = prepare(&program, &[], &trace, steps, 8).unwrap();
     let z = step_all(&run.invocations, &run.z0);
     let ecall_pc = trace.steps()[steps - 1].pc;
     assert_eq!(
@@ -208,7 +198,7 @@ fn a_halted_machine_only_idles() {
     busy.steps[6].insn = addi(A0, A0, 1);
     let s = synthesize_step(&busy, 0, &run.z0).unwrap();
     assert!(s.shape.check_relation(Fr::one(), &s.x, &s.w, None).is_err());
-    // An exit with a7 other than 93/94 is refused (only exit is proven so far).
+    // A system call the NVM does not serve (write to fd 7) has no trace to prove.
     let mut code = li(A0, 7).to_vec();
     code.extend(li(A7, 64));
     code.push(ECALL);
@@ -216,6 +206,6 @@ fn a_halted_machine_only_idles() {
     let vm = nexus_vm::Vm::new(&program, &[], nexus_vm::VmConfig::default()).unwrap();
     let trace = vm.run_traced().map(|(_, t)| t);
     if let Ok(trace) = trace {
-        assert!(prepare(&program, &trace, trace.steps().len(), 8).is_err());
+        assert!(prepare(&program, &[], &trace, trace.steps().len(), 8).is_err());
     }
 }

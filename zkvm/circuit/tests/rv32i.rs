@@ -5,12 +5,10 @@
 mod support;
 
 use ark_bn254::Fr;
-use ark_ff::One;
 use ark_r1cs_std::{GR1CSVar, alloc::AllocVar, fields::fp::FpVar};
 use ark_relations::gr1cs::{ConstraintSystem, ConstraintSystemRef};
-use nexus_nova::r1cs::extract;
 use nexus_nvm_circuit::{
-    cpu::{alloc_state, state_values, step, step_decoded},
+    cpu::{IoCursor, StepHint, alloc_state, state_values, step, step_decoded},
     decode::{self as circuit_decode, DecodedVar, OPS, Op},
 };
 use support::common::*;
@@ -36,7 +34,15 @@ fn check_against_nvm(code: Vec<u32>) -> (usize, usize) {
         let access = trace.step_memory(i).first().copied();
         let cs = ConstraintSystem::<Fr>::new_ref();
         let cur = alloc_state(&cs, s.pc, &regs).unwrap();
-        let out = step(&cs, &cur, &word_var(&cs, s.insn), s.insn, access.map_or(0, |a| a.old)).unwrap();
+        let out = step(
+            &cs,
+            &cur,
+            &IoCursor::idle(),
+            &word_var(&cs, s.insn),
+            s.insn,
+            StepHint::data(access.map_or(0, |a| a.old)),
+        )
+        .unwrap();
         if let Some(w) = s.reg_write() {
             regs[w.index as usize] = w.new;
         }
@@ -130,7 +136,7 @@ fn satisfied_with(word: u32, selected: &[bool; OPS.len()]) -> bool {
     }
     let cur = alloc_state(&cs, 0x11000, &regs).unwrap();
     let d = DecodedVar::with_selectors(&cs, &word_var(&cs, word), word, selected).unwrap();
-    step_decoded(&cs, &cur, d, 0).unwrap();
+    step_decoded(&cs, &cur, &IoCursor::idle(), d, StepHint::default()).unwrap();
     cs.is_satisfied().unwrap()
 }
 
@@ -193,19 +199,9 @@ fn every_witness_is_pinned() {
         regs[2] = 7;
         regs[5] = 0x11000;
         let cur = alloc_state(&cs, 0x11000, &regs).unwrap();
-        step(&cs, &cur, &word_var(&cs, word), word, data_word(word)).unwrap();
-        let (shape, a) = extract(&cs).unwrap();
-        let a = a.unwrap();
-        shape.check_relation(Fr::one(), &a.x, &a.w, None).unwrap();
-        let mut free = Vec::new();
+        step(&cs, &cur, &IoCursor::idle(), &word_var(&cs, word), word, StepHint::data(data_word(word))).unwrap();
         // The first 33 witnesses are the state and the word (inputs here, fixed by the caller).
-        for j in 33..a.w.len() {
-            let mut w = a.w.clone();
-            w[j] += Fr::one();
-            if shape.check_relation(Fr::one(), &a.x, &w, None).is_ok() {
-                free.push(j);
-            }
-        }
+        let free = support::free_witnesses(&cs, 33);
         assert!(free.is_empty(), "{word:#010x}: free witnesses {free:?}");
     }
 }
@@ -222,7 +218,7 @@ fn data_word(word: u32) -> u32 {
 fn satisfied_at(pc: u32, regs: &[u32; 32], word: u32) -> bool {
     let cs = ConstraintSystem::<Fr>::new_ref();
     let cur = alloc_state(&cs, pc, regs).unwrap();
-    step(&cs, &cur, &word_var(&cs, word), word, data_word(word)).unwrap();
+    step(&cs, &cur, &IoCursor::idle(), &word_var(&cs, word), word, StepHint::data(data_word(word))).unwrap();
     cs.is_satisfied().unwrap()
 }
 

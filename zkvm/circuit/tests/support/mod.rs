@@ -106,3 +106,34 @@ pub fn run_traced(code: Vec<u32>) -> (Program, Trace) {
     let (_, trace) = vm.run_traced().unwrap();
     (program, trace)
 }
+
+/// The witnesses of `cs` from index `first` on that can each be changed alone (by one) with the
+/// constraints still satisfied: a sound circuit has none. `cs` must be satisfied.
+pub fn free_witnesses(cs: &ark_relations::gr1cs::ConstraintSystemRef<ark_bn254::Fr>, first: usize) -> Vec<usize> {
+    use ark_ff::One;
+    let (shape, a) = nexus_nova::r1cs::extract(cs).unwrap();
+    let a = a.unwrap();
+    shape.check_relation(ark_bn254::Fr::one(), &a.x, &a.w, None).unwrap();
+    (first..a.w.len())
+        .filter(|&j| {
+            let mut w = a.w.clone();
+            w[j] += ark_bn254::Fr::one();
+            shape.check_relation(ark_bn254::Fr::one(), &a.x, &w, None).is_ok()
+        })
+        .collect()
+}
+
+/// Runs every invocation through the standalone step circuit (each satisfied) from `z0`; returns
+/// the final state.
+pub fn step_all(invocations: &[nexus_nvm_circuit::steps::NvmSteps], z0: &[ark_bn254::Fr]) -> Vec<ark_bn254::Fr> {
+    use ark_ff::One;
+    let mut z = z0.to_vec();
+    for (i, inv) in invocations.iter().enumerate() {
+        let s = nexus_nova::step_circuit::synthesize_step(inv, i as u64, &z).unwrap();
+        s.shape
+            .check_relation(ark_bn254::Fr::one(), &s.x, &s.w, None)
+            .unwrap_or_else(|e| panic!("invocation {i}: {e}"));
+        z = s.z_out;
+    }
+    z
+}

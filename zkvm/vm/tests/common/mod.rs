@@ -251,6 +251,24 @@ pub fn exit_seq() -> Vec<u32> {
     v
 }
 
+/// Reads up to `count` bytes of input to `buf`, writes them to the log (fd 2) if `log`, then to the
+/// output (fd 1), and exits with the number of bytes read.
+pub fn echo_code(buf: u32, count: u32, log: bool) -> Vec<u32> {
+    let mut code = li(A0, 0).to_vec();
+    code.extend(li(A1, buf));
+    code.extend(li(A2, count));
+    code.extend(li(A7, 63));
+    code.push(ECALL);
+    code.push(addi(A2, A0, 0));
+    code.extend(li(A7, 64));
+    for fd in if log { &[2, 1][..] } else { &[1][..] } {
+        code.extend(li(A0, *fd));
+        code.push(ECALL);
+    }
+    code.extend(exit_seq());
+    code
+}
+
 // ---- ELF writer ----
 
 /// Writes a minimal static ELF32 RISC-V ET_EXEC: one PT_LOAD R+X text segment at `TEXT_VADDR` and,
