@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use nexus_cli::receipt_file::{self, ReceiptFile};
 use nexus_cli::{app_build, args, keys, network, state_file};
+use nexus_nvm_circuit::proof::Folding;
 use nexus_replica::admin::AdminCommand;
 use nexus_replica::nexus_mpc::batch::{BatchMessage, MerklePath};
 use nexus_replica::{AppId, ApplyOutcome, Request};
@@ -142,8 +143,8 @@ enum Command {
         #[arg(long)]
         program: Option<PathBuf>,
     },
-    /// Prove a run of an NVM program (Nexus Zero tier) to its exit and write a proof file. The `read` and
-    /// `write` system calls and co-processors are not proven yet, so SDK apps are refused with that reason.
+    /// Prove a run of an NVM program (Nexus Zero tier) to its exit and write a proof file. Co-processor
+    /// instructions are not proven yet: a run that uses one is refused with that reason.
     Prove {
         /// The program: APP.elf.
         elf: PathBuf,
@@ -158,6 +159,9 @@ enum Command {
         /// Where to write the proof (default: the ELF's path with extension .proof).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Fold the run as a tree (leaves and each level in parallel) instead of one fold after another.
+        #[arg(long)]
+        tree: bool,
     },
     /// A read-only call: linearizable (read index through the leader) unless --local.
     Query {
@@ -423,10 +427,11 @@ fn run(command: Command, json: bool) -> Result<()> {
         }
         Command::Verify { file, group_key: _, program: Some(program) } => verify_proof_file(&file, &program, json),
         Command::Verify { file, group_key, program: None } => verify_receipt_file(&file, group_key.as_deref(), json),
-        Command::Prove { elf, function, inputs, k, out } => {
+        Command::Prove { elf, function, inputs, k, out, tree } => {
             let input = nvm_input(function.as_deref(), args::encode_args(&inputs)?, None, &MemoryState::new())?;
             let out = out.unwrap_or_else(|| elf.with_extension("proof"));
-            prove_elf(&elf, &input, k, &out, json)
+            let folding = if tree { Folding::Tree } else { Folding::Sequential };
+            prove_elf(&elf, &input, (k, folding), &out, json)
         }
         Command::Bridge { command: BridgeCommand::Export { call_id, replica, format, out } } => {
             let addr = network::replica_addr(replica, &keys::config_dir()?)?;
@@ -778,14 +783,14 @@ fn nvm_input(function: Option<&str>, input: Vec<u8>, caller: Option<[u8; 32]>, s
     })
 }
 
-/// `nexus prove`: set up the parameters for k, prove with a progress line (folds done, ETA) on stderr,
-/// write the proof file, print the statement.
-fn prove_elf(elf: &Path, input: &[u8], k: u64, out: &Path, json: bool) -> Result<()> {
+/// `nexus prove`: set up the parameters for k and the folding, prove with a progress line (folds done,
+/// ETA) on stderr, write the proof file, print the statement.
+fn prove_elf(elf: &Path, input: &[u8], (k, folding): (u64, Folding), out: &Path, json: bool) -> Result<()> {
     use nexus_nvm_circuit::proof::{NvmParams, prove};
     let program =
         nexus_vm::Program::from_elf(&std::fs::read(elf).with_context(|| format!("reading {}", elf.display()))?)?;
     let started = Instant::now();
-    let params = NvmParams::new(k)?;
+    let params = NvmParams::new(k, folding)?;
     let setup = started.elapsed();
     let proving = Instant::now();
     let proof = prove(&params, &program, input, |done, total| {
@@ -801,6 +806,7 @@ fn prove_elf(elf: &Path, input: &[u8], k: u64, out: &Path, json: bool) -> Result
         let mut value = statement_json(&statement, &proof.output);
         value["proof"] = out.display().to_string().into();
         value["k"] = k.into();
+        value["tree"] = (folding == Folding::Tree).into();
         value["proof_bytes"] = bytes.len().into();
         value["setup_ms"] = (setup.as_millis() as u64).into();
         value["prove_ms"] = (proving.elapsed().as_millis() as u64).into();
@@ -848,12 +854,14 @@ fn verify_proof_file(file: &Path, elf: &Path, json: bool) -> Result<()> {
         nexus_vm::Program::from_elf(&std::fs::read(elf).with_context(|| format!("reading {}", elf.display()))?)?;
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let proof = NvmProof::from_bytes(&bytes).with_context(|| format!("{} is not a proof file", file.display()))?;
-    let params = NvmParams::new(proof.k)?;
+    let folding = proof.folding().context("the proof file holds no single folding proof")?;
+    let params = NvmParams::new(proof.k, folding)?;
     match verify(&params, &program, &proof) {
         Ok(statement) => {
             if json {
                 let mut value = statement_json(&statement, &proof.output);
                 value["accept"] = true.into();
+                value["tree"] = (folding == Folding::Tree).into();
                 println!("{value}");
             } else {
                 println!("accept");

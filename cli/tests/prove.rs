@@ -1,7 +1,7 @@
 //! `nexus prove` and `nexus verify PROOF --program APP.elf` as processes: a program that computes 5! through
 //! memory and exits with it is proven and accepted with its statement; a tampered or truncated proof file, and
 //! the proof under another program, are rejected with a reason and a failing status; a program that reads
-//! its input and writes it back is proven with both in its statement.
+//! its input and writes it back is proven, folded as a tree, with both in its statement.
 
 #[path = "../../zkvm/vm/tests/common/mod.rs"]
 mod encoder;
@@ -86,7 +86,8 @@ fn prove_then_verify_accepts_and_bad_files_are_rejected() {
         "--input",
         "hex:68656c6c6f",
         "-k",
-        "16",
+        "8",
+        "--tree",
         "--out",
         echo_proof.to_str().unwrap(),
     ]);
@@ -96,6 +97,7 @@ fn prove_then_verify_accepts_and_bad_files_are_rejected() {
     assert_eq!(v["accept"].as_bool(), Some(true), "{}", text(&out));
     assert_eq!(v["output"].as_str(), Some(hex::encode(b"hello").as_str()));
     assert_eq!(v["exit_code"].as_u64(), Some(5));
+    assert_eq!(v["tree"].as_bool(), Some(true));
     use sha2::Digest;
     assert_eq!(v["input_digest"].as_str(), Some(hex::encode(sha2::Sha256::digest(b"hello")).as_str()));
 }

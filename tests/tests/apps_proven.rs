@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use nexus_nvm_circuit::proof::{NvmParams, prove, verify};
+use nexus_nvm_circuit::proof::{Folding, NvmParams, prove, verify};
 use nexus_sdk::nvm_envelope::{NvmCall, NvmReturn};
 use nexus_tests::{ALICE, enc, example_apps};
 use nexus_vm::{Program, Vm, VmConfig};
@@ -15,7 +15,7 @@ const K: u64 = 128;
 
 fn params() -> &'static NvmParams {
     static PARAMS: OnceLock<NvmParams> = OnceLock::new();
-    PARAMS.get_or_init(|| NvmParams::new(K).expect("setup"))
+    PARAMS.get_or_init(|| NvmParams::new(K, Folding::Sequential).expect("setup"))
 }
 
 /// Proves `app::function(input)` (empty state) as `caller`; returns the app's output and writes

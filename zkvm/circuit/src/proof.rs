@@ -9,6 +9,7 @@
 use ark_bn254::Fr;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use nexus_nova::ivc::{IvcError, IvcProof, PublicParams};
+use nexus_nova::pcd::{NodeProof, PcdError};
 use nexus_vm::{Program, Vm, VmConfig, VmError};
 
 use crate::io::PublicIo;
@@ -19,17 +20,30 @@ use crate::verify::{RunError, Statement, finish};
 /// Magic of a proof file.
 pub const PROOF_MAGIC: &[u8; 8] = b"NXNVMPRF";
 /// Version of the proof encoding.
-pub const PROOF_FORMAT_VERSION: u32 = 2;
+pub const PROOF_FORMAT_VERSION: u32 = 3;
 /// Largest `k` a verifier accepts from a proof (parameters are set up per `k`).
 pub const MAX_STEPS_PER_FOLD: u64 = 1 << 12;
+
+/// How a run's invocations are folded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Folding {
+    /// One after another (IVC): one core's worth of parallelism inside each fold, the smallest
+    /// parameters.
+    Sequential,
+    /// As a binary tree (PCD): leaves and each level's nodes in parallel, on threads here or on
+    /// many machines; a larger node circuit, so each fold costs more.
+    Tree,
+}
 
 /// A proof of a whole run.
 #[derive(Clone, Debug, PartialEq, Eq, CanonicalSerialize, CanonicalDeserialize)]
 pub struct NvmProof {
     /// NVM steps per fold.
     pub k: u64,
-    /// The folding proof of the invocations.
-    pub ivc: IvcProof,
+    /// The folding proof when folded sequentially (exactly one of `sequential` and `tree` is set).
+    pub sequential: Option<IvcProof>,
+    /// The root of the tree when folded as a tree.
+    pub tree: Option<NodeProof>,
     /// The final memory as `[address, value, timestamp]`, addresses increasing.
     pub finals: Vec<[u32; 3]>,
     /// The input the program ran on (fd 0).
@@ -47,9 +61,12 @@ pub enum ProveError {
     /// The run uses what the circuit cannot prove yet, or k is out of range.
     #[error(transparent)]
     Prepare(#[from] PrepareError),
-    /// Folding failed.
+    /// Sequential folding failed.
     #[error(transparent)]
     Fold(#[from] IvcError),
+    /// Tree folding failed.
+    #[error(transparent)]
+    Tree(#[from] PcdError),
 }
 
 /// Errors from verifying.
@@ -61,12 +78,12 @@ pub enum VerifyError {
     /// `k` is zero or above [`MAX_STEPS_PER_FOLD`].
     #[error("the proof's k = {0} is outside 1..={MAX_STEPS_PER_FOLD}")]
     StepsPerFold(u64),
-    /// The parameters given are for another `k` than the proof's.
-    #[error("the proof has k = {0}; the parameters are for another k")]
-    Parameters(u64),
+    /// The parameters given are for another `k` or folding than the proof's.
+    #[error("the proof has k = {0}, folded {1:?}; the parameters are for another k or folding")]
+    Parameters(u64, Option<Folding>),
     /// The folding proof does not verify.
     #[error("the folding proof does not verify: {0}")]
-    Fold(IvcError),
+    Fold(String),
     /// The run's checks fail.
     #[error(transparent)]
     Run(#[from] RunError),
@@ -83,9 +100,27 @@ impl NvmProof {
         nexus_nova::framing::decode(PROOF_MAGIC, PROOF_FORMAT_VERSION, bytes).map_err(VerifyError::Decode)
     }
 
+    /// How the proof was folded; `None` unless exactly one folding proof is present.
+    pub fn folding(&self) -> Option<Folding> {
+        match (&self.sequential, &self.tree) {
+            (Some(_), None) => Some(Folding::Sequential),
+            (None, Some(_)) => Some(Folding::Tree),
+            _ => None,
+        }
+    }
+
     /// The claimed input and output.
     pub fn io(&self) -> PublicIo<'_> {
         PublicIo { input: &self.input, output: &self.output }
+    }
+
+    /// The final state the folding proof claims.
+    fn final_state(&self) -> Option<&[Fr]> {
+        match (&self.sequential, &self.tree) {
+            (Some(ivc), None) => Some(&ivc.zi),
+            (None, Some(root)) => Some(&root.z_b),
+            _ => None,
+        }
     }
 
     fn final_cells(&self) -> Vec<FinalCell> {
@@ -93,27 +128,39 @@ impl NvmProof {
     }
 }
 
-/// The folding parameters of the step circuit of `k` NVM steps. Built only by [`NvmParams::new`],
-/// so a value of this type is the NVM circuit's parameters for its `k` (never another circuit's).
+/// The folding parameters of the step circuit of `k` NVM steps, for one way of folding. Built only
+/// by [`NvmParams::new`], so a value of this type is the NVM circuit's parameters for its `k`
+/// (never another circuit's).
 #[derive(Clone, Debug)]
 pub struct NvmParams {
     k: u64,
+    folding: Folding,
     pp: PublicParams,
 }
 
 impl NvmParams {
-    /// Set up the parameters for `k` steps per fold (a second or two; callers keep them).
-    pub fn new(k: u64) -> Result<Self, VerifyError> {
+    /// Set up the parameters for `k` steps per fold, folded as `folding` (seconds; callers keep
+    /// them).
+    pub fn new(k: u64, folding: Folding) -> Result<Self, VerifyError> {
         if k == 0 || k > MAX_STEPS_PER_FOLD {
             return Err(VerifyError::StepsPerFold(k));
         }
-        let pp = PublicParams::setup(&NvmSteps::placeholder(k as usize)).map_err(VerifyError::Fold)?;
-        Ok(Self { k, pp })
+        let circuit = NvmSteps::placeholder(k as usize);
+        let pp = match folding {
+            Folding::Sequential => PublicParams::setup(&circuit).map_err(|e| VerifyError::Fold(e.to_string()))?,
+            Folding::Tree => nexus_nova::pcd::setup(&circuit).map_err(|e| VerifyError::Fold(e.to_string()))?,
+        };
+        Ok(Self { k, folding, pp })
     }
 
     /// Steps per fold.
     pub fn k(&self) -> u64 {
         self.k
+    }
+
+    /// How these parameters fold.
+    pub fn folding(&self) -> Folding {
+        self.folding
     }
 
     /// The folding engine's parameters.
@@ -122,36 +169,47 @@ impl NvmParams {
     }
 }
 
-/// Run `program` on `input`, then prove the whole run with `params.k()` steps per fold; `progress`
-/// is told `(folds done, folds in all)` after each fold.
+/// Run `program` on `input`, then prove the whole run with `params.k()` steps per fold, folded as
+/// `params.folding()`; `progress` is told `(folds done, folds in all)` after each fold (from
+/// worker threads when folding a tree).
 pub fn prove(
     params: &NvmParams,
     program: &Program,
     input: &[u8],
-    mut progress: impl FnMut(usize, usize),
+    progress: impl Fn(usize, usize) + Sync,
 ) -> Result<NvmProof, ProveError> {
     let vm = Vm::new(program, input, VmConfig::default())?;
     let (_, trace) = vm.run_traced()?;
     let run = prepare(program, input, &trace, trace.steps().len(), params.k as usize)?;
-    let total = run.invocations.len();
     let pp = &params.pp;
-    let mut ivc = IvcProof::prove_first(pp, &run.invocations[0], &run.z0)?;
-    progress(1, total);
-    for (done, inv) in run.invocations[1..].iter().enumerate() {
-        ivc.prove_step(pp, inv)?;
-        progress(done + 2, total);
-    }
+    let (sequential, tree) = match params.folding {
+        Folding::Sequential => {
+            let total = run.invocations.len();
+            let mut ivc = IvcProof::prove_first(pp, &run.invocations[0], &run.z0)?;
+            progress(1, total);
+            for (done, inv) in run.invocations[1..].iter().enumerate() {
+                ivc.prove_step(pp, inv)?;
+                progress(done + 2, total);
+            }
+            (Some(ivc), None)
+        }
+        Folding::Tree => {
+            (None, Some(nexus_nova::pcd::prove_tree_with_progress(pp, &run.invocations, &run.z0, &progress)?))
+        }
+    };
     let finals = run.finals.iter().map(|c| [c.addr, c.value, c.t]).collect();
-    Ok(NvmProof { k: params.k, ivc, finals, input: input.to_vec(), output: run.output })
+    Ok(NvmProof { k: params.k, sequential, tree, finals, input: input.to_vec(), output: run.output })
 }
 
-/// Verify `proof` as a proof of a whole run of `program`; `params` must be those of the proof's `k`.
+/// Verify `proof` as a proof of a whole run of `program`; `params` must be those of the proof's `k`
+/// and folding.
 pub fn verify(params: &NvmParams, program: &Program, proof: &NvmProof) -> Result<Statement, VerifyError> {
-    if proof.k != params.k {
-        return Err(VerifyError::Parameters(proof.k));
+    let folding = proof.folding();
+    if proof.k != params.k || folding != Some(params.folding) {
+        return Err(VerifyError::Parameters(proof.k, folding));
     }
     let finals = proof.final_cells();
-    let z = &proof.ivc.zi;
+    let z = proof.final_state().ok_or(VerifyError::Parameters(proof.k, folding))?;
     if z.len() != STATE_LEN {
         return Err(RunError::StateLength(z.len()).into());
     }
@@ -160,6 +218,11 @@ pub fn verify(params: &NvmParams, program: &Program, proof: &NvmProof) -> Result
     let h_acc: Fr = z[H_ACC];
     let gamma = memory_challenge(program, proof.io(), h_acc, &finals);
     let z0 = initial_state(program, gamma, proof.input.len());
-    proof.ivc.verify(&params.pp, proof.ivc.i, &z0).map_err(VerifyError::Fold)?;
+    let fold_error = |e: &dyn std::fmt::Display| VerifyError::Fold(e.to_string());
+    match (&proof.sequential, &proof.tree) {
+        (Some(ivc), _) => ivc.verify(&params.pp, ivc.i, &z0).map(|_| ()).map_err(|e| fold_error(&e))?,
+        (_, Some(root)) => root.verify(&params.pp, root.b, &z0).map(|_| ()).map_err(|e| fold_error(&e))?,
+        (None, None) => return Err(VerifyError::Parameters(proof.k, folding)),
+    }
     Ok(finish(program, proof.io(), &z0, z, &finals)?)
 }

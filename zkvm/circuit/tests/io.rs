@@ -12,7 +12,7 @@ use ark_relations::gr1cs::ConstraintSystem;
 use nexus_nvm_circuit::{
     cpu::{IoCursor, StepHint, alloc_state, state_values, step},
     io::PublicIo,
-    proof::{NvmParams, prove, verify},
+    proof::{Folding, NvmParams, prove, verify},
     steps::{H_ACC, IO, PreparedRun, initial_state, memory_challenge, prepare},
     verify::{RunError, Statement, finish},
 };
@@ -101,7 +101,7 @@ fn claims_of_other_input_or_output_are_refused() {
 #[test]
 fn proofs_carry_their_input_and_output() {
     let program = echo(2, 10);
-    let params = NvmParams::new(8).unwrap();
+    let params = NvmParams::new(8, Folding::Sequential).unwrap();
     let proof = prove(&params, &program, b"0123456789abc", |_, _| {}).unwrap();
     assert_eq!(proof.output, b"0123456789");
     let statement = verify(&params, &program, &proof).unwrap();

@@ -149,11 +149,12 @@ fn sequential_and_tree_proofs_of_the_same_run_both_verify() {
 
 #[test]
 fn proof_files_round_trip_and_bad_files_are_refused_cleanly() {
-    use nexus_nvm_circuit::proof::{NvmParams, NvmProof, VerifyError, prove, verify};
+    use nexus_nvm_circuit::proof::{Folding, NvmParams, NvmProof, VerifyError, prove, verify};
     let program = nexus_vm::Program::from_elf(&elf(&factorial_code(), &support::data_buffer(), 4096)).unwrap();
-    let params = NvmParams::new(8).unwrap();
-    let mut calls = Vec::new();
-    let proof = prove(&params, &program, &[], |done, total| calls.push((done, total))).unwrap();
+    let params = NvmParams::new(8, Folding::Sequential).unwrap();
+    let calls = std::sync::Mutex::new(Vec::new());
+    let proof = prove(&params, &program, &[], |done, total| calls.lock().unwrap().push((done, total))).unwrap();
+    let calls = calls.into_inner().unwrap();
     assert_eq!(calls.last().map(|c| c.0), calls.last().map(|c| c.1), "progress reaches the total");
     let bytes = proof.to_bytes().unwrap();
     let back = NvmProof::from_bytes(&bytes).unwrap();
@@ -178,11 +179,11 @@ fn proof_files_round_trip_and_bad_files_are_refused_cleanly() {
     // halt, the pc, a register) makes the folding proof fail, whatever else is kept.
     for (index, what) in [(32, "steps"), (38, "exit code"), (37, "halted"), (0, "pc"), (10, "a0")] {
         let mut p = back.clone();
-        p.ivc.zi[index] += ark_bn254::Fr::from(1u64);
+        p.sequential.as_mut().unwrap().zi[index] += ark_bn254::Fr::from(1u64);
         assert!(verify(&params, &program, &p).is_err(), "{what} changed and accepted");
     }
     // The first row: a run claimed from another start (pc, sp, or non-empty products) is refused.
-    let z = &back.ivc.zi;
+    let z = &back.sequential.as_ref().unwrap().zi;
     let z0 = nexus_nvm_circuit::steps::initial_state(
         &program,
         memory_challenge(&program, PublicIo::EMPTY, z[H_ACC], &back_finals(&back)),
@@ -202,8 +203,8 @@ fn proof_files_round_trip_and_bad_files_are_refused_cleanly() {
     assert!(verify(&params, &other, &back).is_err());
     let mut p = back;
     p.k = 4;
-    assert_eq!(verify(&params, &program, &p), Err(VerifyError::Parameters(4)));
-    assert!(matches!(NvmParams::new(0), Err(VerifyError::StepsPerFold(0))));
+    assert_eq!(verify(&params, &program, &p), Err(VerifyError::Parameters(4, Some(Folding::Sequential))));
+    assert!(matches!(NvmParams::new(0, Folding::Sequential), Err(VerifyError::StepsPerFold(0))));
 }
 
 fn back_finals(p: &nexus_nvm_circuit::proof::NvmProof) -> Vec<nexus_nvm_circuit::memory::FinalCell> {
@@ -211,4 +212,33 @@ fn back_finals(p: &nexus_nvm_circuit::proof::NvmProof) -> Vec<nexus_nvm_circuit:
         .iter()
         .map(|[addr, value, t]| nexus_nvm_circuit::memory::FinalCell { addr: *addr, value: *value, t: *t })
         .collect()
+}
+
+#[test]
+fn tree_folded_proof_files_verify_and_name_their_folding() {
+    use nexus_nvm_circuit::proof::{Folding, NvmParams, NvmProof, VerifyError, prove, verify};
+    let program = nexus_vm::Program::from_elf(&elf(&factorial_code(), &support::data_buffer(), 4096)).unwrap();
+    let tree = NvmParams::new(8, Folding::Tree).unwrap();
+    let nodes = std::sync::Mutex::new(Vec::new());
+    let proof = prove(&tree, &program, &[], |done, total| nodes.lock().unwrap().push((done, total))).unwrap();
+    let mut nodes = nodes.into_inner().unwrap();
+    nodes.sort();
+    let leaves = proof.tree.as_ref().unwrap().b as usize;
+    assert_eq!(nodes, (1..2 * leaves).map(|d| (d, 2 * leaves - 1)).collect::<Vec<_>>(), "every node reported");
+    let back = NvmProof::from_bytes(&proof.to_bytes().unwrap()).unwrap();
+    assert_eq!(back.folding(), Some(Folding::Tree));
+    assert_eq!(verify(&tree, &program, &back).unwrap().exit_code, 120);
+    // Under sequential parameters, with both or neither folding proof, or another final state: refused.
+    let sequential = NvmParams::new(8, Folding::Sequential).unwrap();
+    assert_eq!(verify(&sequential, &program, &back), Err(VerifyError::Parameters(8, Some(Folding::Tree))));
+    let mut neither = back.clone();
+    neither.tree = None;
+    assert_eq!(verify(&tree, &program, &neither), Err(VerifyError::Parameters(8, None)));
+    let mut both = back.clone();
+    both.sequential = Some(prove(&sequential, &program, &[], |_, _| {}).unwrap().sequential.unwrap());
+    assert_eq!(both.folding(), None);
+    assert!(verify(&tree, &program, &both).is_err() && verify(&sequential, &program, &both).is_err());
+    let mut forged = back;
+    forged.tree.as_mut().unwrap().z_b[38] += Fr::from(1u64); // the exit code
+    assert!(matches!(verify(&tree, &program, &forged), Err(VerifyError::Fold(_))));
 }

@@ -829,6 +829,17 @@ fn merge_claims(
 /// parallel (an odd node out moves up a level unchanged). Thread count: rayon's
 /// (`RAYON_NUM_THREADS`).
 pub fn prove_tree<C: StepCircuit<Fr>>(pp: &PublicParams, circuits: &[C], z0: &[Fr]) -> Result<NodeProof, PcdError> {
+    prove_tree_with_progress(pp, circuits, z0, &|_, _| {})
+}
+
+/// [`prove_tree`], telling `progress` `(nodes done, nodes in all)` after each leaf and inner node
+/// (`2n − 1` in all for `n` steps; called from worker threads).
+pub fn prove_tree_with_progress<C: StepCircuit<Fr>>(
+    pp: &PublicParams,
+    circuits: &[C],
+    z0: &[Fr],
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<NodeProof, PcdError> {
     if circuits.is_empty() {
         return Err(PcdError::NoLeaves);
     }
@@ -841,17 +852,22 @@ pub fn prove_tree<C: StepCircuit<Fr>>(pp: &PublicParams, circuits: &[C], z0: &[F
         let next = synthesize_step(c, i as u64, &z)?.z_out;
         states.push(std::mem::replace(&mut z, next));
     }
+    let total = 2 * circuits.len() - 1;
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let tick = || progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
     let mut level = circuits
         .par_iter()
         .zip(&states)
         .enumerate()
-        .map(|(i, (c, z))| NodeProof::prove_leaf(pp, c, i as u64, z))
+        .map(|(i, (c, z))| NodeProof::prove_leaf(pp, c, i as u64, z).inspect(|_| tick()))
         .collect::<Result<Vec<_>, _>>()?;
     while level.len() > 1 {
         let carry = if level.len() % 2 == 1 { level.pop() } else { None };
         let mut next = level
             .par_chunks(2)
-            .map(|pair| NodeProof::prove_node(pp, &circuits[pair[1].a as usize], &pair[0], &pair[1]))
+            .map(|pair| {
+                NodeProof::prove_node(pp, &circuits[pair[1].a as usize], &pair[0], &pair[1]).inspect(|_| tick())
+            })
             .collect::<Result<Vec<_>, _>>()?;
         next.extend(carry);
         level = next;
