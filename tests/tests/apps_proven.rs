@@ -57,6 +57,15 @@ fn sha256_digest_is_proven() {
 }
 
 #[test]
+fn a_co_processor_call_is_refused_before_proving() {
+    use nexus_nvm_circuit::{proof::ProveError, steps::PrepareError};
+    let program = Program::from_elf(&example_apps()["sha256"].elf).unwrap();
+    let envelope = enc(&NvmCall::new("digest_accelerated", None, enc(&vec![1u8; 64]), []));
+    let refused = prove(params(), &program, &envelope, |_, _| panic!("nothing is folded"));
+    assert!(matches!(refused, Err(ProveError::Prepare(PrepareError::Coprocessor(..)))), "{refused:?}");
+}
+
+#[test]
 fn ledger_init_is_proven() {
     let ret = prove_call("ledger", "init", enc(&1000u64), Some(ALICE));
     assert!(!ret.writes.is_empty(), "init writes the caller's balance");

@@ -21,7 +21,7 @@ use ark_bn254::Fr;
 use ark_r1cs_std::{GR1CSVar, alloc::AllocVar, eq::EqGadget, fields::fp::FpVar};
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 use nexus_nova::{step_circuit::StepCircuit, transcript::Transcript, transcript_gadget::TranscriptVar};
-use nexus_vm::{INITIAL_SP, Program, Trace};
+use nexus_vm::{INITIAL_SP, OPCODE_CUSTOM_0, OPCODE_CUSTOM_1, Program, Trace};
 
 use crate::cpu::{CpuVar, IoCursor, MemSlot, NUM_REGS, StepHint, select_var, step};
 use crate::decode::{ECALL_WORD, NOP_WORD};
@@ -165,6 +165,9 @@ pub enum PrepareError {
     /// not proven yet).
     #[error("step {0} makes {1} memory accesses; the circuit has one data slot")]
     TooManyAccesses(usize, usize),
+    /// A co-processor instruction (custom-0/custom-1 opcode): not proven yet.
+    #[error("step {0} runs co-processor instruction {1:#010x}; co-processors are not proven yet")]
+    Coprocessor(usize, u32),
     /// A system call the circuit does not prove (the NVM serves no others).
     #[error("step {0} makes system call {1}; proven are read (63), write (64) and exit (93, 94)")]
     UnsupportedSyscall(usize, u32),
@@ -318,6 +321,9 @@ pub fn prepare(
                 }
             }
             continue;
+        }
+        if matches!(s.insn & 0x7f, OPCODE_CUSTOM_0 | OPCODE_CUSTOM_1) {
+            return Err(PrepareError::Coprocessor(i, s.insn));
         }
         if accesses.len() > 1 {
             return Err(PrepareError::TooManyAccesses(i, accesses.len()));
