@@ -13,8 +13,10 @@
 //! cannot balance.
 //!
 //! `γ` must be drawn after the prover is bound to every access (C.27): each access's prover-chosen
-//! values pack into one element ([`chain_element`]) absorbed into a Poseidon chain whose final value
-//! the verifier hashes into `γ`.
+//! values pack into an element ([`chain_element`]; a fetch's 98 bits, a data access's 130), a
+//! step's two into one field element ([`step_element`]), absorbed into a Poseidon chain whose final
+//! value the verifier hashes into `γ`. One element per step, not per access, halves the chain's
+//! Poseidon work, which is most of a step's full-width witness.
 
 use std::collections::BTreeMap;
 
@@ -209,14 +211,35 @@ pub fn access(
     let (removed, added) = (pack(&slot.old, &t_old), pack(&slot.new, t_now));
     products.rs *= &slot.active * (gamma - removed - Fr::from(1u64)) + Fr::from(1u64);
     products.ws *= &slot.active * (gamma - added - Fr::from(1u64)) + Fr::from(1u64);
-    Ok(&slot.addr + &slot.old * pow2(32) + &slot.new * pow2(64) + &t_old * pow2(96) + flags * pow2(128))
+    // Every part is range-bounded (32-bit words and timestamps, boolean flags), so the packing is
+    // injective. A fetch's new value is its old one by construction ([`MemSlot::fetch`]).
+    Ok(match kind {
+        SlotKind::Fetch => &slot.addr + &slot.old * pow2(32) + &t_old * pow2(64) + flags * pow2(96),
+        SlotKind::Data => {
+            &slot.addr + &slot.old * pow2(32) + &slot.new * pow2(64) + &t_old * pow2(96) + flags * pow2(128)
+        }
+    })
 }
 
-/// [`access`]'s chain element, natively.
-pub fn chain_element(addr: u32, old: u32, new: u32, hint: AccessHint) -> Fr {
-    Fr::from(u64::from(addr))
-        + Fr::from(u64::from(old)) * pow2(32)
-        + Fr::from(u64::from(new)) * pow2(64)
-        + Fr::from(u64::from(hint.t_old)) * pow2(96)
-        + Fr::from(u64::from(hint.flags)) * pow2(128)
+/// Bits of a fetch's chain element (address, word, old timestamp, flags).
+pub const FETCH_ELEMENT_BITS: u32 = 98;
+
+/// [`access`]'s chain element, natively (`new` is ignored for a fetch).
+pub fn chain_element(kind: SlotKind, addr: u32, old: u32, new: u32, hint: AccessHint) -> Fr {
+    let (a, o, t, f) = (
+        Fr::from(u64::from(addr)),
+        Fr::from(u64::from(old)),
+        Fr::from(u64::from(hint.t_old)),
+        Fr::from(u64::from(hint.flags)),
+    );
+    match kind {
+        SlotKind::Fetch => a + o * pow2(32) + t * pow2(64) + f * pow2(96),
+        SlotKind::Data => a + o * pow2(32) + Fr::from(u64::from(new)) * pow2(64) + t * pow2(96) + f * pow2(128),
+    }
+}
+
+/// A step's element of the access chain: its fetch's element and its data access's, shifted past
+/// it (98 + 130 bits: one field element, injective).
+pub fn step_element(fetch: Fr, data: Fr) -> Fr {
+    fetch + data * pow2(FETCH_ELEMENT_BITS)
 }

@@ -13,9 +13,9 @@
 //! `ADDI x0, x0, 0`, it fetches nothing, and pc and clk stay; that is how the last invocation is
 //! filled out to `k` steps. Each step runs [`crate::cpu::step`], then
 //! its fetch (`pc`, the instruction word) and data slot through [`crate::memory::access`] at
-//! timestamps `2·clk + 1` and `2·clk + 2`; the chain absorbs both slots' elements. One transcript
-//! per fold keeps the chain at one absorbed element per access (no intermediate chain values in
-//! the state): `h_acc' = H(h_acc, e_1, …, e_2k)`.
+//! timestamps `2·clk + 1` and `2·clk + 2`; the chain absorbs both slots' elements packed into one.
+//! One transcript per fold keeps the chain at one absorbed element per step (no intermediate chain
+//! values in the state): `h_acc' = H(h_acc, e_1, …, e_k)`.
 
 use ark_bn254::Fr;
 use ark_r1cs_std::{GR1CSVar, alloc::AllocVar, eq::EqGadget, fields::fp::FpVar};
@@ -23,10 +23,14 @@ use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 use nexus_nova::{step_circuit::StepCircuit, transcript::Transcript, transcript_gadget::TranscriptVar};
 use nexus_vm::{INITIAL_SP, OPCODE_CUSTOM_0, OPCODE_CUSTOM_1, Program, Trace};
 
+use crate::bits::pow2;
 use crate::cpu::{CpuVar, IoCursor, MemSlot, NUM_REGS, StepHint, select_var, step};
 use crate::decode::{ECALL_WORD, NOP_WORD};
 use crate::io::PublicIo;
-use crate::memory::{AccessHint, FinalCell, MemoryTracker, ProductsVar, SlotKind, access, chain_element};
+use crate::memory::{
+    AccessHint, FETCH_ELEMENT_BITS, FinalCell, MemoryTracker, ProductsVar, SlotKind, access, chain_element,
+    step_element,
+};
 
 /// Length of the state.
 pub const STATE_LEN: usize = 1 + NUM_REGS + 7 + 7;
@@ -105,7 +109,7 @@ impl StepCircuit<Fr> for NvmSteps {
             let fetch = MemSlot::fetch(&running, &cpu.pc, &word);
             let e1 = access(&cs, &mut products, &gamma, &fetch, &t_fetch, s.fetch, SlotKind::Fetch)?;
             let e2 = access(&cs, &mut products, &gamma, &out.data, &t_data, s.data, SlotKind::Data)?;
-            chain.absorb_fr(&[e1, e2])?;
+            chain.absorb_fr(&[e1 + e2 * pow2(FETCH_ELEMENT_BITS)])?;
             let pc = select_var(&cs, &halted, &cpu.pc, &out.next.pc)?;
             cpu = CpuVar { pc, regs: out.next.regs };
             clk += &running;
@@ -235,15 +239,15 @@ impl Expansion<'_> {
     ) -> Result<(), PrepareError> {
         let clk = self.witnesses.len() as u32;
         let fetch = self.mem.access(self.program, pc, insn, 2 * clk + 1).ok_or(PrepareError::Unmapped(at))?;
-        self.elements.push(chain_element(pc, insn, insn, fetch));
-        let (data_old, hint, element) = match data {
+        let fetch_element = chain_element(SlotKind::Fetch, pc, insn, insn, fetch);
+        let (data_old, hint, data_element) = match data {
             Some((addr, old, new)) => {
                 let hint = self.mem.access(self.program, addr, new, 2 * clk + 2).ok_or(PrepareError::Unmapped(at))?;
-                (old, hint, chain_element(addr, old, new, hint))
+                (old, hint, chain_element(SlotKind::Data, addr, old, new, hint))
             }
             None => (0, AccessHint::default(), Fr::from(0u64)),
         };
-        self.elements.push(element);
+        self.elements.push(step_element(fetch_element, data_element));
         self.witnesses.push(StepWitness { insn, hint: StepHint { data_old, input_byte }, fetch, data: hint });
         Ok(())
     }
@@ -302,7 +306,7 @@ pub fn prepare(
         output: Vec::new(),
         mem: MemoryTracker::default(),
         witnesses: Vec::with_capacity(steps.next_multiple_of(k)),
-        elements: Vec::with_capacity(2 * steps.next_multiple_of(k)),
+        elements: Vec::with_capacity(steps.next_multiple_of(k)),
     };
     for (i, s) in trace.steps()[..steps].iter().enumerate() {
         let accesses = trace.step_memory(i);
@@ -336,10 +340,10 @@ pub fn prepare(
     // A halted machine's steps: the no-op, no access (chain elements zero).
     while !run.witnesses.len().is_multiple_of(k) {
         run.witnesses.push(StepWitness { insn: NOP_WORD, ..StepWitness::default() });
-        run.elements.extend([Fr::from(0u64); 2]);
+        run.elements.push(Fr::from(0u64));
     }
     let mut h_acc = Fr::from(0u64);
-    for fold in run.elements.chunks(2 * k) {
+    for fold in run.elements.chunks(k) {
         let mut t = Transcript::new(ACCESS_CHAIN_LABEL);
         t.absorb(&h_acc);
         for e in fold {
