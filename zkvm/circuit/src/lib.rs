@@ -1,4 +1,4 @@
-//! The NVM step circuit (issue 7, in progress): RV32IM steps as R1CS over BN254's `Fr`, for the
+//! The NVM step circuit (issue 7): RV32IM steps as R1CS over BN254's `Fr`, for the
 //! folding engine (`nexus-nova`). The design the pieces are built to is in `ARCHITECTURE.md`
 //! ("The NVM prover"). Built so far:
 //!
@@ -18,7 +18,7 @@
 //!   input and output digests, exit code, step count);
 //! * [`proof`]: parameters per `k`, `prove` (run, prepare, fold) and `verify`, and the proof file.
 //!
-//! About 1,350 constraints per NVM step. Not yet: co-processors.
+//! 1,228 constraints per NVM step with its two memory accesses. Not yet: co-processors.
 
 pub mod bits;
 pub mod cpu;

@@ -209,3 +209,26 @@ fn a_halted_machine_only_idles() {
         assert!(prepare(&program, &[], &trace, trace.steps().len(), 8).is_err());
     }
 }
+
+#[test]
+fn a_skipped_or_repeated_instruction_does_not_balance() {
+    // Straight-line code, so any step can execute another instruction without trapping: the step
+    // circuit is satisfied, but the fetch removes a cell memory never held at that pc.
+    let mut code = li(A0, 1).to_vec();
+    code.extend([addi(A0, A0, 1), addi(A0, A0, 2), reg_op(RegOp::Add, A0, A0, A0), addi(A0, A0, 3)]);
+    code.extend(exit_seq());
+    let program = Program::from_elf(&elf(&code, &support::data_buffer(), 4096)).unwrap();
+    let (_, trace) = nexus_vm::Vm::new(&program, &[], nexus_vm::VmConfig::default()).unwrap().run_traced().unwrap();
+    let run = prepare(&program, &[], &trace, trace.steps().len(), 4).unwrap();
+    let honest = step_all(&run.invocations, &run.z0);
+    check_products(&program, honest[35], honest[33], honest[34], &run.finals).unwrap();
+    let insn = |i: usize| run.invocations[i / 4].steps[i % 4].insn;
+    // Step 3 executes step 4's instruction (step 3 skipped), or step 4 repeats step 3's.
+    for (at, word) in [(3, insn(4)), (4, insn(3))] {
+        let mut forged = run.invocations.clone();
+        forged[at / 4].steps[at % 4].insn = word;
+        let z = step_all(&forged, &run.z0);
+        let refused = check_products(&program, z[35], z[33], z[34], &run.finals);
+        assert_eq!(refused, Err(MemoryError::Unbalanced), "step {at} runs {word:#010x}");
+    }
+}
