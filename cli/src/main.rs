@@ -143,8 +143,8 @@ enum Command {
         #[arg(long)]
         program: Option<PathBuf>,
     },
-    /// Prove a run of an NVM program (Nexus Zero tier) to its exit and write a proof file. Co-processor
-    /// instructions are not proven yet: a run that uses one is refused with that reason.
+    /// Prove a run of an NVM program (Nexus Zero tier) to its exit and write a proof file; the
+    /// co-processors it calls (Keccak-f, SHA-256 compression) are proven by chains of their own.
     Prove {
         /// The program: APP.elf.
         elf: PathBuf,

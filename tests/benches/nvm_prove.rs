@@ -11,8 +11,11 @@
 //! * Per k: constraints per fold, and per NVM instruction of each workload (every fold of the run,
 //!   folding overhead and padding included); fold time and cycles/s on 1 and 2 threads (rayon pools
 //!   in this process, the mean of `TIMED_FOLDS` folds of the fibonacci run after its first).
+//! * Co-processor calls: each chain's fold (constraints, calls per fold, time) and a call's cost
+//!   with its CPU micro-steps.
 //! * Whole runs at `WHOLE_RUN_K` (64): proving time, verification time, proof size, and the process's
-//!   peak RSS so far.
+//!   peak RSS so far; the co-processor-backed `sha256::digest_accelerated` and `keccak256` of 1 KiB
+//!   too (their folds count the chains').
 //! * Per instruction class: the step circuit is uniform (every step has every sub-circuit), so each
 //!   class costs the same constraints; what differs is the witness the prover commits, where unused
 //!   parts carry zeros. The table counts one step's nonzero witness entries and those above 2^64 (a
@@ -35,6 +38,7 @@ use nexus_nvm_circuit::proof::{Folding, NvmParams, prove, verify};
 use nexus_nvm_circuit::steps::prepare;
 use nexus_sdk::nvm_envelope::NvmCall;
 use nexus_tests::{enc, example_apps};
+use nexus_vm::coprocessor::encode_custom0;
 use nexus_vm::{Program, Vm, VmConfig};
 
 const TIMED_FOLDS: usize = 4;
@@ -59,6 +63,8 @@ fn workloads() -> Vec<Workload> {
     vec![
         call("fibonacci", "fib", enc(&100u64), "fibonacci::fib(100)"),
         call("sha256", "digest", enc(&vec![0x61u8; 64]), "sha256::digest(64 B)"),
+        call("sha256", "digest_accelerated", enc(&vec![0x61u8; 1024]), "sha256::digest_accelerated(1 KiB)"),
+        call("sha256", "keccak256", enc(&vec![0x61u8; 1024]), "sha256::keccak256(1 KiB)"),
     ]
 }
 
@@ -106,7 +112,8 @@ fn per_k(workloads: &[Workload]) {
     for k in [8u64, 16, 32, 64, 128].into_iter().filter(|k| only.is_none_or(|o| o == *k)) {
         let params = NvmParams::new(k, Folding::Sequential).expect("setup");
         let per_fold = params.public_params().shape.num_constraints as u64;
-        let per_instruction: Vec<u64> = workloads
+        // The average is over the two plain workloads (fibonacci and sha256 without its co-processor).
+        let per_instruction: Vec<u64> = workloads[..2]
             .iter()
             .map(|w| {
                 let (_, trace) = Vm::new(&w.program, &w.envelope, VmConfig::default()).unwrap().run_traced().unwrap();
@@ -152,7 +159,7 @@ fn whole_runs(workloads: &[Workload]) {
             "| {} | {} | {} | {:.1} | {:.1} | {:.0} | {} | {:.1} | {} |",
             w.name,
             w.instructions,
-            proof.sequential.as_ref().map_or(0, |p| p.i),
+            proof.sequential.as_ref().map_or(0, |p| p.i) + proof.calls.iter().map(|c| c.proof.i).sum::<u64>(),
             setup.as_secs_f64(),
             proving.as_secs_f64(),
             w.instructions as f64 / proving.as_secs_f64(),
@@ -200,7 +207,8 @@ fn per_class() {
         r[A0 as usize] = fd;
         r
     };
-    let classes: [Class; 16] = [
+    let call_word = StepHint { call_new: 0x0102_0304, ..data };
+    let classes: [Class; 18] = [
         ("add (register)", reg_op(RegOp::Add, 3, 1, 2), regs, (0, 0), StepHint::default()),
         ("addi (immediate)", addi(3, 1, -7), regs, (0, 0), StepHint::default()),
         ("xor", reg_op(RegOp::Xor, 3, 1, 2), regs, (0, 0), StepHint::default()),
@@ -214,9 +222,11 @@ fn per_class() {
         ("bne (branch)", branch(Branch::Bne, 1, 2, 16), regs, (0, 0), StepHint::default()),
         ("jal", jal(1, 64), regs, (0, 0), StepHint::default()),
         ("lui", lui(3, 0x12345), regs, (0, 0), StepHint::default()),
-        ("read, one byte", ECALL, syscall(63, 0), (2, 5), StepHint { data_old: 0x8070_6050, input_byte: 0xab }),
+        ("read, one byte", ECALL, syscall(63, 0), (2, 5), StepHint { input_byte: 0xab, ..data }),
         ("write, one byte", ECALL, syscall(64, 1), (2, 0), data),
         ("exit", ECALL, syscall(93, 0), (0, 0), StepHint::default()),
+        ("keccak-f, one word", encode_custom0(0, 0, 0, 5, 0), regs, (3, 0), call_word),
+        ("sha-256, one block word", encode_custom0(1, 0, 0, 5, 5), regs, (3, 0), data),
     ];
     println!(
         "### Per instruction class (one step of the CPU circuit, memory slots excluded)
@@ -231,10 +241,51 @@ fn per_class() {
     println!();
 }
 
+/// Each co-processor's chain: constraints per fold, calls per fold, fold time (mean of
+/// `TIMED_FOLDS` folds after the first, random inputs, 2 threads), and a call's whole cost with
+/// its CPU micro-steps at k = 64.
+fn coprocessors() {
+    use nexus_nvm_circuit::coprocessor::{CallSteps, CallWitness, Kind, initial_call_state};
+    println!("\n### Co-processor calls, 2 threads\n");
+    println!(
+        "| co-processor | constraints per chain fold | calls per fold | fold ms | CPU steps per call | constraints per call (chain + CPU steps at k = 64) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    let cpu = NvmParams::new(64, Folding::Sequential).expect("setup");
+    let per_cpu_step = cpu.public_params().shape.num_constraints as u64 / 64;
+    for kind in Kind::ALL {
+        let pp = cpu.call_params(kind).expect("setup");
+        let per_fold = pp.shape.num_constraints as u64;
+        let calls: Vec<CallWitness> = (0..(TIMED_FOLDS + 1) * kind.calls_per_fold())
+            .map(|c| CallWitness {
+                call: c as u32 * 100,
+                inputs: (0..kind.words()).map(|i| (c * 131 + i) as u32 * 2_654_435_761).collect(),
+            })
+            .collect();
+        let folds = CallSteps::folds(kind, &calls);
+        let mean = pool(2).install(|| {
+            let mut proof = IvcProof::prove_first(pp, &folds[0], &initial_call_state(Fr::from(5u64))).expect("prove");
+            let t = Instant::now();
+            for f in &folds[1..] {
+                proof.prove_step(pp, f).expect("fold");
+            }
+            t.elapsed() / (folds.len() - 1) as u32
+        });
+        let steps = kind.words() as u64 + 1;
+        println!(
+            "| {kind:?} | {per_fold} | {} | {} | {steps} | {} |",
+            kind.calls_per_fold(),
+            ms(mean),
+            per_fold / kind.calls_per_fold() as u64 + steps * per_cpu_step
+        );
+    }
+}
+
 fn main() {
     let workloads = workloads();
     println!("## NVM prover\n");
     per_class();
     per_k(&workloads);
+    coprocessors();
     whole_runs(&workloads);
 }

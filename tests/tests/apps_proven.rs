@@ -57,12 +57,12 @@ fn sha256_digest_is_proven() {
 }
 
 #[test]
-fn a_co_processor_call_is_refused_before_proving() {
-    use nexus_nvm_circuit::{proof::ProveError, steps::PrepareError};
-    let program = Program::from_elf(&example_apps()["sha256"].elf).unwrap();
-    let envelope = enc(&NvmCall::new("digest_accelerated", None, enc(&vec![1u8; 64]), []));
-    let refused = prove(params(), &program, &envelope, |_, _| panic!("nothing is folded"));
-    assert!(matches!(refused, Err(ProveError::Prepare(PrepareError::Coprocessor(..)))), "{refused:?}");
+fn sha256_and_keccak_on_their_co_processors_are_proven() {
+    let data = vec![7u8; 100];
+    let expected: [u8; 32] = sha2::Sha256::digest(&data).into();
+    assert_eq!(prove_call("sha256", "digest_accelerated", enc(&data), None).output, enc(&expected));
+    let keccak = nexus_sdk::crypto::keccak256(&data);
+    assert_eq!(prove_call("sha256", "keccak256", enc(&data), None).output, enc(&keccak));
 }
 
 #[test]

@@ -28,6 +28,7 @@ use ark_r1cs_std::{alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::fp::
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 
 use crate::bits::{Word, decompose, from_bits, is_zero, pow2, value_u64};
+use crate::coprocessor::Kind;
 use crate::decode::{BRANCHES, DecodedVar, LOADS, MULDIV, Op, REGISTER_ALU, STORES};
 
 /// Number of registers held in the state (x1..x31; x0 is the constant 0).
@@ -177,6 +178,20 @@ pub struct StepOut {
     pub a0: FpVar<Fr>,
     /// The I/O the step did.
     pub io: IoOut,
+    /// The co-processor word the step moved, if any.
+    pub call: CallOut,
+}
+
+/// The word of a co-processor call a micro-step moves (see [`crate::coprocessor`]): the step's
+/// call element is `(clk − index, index, kind, data.old, data.new)`.
+#[derive(Clone, Debug)]
+pub struct CallOut {
+    /// 1 if the step moves a co-processor word.
+    pub active: FpVar<Fr>,
+    /// The kind's tag (0 Keccak-f, 1 SHA-256; meaningful when `active`).
+    pub kind: FpVar<Fr>,
+    /// The word's index in the call (the cursor's `done` before the step).
+    pub index: FpVar<Fr>,
 }
 
 /// The prover's values for one step besides the instruction word.
@@ -186,12 +201,14 @@ pub struct StepHint {
     pub data_old: u32,
     /// The input byte a `read` step moves into memory (0 otherwise).
     pub input_byte: u8,
+    /// The word a co-processor micro-step writes (0 otherwise).
+    pub call_new: u32,
 }
 
 impl StepHint {
     /// A step whose data word (if any) is `data_old` and that reads no input.
     pub fn data(data_old: u32) -> Self {
-        Self { data_old, input_byte: 0 }
+        Self { data_old, input_byte: 0, call_new: 0 }
     }
 }
 
@@ -208,6 +225,12 @@ impl StepHint {
 ///   circuit free of multi-lane shuffles and range comparisons (two zero tests decide "more"); the
 ///   cost is one step per I/O byte, below what guests spend per byte to decode or encode it.
 /// * Anything else (another number, another fd) has no satisfying witness, as the NVM traps.
+///
+/// Co-processor instructions ([`crate::coprocessor`]) run as micro-steps the same way: word `done`
+/// of the call per step, through the data slot, until all [`crate::coprocessor::Kind::words`] have
+/// moved; then the step that retires the instruction (pc + 4, no register written). The word a call
+/// writes is the prover's (range-checked on the remainder's bits, which no division uses then); the
+/// co-processor's own circuit, joined by the call elements, decides it.
 pub fn step(
     cs: &ConstraintSystemRef<Fr>,
     cur: &CpuVar,
@@ -271,6 +294,8 @@ pub fn step_decoded(
         return Err(SynthesisError::Unsatisfiable);
     }
     let is = |op: Op| FpVar::from(d.is(op));
+    let (keccak, sha) = (is(Op::Keccak), is(Op::Sha256));
+    let calls = &keccak + &sha;
 
     // System calls: which one, and whether a read/write moves a byte this step (`moves`) or retires.
     let is_ecall = is(Op::Ecall);
@@ -278,18 +303,29 @@ pub fn step_decoded(
     let sys = SyscallVar::new(cs, &is_ecall, a7, a0)?;
     // `done ≤ a2` and "input left ≥ 0" hold by induction (both start at their bound's side and
     // advance by one only while nonzero), so nonzero means "more".
-    let more = one() - FpVar::from(is_zero(cs, &(a2 - &io.done))?);
+    // A co-processor's bound is its word count instead of a2 (the same zero test).
+    let call_words = &keccak * Fr::from(Kind::Keccak.words() as u64) + &sha * Fr::from(Kind::Sha256.words() as u64);
+    let limit = a2 + &calls * (call_words - a2);
+    let more = one() - FpVar::from(is_zero(cs, &(limit - &io.done))?);
     let input_more = one() - FpVar::from(is_zero(cs, &io.input_left)?);
     let reads = materialize(cs, &(&sys.read * &more * &input_more))?;
     let outputs = materialize(cs, &(&sys.write_output * &more))?;
     let logs = materialize(cs, &(&sys.write_log * &more))?;
-    let moves = &reads + &outputs + &logs;
+    let call_moves = materialize(cs, &(&calls * &more))?;
+    let io_moves = &reads + &outputs + &logs;
+    let moves = &io_moves + &call_moves;
     let reads_or_writes = &sys.read + &sys.write_output + &sys.write_log;
-    let retires_io = &reads_or_writes - &moves;
+    let retires_io = &reads_or_writes - &io_moves;
     // Nothing is in progress at any other instruction.
-    (&(one() - &reads_or_writes) * &io.done).enforce_equal(&zero())?;
-    let moved_before = materialize(cs, &(&moves * &io.done))?;
-    let done = &moved_before + &moves;
+    (&(one() - &reads_or_writes - &calls) * &io.done).enforce_equal(&zero())?;
+    let moved_before = materialize(cs, &(&io_moves * &io.done))?;
+    let done = materialize(cs, &(&moves * (&io.done + Fr::from(1u64))))?;
+    // A call's word index in 6 bits (all zero at any other instruction). SHA-256's words 16..24 are
+    // its state at rs1 (written), the first 16 its block at rs2 (read); Keccak-f's 50 are at rs1.
+    let index_bits = decompose(cs, &(&calls * &io.done), 6)?;
+    let sha_state = &sha * FpVar::from(index_bits[4].clone());
+    let call_offset = from_bits(&index_bits) - &sha_state * Fr::from(16u64);
+    let call_writes = materialize(cs, &(&call_moves * (&keccak + &sha_state)))?;
     // The input byte enters as ECALL's `b` (its rs2/immediate is 0), so the store lanes below put
     // it in memory; zero unless the step reads.
     let input_byte = FpVar::new_witness(cs.clone(), || Ok(Fr::from(u64::from(hint.input_byte))))?;
@@ -299,6 +335,7 @@ pub fn step_decoded(
     let a = Word::from_var(cs, &read_reg(cs, &cur.regs, d.rs1())?)?;
     let rs2 = read_reg(cs, &cur.regs, d.rs2())?;
     let uses_rs2 = d.any(&REGISTER_ALU) + d.any(&MULDIV) + d.any(&BRANCHES) + d.any(&STORES);
+    let divides_or_calls = d.any(&[Op::Div, Op::Divu, Op::Rem, Op::Remu]) + &call_writes;
     let b = Word::from_var(cs, &(select(&uses_rs2, &rs2, &d.imm_i()) + &input_byte))?;
     // An ECALL's `b` is the input byte: 8 bits.
     (&is_ecall * (&b.value - from_bits(&b.bits[..8]))).enforce_equal(&zero())?;
@@ -349,7 +386,8 @@ pub fn step_decoded(
         |w: &Word, neg: &FpVar<Fr>| &w.value + neg * (FpVar::Constant(pow2(32)) - &w.value * Fr::from(2u64));
     let (n_abs, d_abs) = (magnitude(&a, &n_neg), magnitude(&b, &d_neg));
     let (qv, rv) = if cs.is_in_setup_mode() || value_u64(&divides).unwrap_or(0) == 0 {
-        (0, 0)
+        // A co-processor's written word rides on r's bits.
+        (0, if value_u64(&call_writes).unwrap_or(0) == 1 { u64::from(hint.call_new) } else { 0 })
     } else {
         let (n, dv) = (value_u64(&n_abs).unwrap_or(0), value_u64(&d_abs).unwrap_or(0));
         n.checked_div(dv).map_or((0, n), |q| (q, n % dv))
@@ -358,7 +396,7 @@ pub fn step_decoded(
     let r = Word::from_var(cs, &FpVar::new_witness(cs.clone(), || Ok(Fr::from(rv)))?)?;
     // Zero outside a division (unused parts carry zero), and q' = 0 when dividing by zero.
     (&(one() - &divides) * &q.value).enforce_equal(&zero())?;
-    (&(one() - &divides) * &r.value).enforce_equal(&zero())?;
+    (&(one() - &divides_or_calls) * &r.value).enforce_equal(&zero())?;
     (&d_zero * &q.value).enforce_equal(&zero())?;
 
     // One multiplier: a·2^s (SLL), a·2^(32−s) (SRL, SRA), a·b (MUL*), q'·|d| (DIV*, REM*).
@@ -403,8 +441,12 @@ pub fn step_decoded(
         + is(Op::Auipc) * d.imm_u()
         + (&is_jalr + &loads) * d.imm_i()
         + &stores * d.imm_s()
-        + &moved_before;
-    let base = select(&(&is_jalr + &loads + &stores), &a.value, &cur.pc) + &moves * (a1 - &cur.pc);
+        + &moved_before
+        + call_offset * Fr::from(4u64);
+    // A co-processor word is at rs1 + 4·offset, or for SHA-256's block at rs2 + 4·offset.
+    let base = select(&(&is_jalr + &loads + &stores + &calls), &a.value, &cur.pc)
+        + &io_moves * (a1 - &cur.pc)
+        + (&sha - &sha_state) * (&rs2 - &a.value);
     let target_bits = decompose(cs, &(base + offset), 33)?;
     // JALR clears bit 0 of its target (B.23).
     let target = from_bits(&target_bits[..32]) - &is_jalr * FpVar::from(target_bits[0].clone());
@@ -430,7 +472,7 @@ pub fn step_decoded(
     // Loads and stores: the word at `address & !3`; byte lane from the address's low bits.
     let (e0, e1) = (FpVar::from(target_bits[0].clone()), FpVar::from(target_bits[1].clone()));
     // Alignment (B.18): LW/SW need both low bits zero, LH/LHU/SH bit 0.
-    (d.any(&[Op::Lw, Op::Sw]) * (&e0 + &e1)).enforce_equal(&zero())?;
+    ((d.any(&[Op::Lw, Op::Sw]) + &call_moves) * (&e0 + &e1)).enforce_equal(&zero())?;
     (d.any(&[Op::Lh, Op::Lhu, Op::Sh]) * &e0).enforce_equal(&zero())?;
     let accesses = &loads + &stores + &moves;
     let old = Word::from_var(cs, &FpVar::new_witness(cs.clone(), || Ok(Fr::from(u64::from(hint.data_old))))?)?;
@@ -462,14 +504,15 @@ pub fn step_decoded(
     let new = &old.value
         + (is(Op::Sb) + &reads) * byte_delta
         + is(Op::Sh) * half_delta
-        + is(Op::Sw) * (&b.value - &old.value);
+        + is(Op::Sw) * (&b.value - &old.value)
+        + &call_writes * (&r.value - &old.value);
     let word_addr = from_bits(&target_bits[2..32]) * Fr::from(4u64);
     let data = MemSlot {
         active: accesses.clone(),
         addr: &accesses * word_addr,
         old: old.value.clone(),
         new,
-        write: &stores + &reads,
+        write: &stores + &reads + &call_writes,
     };
 
     // The value written to rd, selected by instruction group (exactly one selector is set).
@@ -495,7 +538,7 @@ pub fn step_decoded(
 
     // The write: rd's one-hot selector gated by "writes rd"; x0's selector updates nothing (B.19).
     // ECALL's rd is x0; a retiring read/write sets a0 to the bytes it moved.
-    let writes = one() - d.any(&BRANCHES) - is(Op::Fence) - &stores - &is_ecall;
+    let writes = one() - d.any(&BRANCHES) - is(Op::Fence) - &stores - &is_ecall - &calls;
     let rd_sel = one_hot(cs, d.rd())?;
     let mut regs = Vec::with_capacity(NUM_REGS);
     for (s, r) in rd_sel[1..].iter().zip(&cur.regs) {
@@ -503,8 +546,9 @@ pub fn step_decoded(
         regs.push(select_var(cs, &w, &rd_value, r)?);
     }
     regs[9] = select_var(cs, &retires_io, &io.done, &regs[9])?;
+    let call = CallOut { active: call_moves, kind: sha, index: io.done.clone() };
     let io = IoOut { done, reads, input_byte, outputs, logs, written_byte: byte };
-    Ok(StepOut { next: CpuVar { pc: next_pc, regs }, rd_value, data, exits, a0: a0.clone(), io })
+    Ok(StepOut { next: CpuVar { pc: next_pc, regs }, rd_value, data, exits, a0: a0.clone(), io, call })
 }
 
 /// Allocate a state as witnesses (tests and standalone synthesis).

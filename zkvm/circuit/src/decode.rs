@@ -13,6 +13,7 @@ use ark_r1cs_std::{alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::fp::
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 
 use crate::bits::{Word, alloc_bits, from_bits, pow2};
+use crate::coprocessor::Kind;
 
 /// The instructions this circuit executes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -64,10 +65,14 @@ pub enum Op {
     Remu,
     Fence,
     Ecall,
+    /// The Keccak-f\[1600\] co-processor (custom-0, funct3 0), see [`crate::coprocessor`].
+    Keccak,
+    /// The SHA-256 compression co-processor (custom-0, funct3 1).
+    Sha256,
 }
 
 /// Every [`Op`], in selector order.
-pub const OPS: [Op; 47] = [
+pub const OPS: [Op; 49] = [
     Op::Lui,
     Op::Auipc,
     Op::Jal,
@@ -115,6 +120,8 @@ pub const OPS: [Op; 47] = [
     Op::Remu,
     Op::Fence,
     Op::Ecall,
+    Op::Keccak,
+    Op::Sha256,
 ];
 
 /// The conditional branches.
@@ -188,6 +195,9 @@ impl Op {
             Fence => (0x0f, Some(0), None),
             // The whole word is fixed (0x0000_0073); the remaining fields are checked apart.
             Ecall => (0x73, Some(0), Some(0)),
+            // rd (and Keccak's rs2) must be x0 too; checked apart.
+            Keccak => (0x0b, Some(0), Some(0)),
+            Sha256 => (0x0b, Some(1), Some(0)),
         }
     }
 
@@ -199,7 +209,12 @@ impl Op {
                 let (o, g3, g7) = op.encoding();
                 o == opcode && g3.is_none_or(|g| g == f3) && g7.is_none_or(|g| g == f7)
             })
-            .filter(|op| *op != Op::Ecall || word == ECALL_WORD)
+            .filter(|op| match op {
+                Op::Ecall => word == ECALL_WORD,
+                Op::Keccak => Kind::of_insn(word) == Some(Kind::Keccak),
+                Op::Sha256 => Kind::of_insn(word) == Some(Kind::Sha256),
+                _ => true,
+            })
     }
 
     fn index(self) -> usize {
@@ -256,6 +271,11 @@ impl DecodedVar {
         // ECALL is one word exactly (rd, rs1 and rs2 zero too); EBREAK and the rest select nothing.
         (FpVar::from(d.is(Op::Ecall)) * (&d.word.value - Fr::from(u64::from(ECALL_WORD))))
             .enforce_equal(&FpVar::Constant(Fr::from(0u64)))?;
+        // A co-processor writes no register (rd = x0), and Keccak-f reads no rs2, as the NVM's
+        // co-processors claim words.
+        let zero = FpVar::Constant(Fr::from(0u64));
+        (d.any(&[Op::Keccak, Op::Sha256]) * from_bits(d.rd())).enforce_equal(&zero)?;
+        (FpVar::from(d.is(Op::Keccak)) * from_bits(d.rs2())).enforce_equal(&zero)?;
         Ok(d)
     }
 

@@ -21,6 +21,7 @@
 //! 1,228 constraints per NVM step with its two memory accesses. Not yet: co-processors.
 
 pub mod bits;
+pub mod coprocessor;
 pub mod cpu;
 pub mod decode;
 pub mod io;

@@ -1,5 +1,6 @@
 //! A proof of a whole NVM run, as a value and as bytes: the folding proof of its invocations, `k`,
-//! the run's input and output, and the final memory the verifier's memory check needs. [`prove`] runs the program, prepares the
+//! one folding proof per co-processor it called (always sequential: a chain is short), the run's
+//! input and output, and the final memory the verifier's memory check needs. [`prove`] runs the program, prepares the
 //! run and folds it; [`verify`] checks a proof against a program and returns the statement.
 //!
 //! Bytes go through [`nexus_nova::framing`] (magic `NXNVMPRF`, version, length, validating decode):
@@ -12,15 +13,19 @@ use nexus_nova::ivc::{IvcError, IvcProof, PublicParams};
 use nexus_nova::pcd::{NodeProof, PcdError};
 use nexus_vm::{Program, Vm, VmConfig, VmError};
 
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::coprocessor::{CallSteps, Kind, initial_call_state};
 use crate::io::PublicIo;
 use crate::memory::FinalCell;
-use crate::steps::{H_ACC, NvmSteps, PrepareError, STATE_LEN, initial_state, memory_challenge, prepare};
-use crate::verify::{RunError, Statement, finish};
+use crate::steps::{GAMMA, H_ACC, NvmSteps, PrepareError, STATE_LEN, initial_state, memory_challenge, prepare};
+use crate::verify::{CallChainEnd, RunError, Statement, call_chain_hashes, finish};
 
 /// Magic of a proof file.
 pub const PROOF_MAGIC: &[u8; 8] = b"NXNVMPRF";
 /// Version of the proof encoding.
-pub const PROOF_FORMAT_VERSION: u32 = 3;
+pub const PROOF_FORMAT_VERSION: u32 = 4;
 /// Largest `k` a verifier accepts from a proof (parameters are set up per `k`).
 pub const MAX_STEPS_PER_FOLD: u64 = 1 << 12;
 
@@ -50,6 +55,17 @@ pub struct NvmProof {
     pub input: Vec<u8>,
     /// What it wrote to fd 1.
     pub output: Vec<u8>,
+    /// One chain per co-processor called, in tag order.
+    pub calls: Vec<CallProof>,
+}
+
+/// The folding proof of one co-processor's calls.
+#[derive(Clone, Debug, PartialEq, Eq, CanonicalSerialize, CanonicalDeserialize)]
+pub struct CallProof {
+    /// The co-processor's tag ([`Kind::tag`]).
+    pub kind: u8,
+    /// Its chain, folded sequentially from [`initial_call_state`].
+    pub proof: IvcProof,
 }
 
 /// Errors from proving.
@@ -67,6 +83,9 @@ pub enum ProveError {
     /// Tree folding failed.
     #[error(transparent)]
     Tree(#[from] PcdError),
+    /// A co-processor's parameters could not be set up.
+    #[error("setting up a co-processor's parameters: {0}")]
+    Parameters(VerifyError),
 }
 
 /// Errors from verifying.
@@ -123,6 +142,14 @@ impl NvmProof {
         }
     }
 
+    /// The co-processor chains' final states, as the proof claims them.
+    fn call_ends(&self) -> Result<Vec<CallChainEnd<'_>>, RunError> {
+        self.calls
+            .iter()
+            .map(|c| Ok(CallChainEnd { kind: Kind::from_tag(c.kind).ok_or(RunError::CallChains)?, z: &c.proof.zi }))
+            .collect()
+    }
+
     fn final_cells(&self) -> Vec<FinalCell> {
         self.finals.iter().map(|[addr, value, t]| FinalCell { addr: *addr, value: *value, t: *t }).collect()
     }
@@ -136,6 +163,8 @@ pub struct NvmParams {
     k: u64,
     folding: Folding,
     pp: PublicParams,
+    /// Each co-processor's chain parameters, set up the first time a proof needs them.
+    calls: [OnceLock<PublicParams>; Kind::ALL.len()],
 }
 
 impl NvmParams {
@@ -150,7 +179,17 @@ impl NvmParams {
             Folding::Sequential => PublicParams::setup(&circuit).map_err(|e| VerifyError::Fold(e.to_string()))?,
             Folding::Tree => nexus_nova::pcd::setup(&circuit).map_err(|e| VerifyError::Fold(e.to_string()))?,
         };
-        Ok(Self { k, folding, pp })
+        Ok(Self { k, folding, pp, calls: Default::default() })
+    }
+
+    /// The parameters of `kind`'s chain (set up on first use, seconds).
+    pub fn call_params(&self, kind: Kind) -> Result<&PublicParams, VerifyError> {
+        let cell = &self.calls[usize::from(kind.tag())];
+        if let Some(pp) = cell.get() {
+            return Ok(pp);
+        }
+        let pp = PublicParams::setup(&CallSteps::placeholder(kind)).map_err(|e| VerifyError::Fold(e.to_string()))?;
+        Ok(cell.get_or_init(|| pp))
     }
 
     /// Steps per fold.
@@ -182,23 +221,47 @@ pub fn prove(
     let (_, trace) = vm.run_traced()?;
     let run = prepare(program, input, &trace, trace.steps().len(), params.k as usize)?;
     let pp = &params.pp;
+    let call_folds: Vec<Vec<CallSteps>> = run.calls.iter().map(|(kind, c)| CallSteps::folds(*kind, c)).collect();
+    let call_total: usize = call_folds.iter().map(Vec::len).sum();
+    // The CPU's folds come first; the chains' follow, counted in the same total.
+    let cpu_total = AtomicUsize::new(0);
+    let cpu_progress = |done: usize, total: usize| {
+        cpu_total.store(total, Ordering::Relaxed);
+        progress(done, total + call_total);
+    };
     let (sequential, tree) = match params.folding {
         Folding::Sequential => {
             let total = run.invocations.len();
             let mut ivc = IvcProof::prove_first(pp, &run.invocations[0], &run.z0)?;
-            progress(1, total);
+            cpu_progress(1, total);
             for (done, inv) in run.invocations[1..].iter().enumerate() {
                 ivc.prove_step(pp, inv)?;
-                progress(done + 2, total);
+                cpu_progress(done + 2, total);
             }
             (Some(ivc), None)
         }
         Folding::Tree => {
-            (None, Some(nexus_nova::pcd::prove_tree_with_progress(pp, &run.invocations, &run.z0, &progress)?))
+            (None, Some(nexus_nova::pcd::prove_tree_with_progress(pp, &run.invocations, &run.z0, &cpu_progress)?))
         }
     };
+    let gamma = run.z0[GAMMA];
+    let mut calls = Vec::with_capacity(call_folds.len());
+    let mut done = cpu_total.load(Ordering::Relaxed);
+    let total = done + call_total;
+    for ((kind, _), folds) in run.calls.iter().zip(&call_folds) {
+        let pp = params.call_params(*kind).map_err(ProveError::Parameters)?;
+        let mut ivc = IvcProof::prove_first(pp, &folds[0], &initial_call_state(gamma))?;
+        done += 1;
+        progress(done, total);
+        for f in &folds[1..] {
+            ivc.prove_step(pp, f)?;
+            done += 1;
+            progress(done, total);
+        }
+        calls.push(CallProof { kind: kind.tag(), proof: ivc });
+    }
     let finals = run.finals.iter().map(|c| [c.addr, c.value, c.t]).collect();
-    Ok(NvmProof { k: params.k, sequential, tree, finals, input: input.to_vec(), output: run.output })
+    Ok(NvmProof { k: params.k, sequential, tree, finals, input: input.to_vec(), output: run.output, calls })
 }
 
 /// Verify `proof` as a proof of a whole run of `program`; `params` must be those of the proof's `k`
@@ -216,7 +279,8 @@ pub fn verify(params: &NvmParams, program: &Program, proof: &NvmProof) -> Result
     // z₀ is the program's initial state on the claimed input, with the challenge the claimed chain,
     // output and final memory give.
     let h_acc: Fr = z[H_ACC];
-    let gamma = memory_challenge(program, proof.io(), h_acc, &finals);
+    let ends = proof.call_ends()?;
+    let gamma = memory_challenge(program, proof.io(), h_acc, &finals, &call_chain_hashes(&ends)?);
     let z0 = initial_state(program, gamma, proof.input.len());
     let fold_error = |e: &dyn std::fmt::Display| VerifyError::Fold(e.to_string());
     match (&proof.sequential, &proof.tree) {
@@ -224,5 +288,9 @@ pub fn verify(params: &NvmParams, program: &Program, proof: &NvmProof) -> Result
         (_, Some(root)) => root.verify(&params.pp, root.b, &z0).map(|_| ()).map_err(|e| fold_error(&e))?,
         (None, None) => return Err(VerifyError::Parameters(proof.k, folding)),
     }
-    Ok(finish(program, proof.io(), &z0, z, &finals)?)
+    for (c, end) in proof.calls.iter().zip(&ends) {
+        let pp = params.call_params(end.kind)?;
+        c.proof.verify(pp, c.proof.i, &initial_call_state(gamma)).map_err(|e| fold_error(&e))?;
+    }
+    Ok(finish(program, proof.io(), &z0, z, &finals, &ends)?)
 }

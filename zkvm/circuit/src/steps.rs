@@ -1,15 +1,16 @@
 //! The step circuit the folding engine folds: `k` NVM steps per fold over the state
 //!
 //! `z = [pc, x1..x31, clk, RS, WS, γ, h_acc, halted, exit_code,
-//!       io_done, in_pos, in_len, in_acc, out_len, out_acc, log_len]`
+//!       io_done, in_pos, in_len, in_acc, out_len, out_acc, log_len, CP]`
 //!
 //! (`clk` counts steps, `RS`/`WS` are the memory argument's products, `γ` its challenge,
 //! constant through the run, `h_acc` the access chain, `halted` set by the exiting ECALL with
 //! `exit_code` = a0; then the I/O streams: bytes the `read`/`write` in progress has moved, input
 //! bytes read of `in_len` (constant), output and log bytes written, and the Horner fingerprints
-//! `Σ bᵢ·γ^(n−1−i)` of the input read and the output written). A step is an instruction or one byte
-//! of a `read`/`write` ([`crate::cpu::step`]), so the instructions retired are
-//! `clk − in_pos − out_len − log_len`. Once halted, a step is a no-op (PROVER-PITFALLS B.24): its instruction must be
+//! `Σ bᵢ·γ^(n−1−i)` of the input read and the output written; `CP` is the product of the call
+//! elements of co-processor words moved, [`crate::coprocessor`]). A step is an instruction, one byte
+//! of a `read`/`write` or one word of a co-processor call ([`crate::cpu::step`]), so the
+//! instructions retired are `clk − in_pos − out_len − log_len − words of calls`. Once halted, a step is a no-op (PROVER-PITFALLS B.24): its instruction must be
 //! `ADDI x0, x0, 0`, it fetches nothing, and pc and clk stay; that is how the last invocation is
 //! filled out to `k` steps. Each step runs [`crate::cpu::step`], then
 //! its fetch (`pc`, the instruction word) and data slot through [`crate::memory::access`] at
@@ -21,9 +22,10 @@ use ark_bn254::Fr;
 use ark_r1cs_std::{GR1CSVar, alloc::AllocVar, eq::EqGadget, fields::fp::FpVar};
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 use nexus_nova::{step_circuit::StepCircuit, transcript::Transcript, transcript_gadget::TranscriptVar};
-use nexus_vm::{INITIAL_SP, OPCODE_CUSTOM_0, OPCODE_CUSTOM_1, Program, Trace};
+use nexus_vm::{INITIAL_SP, OPCODE_CUSTOM_0, OPCODE_CUSTOM_1, Program, Step, Trace};
 
 use crate::bits::pow2;
+use crate::coprocessor::{CallSteps, CallWitness, Kind, call_element_var};
 use crate::cpu::{CpuVar, IoCursor, MemSlot, NUM_REGS, StepHint, select_var, step};
 use crate::decode::{ECALL_WORD, NOP_WORD};
 use crate::io::PublicIo;
@@ -33,14 +35,18 @@ use crate::memory::{
 };
 
 /// Length of the state.
-pub const STATE_LEN: usize = 1 + NUM_REGS + 7 + 7;
+pub const STATE_LEN: usize = 1 + NUM_REGS + 7 + 7 + 1;
 /// Index of `clk` in the state (then `RS`, `WS`, `γ`, `h_acc`, `halted`, `exit_code`).
 pub const CLK: usize = 1 + NUM_REGS;
+/// Index of `γ` in the state.
+pub const GAMMA: usize = CLK + 3;
 /// Index of `h_acc` in the state.
 pub const H_ACC: usize = CLK + 4;
 /// Index of `io_done` in the state (then `in_pos`, `in_len`, `in_acc`, `out_len`, `out_acc`,
 /// `log_len`).
 pub const IO: usize = CLK + 7;
+/// Index of `CP`, the product of call elements.
+pub const CP: usize = IO + 7;
 /// Transcript label of the access chain.
 pub const ACCESS_CHAIN_LABEL: &[u8] = b"nexus-nvm/access-chain/v1";
 /// Transcript label of the memory challenge.
@@ -94,6 +100,7 @@ impl StepCircuit<Fr> for NvmSteps {
         let (mut io_done, mut in_pos, mut in_acc) = (io_done, in_pos, in_acc);
         let (mut out_len, mut out_acc, mut log_len) = (out_len, out_acc, log_len);
         let mut products = ProductsVar { rs, ws };
+        let mut cp = z[CP].clone();
         let mut chain = TranscriptVar::new(cs.clone(), ACCESS_CHAIN_LABEL)?;
         chain.absorb_fr(&[h_acc])?;
         let one = FpVar::Constant(Fr::from(1u64));
@@ -102,7 +109,7 @@ impl StepCircuit<Fr> for NvmSteps {
             // A halted machine executes the no-op and fetches nothing.
             (&halted * (&word - Fr::from(u64::from(NOP_WORD)))).enforce_equal(&FpVar::Constant(Fr::from(0u64)))?;
             let running = &one - &halted;
-            let cursor = IoCursor { done: io_done, input_left: &in_len - &in_pos };
+            let cursor = IoCursor { done: io_done.clone(), input_left: &in_len - &in_pos };
             let out = step(&cs, &cpu, &cursor, &word, s.insn, s.hint)?;
             let t_fetch = &clk * Fr::from(2u64) + Fr::from(1u64);
             let t_data = &t_fetch + Fr::from(1u64);
@@ -110,6 +117,10 @@ impl StepCircuit<Fr> for NvmSteps {
             let e1 = access(&cs, &mut products, &gamma, &fetch, &t_fetch, s.fetch, SlotKind::Fetch)?;
             let e2 = access(&cs, &mut products, &gamma, &out.data, &t_data, s.data, SlotKind::Data)?;
             chain.absorb_fr(&[e1 + e2 * pow2(FETCH_ELEMENT_BITS)])?;
+            // A co-processor word: its call is the clock at the call's first word.
+            let c = &out.call;
+            let element = call_element_var(&c.kind, &(&clk - &io_done), &c.index, &out.data.old, &out.data.new);
+            cp *= &c.active * (&gamma - element - Fr::from(1u64)) + Fr::from(1u64);
             let pc = select_var(&cs, &halted, &cpu.pc, &out.next.pc)?;
             cpu = CpuVar { pc, regs: out.next.regs };
             clk += &running;
@@ -129,10 +140,12 @@ impl StepCircuit<Fr> for NvmSteps {
         let ws = FpVar::new_witness(cs.clone(), || products.ws.value())?;
         rs.enforce_equal(&products.rs)?;
         ws.enforce_equal(&products.ws)?;
+        let cp_out = FpVar::new_witness(cs.clone(), || cp.value())?;
+        cp_out.enforce_equal(&cp)?;
         let mut out = vec![cpu.pc];
         out.extend(cpu.regs);
         out.extend([clk, rs, ws, gamma, chain.squeeze_fr()?, halted, exit_code]);
-        out.extend([io_done, in_pos, in_len, in_acc, out_len, out_acc, log_len]);
+        out.extend([io_done, in_pos, in_len, in_acc, out_len, out_acc, log_len, cp_out]);
         Ok(out)
     }
 }
@@ -149,6 +162,8 @@ pub struct PreparedRun {
     pub finals: Vec<FinalCell>,
     /// The public output the run wrote (fd 1).
     pub output: Vec<u8>,
+    /// The co-processor calls, per kind that was called (in tag order), for their chains.
+    pub calls: Vec<(Kind, Vec<CallWitness>)>,
 }
 
 /// Errors preparing a run for proving.
@@ -165,12 +180,12 @@ pub enum PrepareError {
     /// A step accesses memory the program cannot reach (the NVM would have trapped).
     #[error("step {0} accesses unmapped memory")]
     Unmapped(usize),
-    /// An instruction has more memory accesses than the circuit's one data slot (co-processors are
-    /// not proven yet).
+    /// An instruction has more memory accesses than the circuit's one data slot (only system calls
+    /// and co-processors have more, and they run as micro-steps).
     #[error("step {0} makes {1} memory accesses; the circuit has one data slot")]
     TooManyAccesses(usize, usize),
-    /// A co-processor instruction (custom-0/custom-1 opcode): not proven yet.
-    #[error("step {0} runs co-processor instruction {1:#010x}; co-processors are not proven yet")]
+    /// A custom-0/custom-1 instruction that is none of the co-processors the circuit proves.
+    #[error("step {0} runs custom instruction {1:#010x}, which is no co-processor the prover knows")]
     Coprocessor(usize, u32),
     /// A system call the circuit does not prove (the NVM serves no others).
     #[error("step {0} makes system call {1}; proven are read (63), write (64) and exit (93, 94)")]
@@ -186,22 +201,29 @@ pub enum PrepareError {
 
 /// The initial state of a run of `program` on an input of `input_len` bytes with memory challenge
 /// `γ`: the entry pc, the NVM's initial registers (sp = `INITIAL_SP`, the rest 0), `clk = 0`,
-/// `RS = WS = 1`, `h_acc = 0`, running, and empty streams.
+/// `RS = WS = 1`, `h_acc = 0`, running, empty streams, and `CP = 1`.
 pub fn initial_state(program: &Program, gamma: Fr, input_len: usize) -> Vec<Fr> {
     let zero = Fr::from(0u64);
     let mut z = vec![Fr::from(u64::from(program.entry()))];
     z.extend((1..=NUM_REGS).map(|r| Fr::from(if r == 2 { u64::from(INITIAL_SP) } else { 0 })));
     z.extend([zero, Fr::from(1u64), Fr::from(1u64), gamma, zero, zero, zero]);
-    z.extend([zero, zero, Fr::from(input_len as u64), zero, zero, zero, zero]);
+    z.extend([zero, zero, Fr::from(input_len as u64), zero, zero, zero, zero, Fr::from(1u64)]);
     z
 }
 
 /// The memory challenge: `γ = H(program digest, input and output digests, h_acc_final, final
-/// memory)`; the verifier draws it the same way from what the proof claims, so the prover is bound
-/// to every access, to the final memory and to the claimed output before `γ` exists (C.27). The
+/// memory, each co-processor's kind and input chain)`; the verifier draws it the same way from what
+/// the proof claims, so the prover is bound to every access, to the final memory, to every
+/// co-processor input and to the claimed output before `γ` exists (C.27). The
 /// streams' fingerprints are evaluated at `γ` too, which is why the output is hashed in: a prover
 /// who could choose the claimed output after `γ` could solve for bytes with the same fingerprint.
-pub fn memory_challenge(program: &Program, io: PublicIo<'_>, h_acc_final: Fr, finals: &[FinalCell]) -> Fr {
+pub fn memory_challenge(
+    program: &Program,
+    io: PublicIo<'_>,
+    h_acc_final: Fr,
+    finals: &[FinalCell],
+    call_chains: &[(Kind, Fr)],
+) -> Fr {
     let mut t = Transcript::new(CHALLENGE_LABEL);
     for digest in [program.digest(), io.input_digest(), io.output_digest()] {
         for chunk in digest.chunks(8) {
@@ -212,6 +234,11 @@ pub fn memory_challenge(program: &Program, io: PublicIo<'_>, h_acc_final: Fr, fi
     t.absorb(&(finals.len() as u64));
     for c in finals {
         t.absorb(&crate::memory::cell(c.addr, c.value, c.t, 0));
+    }
+    t.absorb(&(call_chains.len() as u64));
+    for (kind, h) in call_chains {
+        t.absorb(&u64::from(kind.tag()));
+        t.absorb(h);
     }
     t.squeeze_fr()
 }
@@ -225,22 +252,24 @@ struct Expansion<'a> {
     mem: MemoryTracker,
     witnesses: Vec<StepWitness>,
     elements: Vec<Fr>,
+    calls: [Vec<CallWitness>; Kind::ALL.len()],
 }
 
 impl Expansion<'_> {
-    /// One step: the fetch of `insn` at `pc`, and the data access `(addr, old, new)` if any.
+    /// One step: the fetch of `insn` at `pc`, and the data access `(addr, old, new)` if any;
+    /// `hint` gives the input byte and a co-processor's written word (its `data_old` is `old`).
     fn push(
         &mut self,
         at: usize,
         pc: u32,
         insn: u32,
         data: Option<(u32, u32, u32)>,
-        input_byte: u8,
+        extra: StepHint,
     ) -> Result<(), PrepareError> {
         let clk = self.witnesses.len() as u32;
         let fetch = self.mem.access(self.program, pc, insn, 2 * clk + 1).ok_or(PrepareError::Unmapped(at))?;
         let fetch_element = chain_element(SlotKind::Fetch, pc, insn, insn, fetch);
-        let (data_old, hint, data_element) = match data {
+        let (data_old, data, data_element) = match data {
             Some((addr, old, new)) => {
                 let hint = self.mem.access(self.program, addr, new, 2 * clk + 2).ok_or(PrepareError::Unmapped(at))?;
                 (old, hint, chain_element(SlotKind::Data, addr, old, new, hint))
@@ -248,8 +277,34 @@ impl Expansion<'_> {
             None => (0, AccessHint::default(), Fr::from(0u64)),
         };
         self.elements.push(step_element(fetch_element, data_element));
-        self.witnesses.push(StepWitness { insn, hint: StepHint { data_old, input_byte }, fetch, data: hint });
+        self.witnesses.push(StepWitness { insn, hint: StepHint { data_old, ..extra }, fetch, data });
         Ok(())
+    }
+
+    /// A co-processor call at `pc`: one step per word (read, or replaced by what the co-processor
+    /// computes), then the step that retires it; the call goes to its kind's chain.
+    fn call(&mut self, at: usize, s: &Step, kind: Kind) -> Result<(), PrepareError> {
+        let (rs1, rs2) = (s.read_values[0], s.read_values[1]);
+        let call = self.witnesses.len() as u32;
+        let addrs: Vec<u32> = (0..kind.words()).map(|i| kind.address(i, rs1, rs2)).collect();
+        if addrs.iter().any(|a| a % 4 != 0) {
+            return Err(PrepareError::Unmapped(at));
+        }
+        let inputs = addrs
+            .iter()
+            .map(|a| self.mem.value(self.program, *a).ok_or(PrepareError::Unmapped(at)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let outputs = kind.compute(&inputs);
+        for (i, addr) in addrs.iter().enumerate() {
+            // Words are distinct within the reads and within the writes, and every read comes
+            // first, so a word's value now is its input.
+            let old = self.mem.value(self.program, *addr).ok_or(PrepareError::Unmapped(at))?;
+            let new = if kind.writes(i) { outputs[i] } else { old };
+            let extra = StepHint { call_new: if kind.writes(i) { new } else { 0 }, ..StepHint::default() };
+            self.push(at, s.pc, s.insn, Some((*addr, old, new)), extra)?;
+        }
+        self.calls[usize::from(kind.tag())].push(CallWitness { call, inputs });
+        self.push(at, s.pc, s.insn, None, StepHint::default())
     }
 
     /// A `read` (from the input) or `write` (to the output, or the log when `!to_output`) of
@@ -271,15 +326,35 @@ impl Expansion<'_> {
                 let byte = *self.input.get(self.input_pos).ok_or(PrepareError::Input(at))?;
                 self.input_pos += 1;
                 let new = old & !(0xff << shift) | u32::from(byte) << shift;
-                self.push(at, pc, ECALL_WORD, Some((word, old, new)), byte)?;
+                self.push(
+                    at,
+                    pc,
+                    ECALL_WORD,
+                    Some((word, old, new)),
+                    StepHint { input_byte: byte, ..StepHint::default() },
+                )?;
             } else {
                 if to_output {
                     self.output.push((old >> shift) as u8);
                 }
-                self.push(at, pc, ECALL_WORD, Some((word, old, old)), 0)?;
+                self.push(at, pc, ECALL_WORD, Some((word, old, old)), StepHint::default())?;
             }
         }
-        self.push(at, pc, ECALL_WORD, None, 0)
+        self.push(at, pc, ECALL_WORD, None, StepHint::default())
+    }
+
+    /// Check that memory holds what the trace says step `at`'s accesses left (the last access to
+    /// each word decides).
+    fn agrees(&self, at: usize, accesses: &[nexus_vm::MemAccess]) -> Result<(), PrepareError> {
+        let mut last = std::collections::BTreeMap::new();
+        for a in accesses {
+            last.insert(a.addr, a.new);
+        }
+        if last.iter().all(|(addr, new)| self.mem.value(self.program, *addr) == Some(*new)) {
+            Ok(())
+        } else {
+            Err(PrepareError::Diverged(at))
+        }
     }
 }
 
@@ -307,6 +382,7 @@ pub fn prepare(
         mem: MemoryTracker::default(),
         witnesses: Vec::with_capacity(steps.next_multiple_of(k)),
         elements: Vec::with_capacity(steps.next_multiple_of(k)),
+        calls: Default::default(),
     };
     for (i, s) in trace.steps()[..steps].iter().enumerate() {
         let accesses = trace.step_memory(i);
@@ -314,25 +390,24 @@ pub fn prepare(
             let [number, fd, buf, _] = s.read_values;
             let moved = s.reg_write().map_or(0, |w| w.new);
             match (number, fd) {
-                (93 | 94, _) => run.push(i, s.pc, s.insn, None, 0)?,
+                (93 | 94, _) => run.push(i, s.pc, s.insn, None, StepHint::default())?,
                 (63, 0) => run.syscall(i, s.pc, true, false, buf, moved)?,
                 (64, 1 | 2) => run.syscall(i, s.pc, false, fd == 1, buf, moved)?,
                 _ => return Err(PrepareError::UnsupportedSyscall(i, number)),
             }
-            for a in accesses {
-                if run.mem.value(program, a.addr) != Some(a.new) {
-                    return Err(PrepareError::Diverged(i));
-                }
-            }
+            run.agrees(i, accesses)?;
             continue;
         }
         if matches!(s.insn & 0x7f, OPCODE_CUSTOM_0 | OPCODE_CUSTOM_1) {
-            return Err(PrepareError::Coprocessor(i, s.insn));
+            let kind = Kind::of_insn(s.insn).ok_or(PrepareError::Coprocessor(i, s.insn))?;
+            run.call(i, s, kind)?;
+            run.agrees(i, accesses)?;
+            continue;
         }
         if accesses.len() > 1 {
             return Err(PrepareError::TooManyAccesses(i, accesses.len()));
         }
-        run.push(i, s.pc, s.insn, accesses.first().map(|a| (a.addr, a.old, a.new)), 0)?;
+        run.push(i, s.pc, s.insn, accesses.first().map(|a| (a.addr, a.old, a.new)), StepHint::default())?;
     }
     if !halts && !run.witnesses.len().is_multiple_of(k) {
         return Err(PrepareError::Uneven { steps: run.witnesses.len(), k });
@@ -352,8 +427,12 @@ pub fn prepare(
         h_acc = t.squeeze_fr();
     }
     let finals = run.mem.finals();
-    let gamma = memory_challenge(program, PublicIo { input, output: &run.output }, h_acc, &finals);
+    let calls: Vec<(Kind, Vec<CallWitness>)> =
+        Kind::ALL.into_iter().zip(run.calls).filter(|(_, c)| !c.is_empty()).collect();
+    let chains: Vec<(Kind, Fr)> =
+        calls.iter().map(|(kind, c)| (*kind, CallSteps::chain(&CallSteps::folds(*kind, c), Fr::from(0u64)))).collect();
+    let gamma = memory_challenge(program, PublicIo { input, output: &run.output }, h_acc, &finals, &chains);
     let z0 = initial_state(program, gamma, input.len());
     let invocations = run.witnesses.chunks(k).map(|c| NvmSteps { steps: c.to_vec() }).collect();
-    Ok(PreparedRun { invocations, z0, finals, output: run.output })
+    Ok(PreparedRun { invocations, z0, finals, output: run.output, calls })
 }

@@ -1,7 +1,8 @@
 //! What the verifier does after the folding proof verifies: the run's initial state is the
 //! program's on the claimed input, the memory challenge was drawn from the access chain, final
-//! memory and output the proof claims, the machine halted, the memory products balance, and the
-//! stream fingerprints match the claimed input and output. Returns the statement.
+//! memory, co-processor inputs and output the proof claims, the machine halted, the memory products
+//! balance, the co-processor chains computed exactly the calls the CPU made, and the stream
+//! fingerprints match the claimed input and output. Returns the statement.
 
 use ark_bn254::Fr;
 use ark_ff::{BigInteger, PrimeField};
@@ -9,9 +10,10 @@ use nexus_vm::Program;
 
 use nexus_vm::{MAX_INPUT_BYTES, MAX_LOG_BYTES, MAX_OUTPUT_BYTES};
 
+use crate::coprocessor::{CALL_STATE_LEN, Kind};
 use crate::io::{PublicIo, fingerprint};
 use crate::memory::{FinalCell, MemoryError, check_products};
-use crate::steps::{CLK, IO, STATE_LEN, initial_state, memory_challenge};
+use crate::steps::{CLK, CP, IO, STATE_LEN, initial_state, memory_challenge};
 
 /// What a verified run proves: the program with this digest, run on the input with this digest,
 /// wrote the output with this digest and exited with this code after this many instructions.
@@ -55,6 +57,12 @@ pub enum RunError {
     /// The bytes the run wrote are not the claimed output.
     #[error("the run did not write the claimed output")]
     Output,
+    /// The co-processor chains did not compute the calls the CPU made.
+    #[error("the co-processor calls do not match the calls the program made")]
+    Calls,
+    /// A co-processor chain listed twice or out of order, or its state of the wrong length.
+    #[error("the co-processor chains are malformed")]
+    CallChains,
     /// A stream longer than the NVM allows (it would have refused the input or trapped).
     #[error("{0} bytes in {1}, above the NVM's limit")]
     Limit(u64, &'static str),
@@ -68,14 +76,39 @@ fn small(v: &Fr, what: &'static str) -> Result<u64, RunError> {
     Ok(big.0[0])
 }
 
+/// The final state of a co-processor chain whose folding proof verified from
+/// [`crate::coprocessor::initial_call_state`]: `[γ, h, P, calls]`.
+#[derive(Clone, Copy, Debug)]
+pub struct CallChainEnd<'a> {
+    /// Which co-processor.
+    pub kind: Kind,
+    /// The chain's final state.
+    pub z: &'a [Fr],
+}
+
+/// `(kind, h)` of each chain, for the memory challenge; refuses a chain of the wrong state length
+/// or listed out of tag order.
+pub fn call_chain_hashes(chains: &[CallChainEnd<'_>]) -> Result<Vec<(Kind, Fr)>, RunError> {
+    let mut out: Vec<(Kind, Fr)> = Vec::with_capacity(chains.len());
+    for c in chains {
+        if c.z.len() != CALL_STATE_LEN || out.last().is_some_and(|(k, _)| *k >= c.kind) {
+            return Err(RunError::CallChains);
+        }
+        out.push((c.kind, c.z[1]));
+    }
+    Ok(out)
+}
+
 /// Check the initial and final states `z0`, `z` of a verified folding proof of `program` on the
-/// claimed `io`, with the final memory `finals` the proof carries.
+/// claimed `io`, with the final memory `finals` the proof carries and the ends of its
+/// co-processor chains.
 pub fn finish(
     program: &Program,
     io: PublicIo<'_>,
     z0: &[Fr],
     z: &[Fr],
     finals: &[FinalCell],
+    chains: &[CallChainEnd<'_>],
 ) -> Result<Statement, RunError> {
     for v in [z0, z] {
         if v.len() != STATE_LEN {
@@ -87,13 +120,25 @@ pub fn finish(
     }
     let [clk, rs, ws, gamma, h_acc, halted, exit_code] = std::array::from_fn(|k| z[CLK + k]);
     let [_, in_pos, _, in_acc, out_len, out_acc, log_len] = std::array::from_fn(|k| z[IO + k]);
-    if gamma != memory_challenge(program, io, h_acc, finals) || z0 != initial_state(program, gamma, io.input.len()) {
+    let hashes = call_chain_hashes(chains)?;
+    if gamma != memory_challenge(program, io, h_acc, finals, &hashes)
+        || z0 != initial_state(program, gamma, io.input.len())
+        || chains.iter().any(|c| c.z[0] != gamma)
+    {
         return Err(RunError::InitialState);
     }
     if halted != Fr::from(1u64) {
         return Err(RunError::NotHalted);
     }
     check_products(program, gamma, rs, ws, finals)?;
+    // Every call element the CPU multiplied, the chains multiplied, and no other.
+    if z[CP] != chains.iter().map(|c| c.z[2]).product::<Fr>() {
+        return Err(RunError::Calls);
+    }
+    let mut call_words = 0u64;
+    for c in chains {
+        call_words += small(&c.z[3], "call count")? * c.kind.words() as u64;
+    }
     // `in_pos ≤ in_len` holds in circuit; `in_len` is the input's length by the initial state.
     let read = io.input.get(..small(&in_pos, "input position")? as usize).ok_or(RunError::Range("input position"))?;
     if in_acc != fingerprint(read, gamma) {
@@ -109,7 +154,7 @@ pub fn finish(
     if out_len != io.output.len() as u64 || out_acc != fingerprint(io.output, gamma) {
         return Err(RunError::Output);
     }
-    let moved = read.len() as u64 + out_len + log_len;
+    let moved = read.len() as u64 + out_len + log_len + call_words;
     let steps = small(&clk, "step count")?.checked_sub(moved).ok_or(RunError::Range("step count"))?;
     Ok(Statement {
         program_digest: program.digest(),

@@ -35,7 +35,7 @@ fn prove_unfolded(program: &Program, input: &[u8], k: usize) -> (PreparedRun, Ve
     let run = prepare(program, input, &trace, trace.steps().len(), k).unwrap();
     assert_eq!(run.output, result.output, "the output the circuit's steps write is the NVM's");
     let z = step_all(&run.invocations, &run.z0);
-    let statement = finish(program, PublicIo { input, output: &run.output }, &run.z0, &z, &run.finals).unwrap();
+    let statement = finish(program, PublicIo { input, output: &run.output }, &run.z0, &z, &run.finals, &[]).unwrap();
     assert_eq!((statement.exit_code, statement.steps), (result.exit_code, trace.steps().len() as u64));
     (run, z, statement)
 }
@@ -83,7 +83,7 @@ fn claims_of_other_input_or_output_are_refused() {
         PublicIo { output: &other_output, ..honest },
         PublicIo { output: &run.output[1..], ..honest },
     ] {
-        assert_eq!(finish(&program, claim, &run.z0, &z, &run.finals), Err(RunError::InitialState));
+        assert_eq!(finish(&program, claim, &run.z0, &z, &run.finals, &[]), Err(RunError::InitialState));
     }
     // A prover who draws γ for the claimed bytes and steps the same run from it: every step is
     // satisfied and memory balances, but the fingerprints are of the bytes the run moved.
@@ -91,10 +91,10 @@ fn claims_of_other_input_or_output_are_refused() {
         (PublicIo { input: &other_input, ..honest }, RunError::Input),
         (PublicIo { output: &other_output, ..honest }, RunError::Output),
     ] {
-        let gamma = memory_challenge(&program, claim, z[H_ACC], &run.finals);
+        let gamma = memory_challenge(&program, claim, z[H_ACC], &run.finals, &[]);
         let z0 = initial_state(&program, gamma, claim.input.len());
         let z = step_all(&run.invocations, &z0);
-        assert_eq!(finish(&program, claim, &z0, &z, &run.finals), Err(refusal));
+        assert_eq!(finish(&program, claim, &z0, &z, &run.finals, &[]), Err(refusal));
     }
 }
 
@@ -178,7 +178,7 @@ fn a_system_call_step_moves_one_byte_or_retires() {
         regs: syscall(63, 0, buf, 5),
         done: 2,
         input_left: 7,
-        hint: StepHint { data_old: 0x1122_3344, input_byte: 0xab },
+        hint: StepHint { data_old: 0x1122_3344, input_byte: 0xab, call_new: 0 },
     };
     let o = run_call(&read);
     assert!(o.ok && o.free.is_empty(), "free witnesses {:?}", o.free);
@@ -194,7 +194,7 @@ fn a_system_call_step_moves_one_byte_or_retires() {
         regs: syscall(64, 2, buf, 2),
         done: 1,
         input_left: 0,
-        hint: StepHint { data_old: 0x1122_3344, input_byte: 0 },
+        hint: StepHint { data_old: 0x1122_3344, input_byte: 0, call_new: 0 },
     };
     let o = run_call(&log);
     assert!(o.ok && o.free.is_empty());

@@ -40,7 +40,7 @@ fn whole_runs_balance_and_bind_the_challenge() {
         let (gamma, rs, ws, h_acc) = (z[35], z[33], z[34], z[H_ACC]);
         // The verifier's two checks: γ drawn from the chain and the final memory, products balanced.
         assert_eq!(gamma, run.z0[35]);
-        assert_eq!(memory_challenge(&program, PublicIo::EMPTY, h_acc, &run.finals), gamma);
+        assert_eq!(memory_challenge(&program, PublicIo::EMPTY, h_acc, &run.finals, &[]), gamma);
         check_products(&program, gamma, rs, ws, &run.finals).unwrap();
         // A final memory with one value changed, or one cell dropped, does not balance (C.30).
         let mut wrong = run.finals.clone();

@@ -11,7 +11,8 @@ use crate::TrapKind;
 pub const KECCAK_F1600_FUNCT3: u32 = 0;
 pub const KECCAK_F1600_FUNCT7: u32 = 0;
 
-const ROUND_CONSTANTS: [u64; 24] = [
+/// The round constants of iota.
+pub const ROUND_CONSTANTS: [u64; 24] = [
     0x0000_0000_0000_0001,
     0x0000_0000_0000_8082,
     0x8000_0000_0000_808a,
@@ -39,7 +40,7 @@ const ROUND_CONSTANTS: [u64; 24] = [
 ];
 
 /// Rotation offsets r[x][y] indexed by lane `x + 5*y`.
-const ROTATIONS: [u32; 25] =
+pub const ROTATIONS: [u32; 25] =
     [0, 1, 62, 28, 27, 36, 44, 6, 55, 20, 3, 10, 43, 25, 39, 41, 45, 15, 21, 8, 18, 2, 61, 56, 14];
 
 /// The Keccak-f\[1600\] permutation (24 rounds of theta, rho, pi, chi, iota).

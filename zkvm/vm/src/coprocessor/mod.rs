@@ -20,8 +20,11 @@ use std::sync::Arc;
 
 use crate::TrapKind;
 
-pub use keccak::{KECCAK_F1600_FUNCT3, KECCAK_F1600_FUNCT7, KeccakF1600, keccak_f1600};
-pub use sha256::{SHA256_COMPRESS_FUNCT3, SHA256_COMPRESS_FUNCT7, Sha256Compress, sha256_compress};
+pub use keccak::{
+    KECCAK_F1600_FUNCT3, KECCAK_F1600_FUNCT7, KeccakF1600, ROTATIONS as KECCAK_ROTATIONS,
+    ROUND_CONSTANTS as KECCAK_ROUND_CONSTANTS, keccak_f1600,
+};
+pub use sha256::{K as SHA256_K, SHA256_COMPRESS_FUNCT3, SHA256_COMPRESS_FUNCT7, Sha256Compress, sha256_compress};
 
 /// Word-granular memory access for co-processors. Addresses must be 4-byte aligned (otherwise the
 /// access traps as misaligned); permissions are the same as for ordinary loads and stores.
