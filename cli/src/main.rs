@@ -140,8 +140,12 @@ enum Command {
         #[arg(long)]
         group_key: Option<String>,
         /// The program a proof file must be a proof of (APP.elf): verifies a proof instead of a receipt.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "image_root")]
         program: Option<PathBuf>,
+        /// Or the program's image root (64 hex digits, as `nexus prove` prints it): verifies a proof
+        /// without the ELF, against the initial memory the proof opens.
+        #[arg(long)]
+        image_root: Option<String>,
     },
     /// Prove a run of an NVM program (Nexus Zero tier) to its exit and write a proof file; the
     /// co-processors it calls (Keccak-f, SHA-256 compression) are proven by chains of their own.
@@ -425,8 +429,15 @@ fn run(command: Command, json: bool) -> Result<()> {
             print_receipt(&served.receipt, &decode, json, served.batch.as_ref(), served.certified.as_ref());
             write_receipt_file(out.as_deref(), served.certified.as_ref())
         }
-        Command::Verify { file, group_key: _, program: Some(program) } => verify_proof_file(&file, &program, json),
-        Command::Verify { file, group_key, program: None } => verify_receipt_file(&file, group_key.as_deref(), json),
+        Command::Verify { file, group_key: _, program: Some(program), image_root: _ } => {
+            verify_proof_file(&file, ProofAgainst::Elf(&program), json)
+        }
+        Command::Verify { file, group_key: _, program: None, image_root: Some(root) } => {
+            verify_proof_file(&file, ProofAgainst::ImageRoot(&root), json)
+        }
+        Command::Verify { file, group_key, program: None, image_root: None } => {
+            verify_receipt_file(&file, group_key.as_deref(), json)
+        }
         Command::Prove { elf, function, inputs, k, out, tree } => {
             let input = nvm_input(function.as_deref(), args::encode_args(&inputs)?, None, &MemoryState::new())?;
             let out = out.unwrap_or_else(|| elf.with_extension("proof"));
@@ -821,7 +832,10 @@ fn prove_elf(elf: &Path, input: &[u8], (k, folding): (u64, Folding), out: &Path,
 
 fn print_statement(s: &nexus_nvm_circuit::verify::Statement, output: &[u8]) {
     use nexus_sdk::nvm_envelope::NvmReturn;
-    println!("  program    {}", hex::encode(s.program_digest));
+    if let Some(digest) = s.program_digest {
+        println!("  program    {}", hex::encode(digest));
+    }
+    println!("  image root {}", hex::encode(s.image_root));
     println!("  input      sha256 {}", hex::encode(s.input_digest));
     println!("  output     sha256 {} ({} bytes)", hex::encode(s.output_digest), output.len());
     // An SDK app's output is its result envelope; show the call's own output from it.
@@ -837,7 +851,8 @@ fn print_statement(s: &nexus_nvm_circuit::verify::Statement, output: &[u8]) {
 /// The statement as JSON fields.
 fn statement_json(s: &nexus_nvm_circuit::verify::Statement, output: &[u8]) -> serde_json::Value {
     serde_json::json!({
-        "program": hex::encode(s.program_digest),
+        "program": s.program_digest.map(hex::encode),
+        "image_root": hex::encode(s.image_root),
         "input_digest": hex::encode(s.input_digest),
         "output_digest": hex::encode(s.output_digest),
         "output": hex::encode(output),
@@ -846,17 +861,40 @@ fn statement_json(s: &nexus_nvm_circuit::verify::Statement, output: &[u8]) -> se
     })
 }
 
-/// `nexus verify PROOF --program APP.elf`: accept (exit 0) with the statement, or reject (exit 1) with
-/// the reason; a file that is not a proof is an error.
-fn verify_proof_file(file: &Path, elf: &Path, json: bool) -> Result<()> {
-    use nexus_nvm_circuit::proof::{NvmParams, NvmProof, verify};
-    let program =
-        nexus_vm::Program::from_elf(&std::fs::read(elf).with_context(|| format!("reading {}", elf.display()))?)?;
+/// What a proof file is verified against.
+enum ProofAgainst<'a> {
+    /// The program's ELF.
+    Elf(&'a Path),
+    /// The program's image root, in hex.
+    ImageRoot(&'a str),
+}
+
+/// `nexus verify PROOF --program APP.elf` (or `--image-root HEX`): accept (exit 0) with the
+/// statement, or reject (exit 1) with the reason; a file that is not a proof is an error.
+fn verify_proof_file(file: &Path, against: ProofAgainst<'_>, json: bool) -> Result<()> {
+    use nexus_nvm_circuit::proof::{NvmParams, NvmProof, verify, verify_image};
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let proof = NvmProof::from_bytes(&bytes).with_context(|| format!("{} is not a proof file", file.display()))?;
     let folding = proof.folding().context("the proof file holds no single folding proof")?;
     let params = NvmParams::new(proof.k, folding)?;
-    match verify(&params, &program, &proof) {
+    let verdict = match against {
+        ProofAgainst::Elf(elf) => {
+            let program = nexus_vm::Program::from_elf(
+                &std::fs::read(elf).with_context(|| format!("reading {}", elf.display()))?,
+            )?;
+            verify(&params, &program, &proof)
+        }
+        ProofAgainst::ImageRoot(hex_root) => {
+            let bytes: [u8; 32] = hex::decode(hex_root)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .context("the image root must be 64 hex digits")?;
+            let root =
+                nexus_nvm_circuit::image::fr_from_bytes(&bytes).context("the image root is not a field element")?;
+            verify_image(&params, root, &proof)
+        }
+    };
+    match verdict {
         Ok(statement) => {
             if json {
                 let mut value = statement_json(&statement, &proof.output);

@@ -54,6 +54,17 @@ fn prove_then_verify_accepts_and_bad_files_are_rejected() {
     let out = nexus(&["--json", "verify", proof_s, "--program", elf_s]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((v["accept"].as_bool(), v["exit_code"].as_u64()), (Some(true), Some(120)));
+    // Without the ELF, against the image root the statement names; another root is rejected.
+    let root = v["image_root"].as_str().unwrap().to_owned();
+    let out = nexus(&["verify", proof_s, "--image-root", &root]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success() && stdout.contains(&format!("image root {root}")), "{}", text(&out));
+    assert!(!stdout.contains("program    "), "no program digest without the ELF: {stdout}");
+    let other_root = format!("{}{}", if root.starts_with('0') { "1" } else { "0" }, &root[1..]);
+    let out = nexus(&["verify", proof_s, "--image-root", &other_root]);
+    assert!(!out.status.success() && !text(&out).starts_with("accept"), "{}", text(&out));
+    let out = nexus(&["verify", proof_s, "--image-root", "12"]);
+    assert!(!out.status.success() && text(&out).contains("64 hex digits"), "{}", text(&out));
 
     // Tampered in the middle (decodes or not: never accepted), truncated, under another program.
     let bytes = std::fs::read(&proof_path).unwrap();

@@ -27,7 +27,7 @@ fn prove_call(app: &str, function: &str, input: Vec<u8>, caller: Option<[u8; 32]
     let proof = prove(params(), &program, &envelope, |_, _| {}).unwrap();
     let statement = verify(params(), &program, &proof).unwrap();
     assert_eq!((statement.exit_code, statement.steps), (0, run.steps), "{app}::{function}");
-    assert_eq!(statement.program_digest, program.digest());
+    assert_eq!(statement.program_digest, Some(program.digest()));
     assert_eq!(statement.input_digest, <[u8; 32]>::from(sha2::Sha256::digest(&envelope)));
     assert_eq!(statement.output_digest, <[u8; 32]>::from(sha2::Sha256::digest(&run.output)));
     assert_eq!(proof.output, run.output);

@@ -1,6 +1,6 @@
 //! The NVM step circuit (issue 7): RV32IM steps as R1CS over BN254's `Fr`, for the
 //! folding engine (`nexus-nova`). The design the pieces are built to is in `ARCHITECTURE.md`
-//! ("The NVM prover"). Built so far:
+//! ("The NVM prover"):
 //!
 //! * [`bits`]: 32-bit words with constrained bit decompositions;
 //! * [`decode`]: one selector per instruction, fixed fields checked (non-canonical encodings select
@@ -16,14 +16,17 @@
 //!   to every access; the exiting ECALL halts the machine (later steps are no-ops);
 //! * [`verify`]: the checks after the folding proof verifies, returning the statement (program,
 //!   input and output digests, exit code, step count);
-//! * [`proof`]: parameters per `k`, `prove` (run, prepare, fold) and `verify`, and the proof file.
+//! * [`proof`]: parameters per `k`, `prove` (run, prepare, fold) and `verify`, and the proof file;
+//! * [`coprocessor`]: Keccak-f and SHA-256 compression as circuits of their own, folded in chains
+//!   joined to the CPU's micro-steps by call elements.
 //!
-//! 1,228 constraints per NVM step with its two memory accesses. Not yet: co-processors.
+//! 1,254 constraints per NVM step with its two memory accesses.
 
 pub mod bits;
 pub mod coprocessor;
 pub mod cpu;
 pub mod decode;
+pub mod image;
 pub mod io;
 pub mod memory;
 pub mod proof;

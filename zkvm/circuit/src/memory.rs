@@ -27,6 +27,7 @@ use nexus_vm::{Program, STACK_BOTTOM, STACK_TOP};
 
 use crate::bits::{decompose, pow2};
 use crate::cpu::MemSlot;
+use crate::image::Image;
 
 /// Bits of a timestamp: a run of up to `2^31 − 1` steps (two accesses each).
 pub const TIMESTAMP_BITS: u32 = 32;
@@ -100,7 +101,7 @@ pub struct FinalCell {
 
 /// The verifier's check: `Π (γ − initial) · ws = rs · Π (γ − final)` over the final cells (flags and
 /// initial values from the program, not from the proof).
-pub fn check_products(program: &Program, gamma: Fr, rs: Fr, ws: Fr, finals: &[FinalCell]) -> Result<(), MemoryError> {
+pub fn check_products(image: &Image<'_>, gamma: Fr, rs: Fr, ws: Fr, finals: &[FinalCell]) -> Result<(), MemoryError> {
     let (mut init, mut fin) = (Fr::from(1u64), Fr::from(1u64));
     let mut last: Option<u32> = None;
     for c in finals {
@@ -111,7 +112,7 @@ pub fn check_products(program: &Program, gamma: Fr, rs: Fr, ws: Fr, finals: &[Fi
         if c.addr % 4 != 0 {
             return Err(MemoryError::Misaligned(c.addr));
         }
-        let (v0, flags) = initial_cell(program, c.addr).ok_or(MemoryError::Unmapped(c.addr))?;
+        let (v0, flags) = image.initial(c.addr).ok_or(MemoryError::Unmapped(c.addr))?;
         init *= gamma - cell(c.addr, v0, 0, flags);
         fin *= gamma - cell(c.addr, c.value, c.t, flags);
     }

@@ -17,15 +17,17 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::coprocessor::{CallSteps, Kind, initial_call_state};
+use crate::image::{Image, ImageCommitment, ImageTree, InitialWord, Opening};
 use crate::io::PublicIo;
 use crate::memory::FinalCell;
+use crate::memory::initial_cell;
 use crate::steps::{GAMMA, H_ACC, NvmSteps, PrepareError, STATE_LEN, initial_state, memory_challenge, prepare};
 use crate::verify::{CallChainEnd, RunError, Statement, call_chain_hashes, finish};
 
 /// Magic of a proof file.
 pub const PROOF_MAGIC: &[u8; 8] = b"NXNVMPRF";
 /// Version of the proof encoding.
-pub const PROOF_FORMAT_VERSION: u32 = 4;
+pub const PROOF_FORMAT_VERSION: u32 = 5;
 /// Largest `k` a verifier accepts from a proof (parameters are set up per `k`).
 pub const MAX_STEPS_PER_FOLD: u64 = 1 << 12;
 
@@ -57,6 +59,38 @@ pub struct NvmProof {
     pub output: Vec<u8>,
     /// One chain per co-processor called, in tag order.
     pub calls: Vec<CallProof>,
+    /// The parts of the program's image root (a verifier with the ELF computes its own).
+    pub image: ImageCommitment,
+    /// The initial value, flags and image opening of every touched word outside the stack, in
+    /// address order: what a verifier holding only the image root ([`verify_image`]) checks the
+    /// memory argument against.
+    pub initial: Vec<OpenedWord>,
+}
+
+/// [`InitialWord`] as the proof file stores it.
+#[derive(Clone, Debug, PartialEq, Eq, CanonicalSerialize, CanonicalDeserialize)]
+pub struct OpenedWord {
+    /// Word address.
+    pub addr: u32,
+    /// Initial value.
+    pub value: u32,
+    /// Permission flags.
+    pub flags: u32,
+    /// Leaf index.
+    pub index: u32,
+    /// Siblings, leaf level first.
+    pub path: Vec<Fr>,
+}
+
+impl OpenedWord {
+    fn word(&self) -> InitialWord {
+        InitialWord {
+            addr: self.addr,
+            value: self.value,
+            flags: self.flags,
+            opening: Opening { index: self.index, path: self.path.clone() },
+        }
+    }
 }
 
 /// The folding proof of one co-processor's calls.
@@ -86,6 +120,10 @@ pub enum ProveError {
     /// A co-processor's parameters could not be set up.
     #[error("setting up a co-processor's parameters: {0}")]
     Parameters(VerifyError),
+    /// A touched word outside the stack is not in the program's image (a bug: the NVM would have
+    /// trapped).
+    #[error("word {0:#x} is not in the program's image")]
+    Image(u32),
 }
 
 /// Errors from verifying.
@@ -103,6 +141,10 @@ pub enum VerifyError {
     /// The folding proof does not verify.
     #[error("the folding proof does not verify: {0}")]
     Fold(String),
+    /// The proof's image is not the one named, or an initial word's opening does not verify
+    /// against it.
+    #[error("the proof's initial memory does not open against the image root")]
+    Opening,
     /// The run's checks fail.
     #[error(transparent)]
     Run(#[from] RunError),
@@ -229,7 +271,7 @@ pub fn prove(
         cpu_total.store(total, Ordering::Relaxed);
         progress(done, total + call_total);
     };
-    let (sequential, tree) = match params.folding {
+    let (sequential, tree_proof) = match params.folding {
         Folding::Sequential => {
             let total = run.invocations.len();
             let mut ivc = IvcProof::prove_first(pp, &run.invocations[0], &run.z0)?;
@@ -261,12 +303,50 @@ pub fn prove(
         calls.push(CallProof { kind: kind.tag(), proof: ivc });
     }
     let finals = run.finals.iter().map(|c| [c.addr, c.value, c.t]).collect();
-    Ok(NvmProof { k: params.k, sequential, tree, finals, input: input.to_vec(), output: run.output, calls })
+    let tree = ImageTree::new(program);
+    let stack = nexus_vm::STACK_BOTTOM..nexus_vm::STACK_TOP;
+    let initial = run
+        .finals
+        .iter()
+        .filter(|c| !stack.contains(&c.addr))
+        .map(|c| {
+            let (value, flags) = initial_cell(program, c.addr).ok_or(ProveError::Image(c.addr))?;
+            let opening = tree.open(c.addr).ok_or(ProveError::Image(c.addr))?;
+            Ok(OpenedWord { addr: c.addr, value, flags, index: opening.index, path: opening.path })
+        })
+        .collect::<Result<_, ProveError>>()?;
+    Ok(NvmProof {
+        k: params.k,
+        sequential,
+        tree: tree_proof,
+        finals,
+        input: input.to_vec(),
+        output: run.output,
+        calls,
+        image: tree.commitment(),
+        initial,
+    })
 }
 
 /// Verify `proof` as a proof of a whole run of `program`; `params` must be those of the proof's `k`
-/// and folding.
+/// and folding. The initial memory comes from the ELF (the proof's openings are not needed).
 pub fn verify(params: &NvmParams, program: &Program, proof: &NvmProof) -> Result<Statement, VerifyError> {
+    verify_with(params, &Image::of_program(program), proof)
+}
+
+/// Verify `proof` against a program's image root alone (no ELF): the proof's image commitment must
+/// hash to `image_root`, and the initial memory of the touched words comes from the proof's
+/// openings, each checked against it. The statement then names the program by its image root only.
+pub fn verify_image(params: &NvmParams, image_root: Fr, proof: &NvmProof) -> Result<Statement, VerifyError> {
+    if proof.image.root() != image_root {
+        return Err(VerifyError::Opening);
+    }
+    let words: Vec<InitialWord> = proof.initial.iter().map(OpenedWord::word).collect();
+    let image = Image::from_openings(proof.image, &words).ok_or(VerifyError::Opening)?;
+    verify_with(params, &image, proof)
+}
+
+fn verify_with(params: &NvmParams, image: &Image<'_>, proof: &NvmProof) -> Result<Statement, VerifyError> {
     let folding = proof.folding();
     if proof.k != params.k || folding != Some(params.folding) {
         return Err(VerifyError::Parameters(proof.k, folding));
@@ -280,8 +360,8 @@ pub fn verify(params: &NvmParams, program: &Program, proof: &NvmProof) -> Result
     // output and final memory give.
     let h_acc: Fr = z[H_ACC];
     let ends = proof.call_ends()?;
-    let gamma = memory_challenge(program, proof.io(), h_acc, &finals, &call_chain_hashes(&ends)?);
-    let z0 = initial_state(program, gamma, proof.input.len());
+    let gamma = memory_challenge(image.commitment.root(), proof.io(), h_acc, &finals, &call_chain_hashes(&ends)?);
+    let z0 = initial_state(image.commitment.entry, gamma, proof.input.len());
     let fold_error = |e: &dyn std::fmt::Display| VerifyError::Fold(e.to_string());
     match (&proof.sequential, &proof.tree) {
         (Some(ivc), _) => ivc.verify(&params.pp, ivc.i, &z0).map(|_| ()).map_err(|e| fold_error(&e))?,
@@ -292,5 +372,5 @@ pub fn verify(params: &NvmParams, program: &Program, proof: &NvmProof) -> Result
         let pp = params.call_params(end.kind)?;
         c.proof.verify(pp, c.proof.i, &initial_call_state(gamma)).map_err(|e| fold_error(&e))?;
     }
-    Ok(finish(program, proof.io(), &z0, z, &finals, &ends)?)
+    Ok(finish(image, proof.io(), &z0, z, &finals, &ends)?)
 }

@@ -28,6 +28,7 @@ use crate::bits::pow2;
 use crate::coprocessor::{CallSteps, CallWitness, Kind, call_element_var};
 use crate::cpu::{CpuVar, IoCursor, MemSlot, NUM_REGS, StepHint, select_var, step};
 use crate::decode::{ECALL_WORD, NOP_WORD};
+use crate::image::image_root_of;
 use crate::io::PublicIo;
 use crate::memory::{
     AccessHint, FETCH_ELEMENT_BITS, FinalCell, MemoryTracker, ProductsVar, SlotKind, access, chain_element,
@@ -199,33 +200,34 @@ pub enum PrepareError {
     Diverged(usize),
 }
 
-/// The initial state of a run of `program` on an input of `input_len` bytes with memory challenge
+/// The initial state of a run from `entry` (the program's entry point) on an input of `input_len` bytes with memory challenge
 /// `γ`: the entry pc, the NVM's initial registers (sp = `INITIAL_SP`, the rest 0), `clk = 0`,
 /// `RS = WS = 1`, `h_acc = 0`, running, empty streams, and `CP = 1`.
-pub fn initial_state(program: &Program, gamma: Fr, input_len: usize) -> Vec<Fr> {
+pub fn initial_state(entry: u32, gamma: Fr, input_len: usize) -> Vec<Fr> {
     let zero = Fr::from(0u64);
-    let mut z = vec![Fr::from(u64::from(program.entry()))];
+    let mut z = vec![Fr::from(u64::from(entry))];
     z.extend((1..=NUM_REGS).map(|r| Fr::from(if r == 2 { u64::from(INITIAL_SP) } else { 0 })));
     z.extend([zero, Fr::from(1u64), Fr::from(1u64), gamma, zero, zero, zero]);
     z.extend([zero, zero, Fr::from(input_len as u64), zero, zero, zero, zero, Fr::from(1u64)]);
     z
 }
 
-/// The memory challenge: `γ = H(program digest, input and output digests, h_acc_final, final
+/// The memory challenge: `γ = H(image root, input and output digests, h_acc_final, final
 /// memory, each co-processor's kind and input chain)`; the verifier draws it the same way from what
 /// the proof claims, so the prover is bound to every access, to the final memory, to every
 /// co-processor input and to the claimed output before `γ` exists (C.27). The
 /// streams' fingerprints are evaluated at `γ` too, which is why the output is hashed in: a prover
 /// who could choose the claimed output after `γ` could solve for bytes with the same fingerprint.
 pub fn memory_challenge(
-    program: &Program,
+    image_root: Fr,
     io: PublicIo<'_>,
     h_acc_final: Fr,
     finals: &[FinalCell],
     call_chains: &[(Kind, Fr)],
 ) -> Fr {
     let mut t = Transcript::new(CHALLENGE_LABEL);
-    for digest in [program.digest(), io.input_digest(), io.output_digest()] {
+    t.absorb(&image_root);
+    for digest in [io.input_digest(), io.output_digest()] {
         for chunk in digest.chunks(8) {
             t.absorb(&u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
         }
@@ -431,8 +433,9 @@ pub fn prepare(
         Kind::ALL.into_iter().zip(run.calls).filter(|(_, c)| !c.is_empty()).collect();
     let chains: Vec<(Kind, Fr)> =
         calls.iter().map(|(kind, c)| (*kind, CallSteps::chain(&CallSteps::folds(*kind, c), Fr::from(0u64)))).collect();
-    let gamma = memory_challenge(program, PublicIo { input, output: &run.output }, h_acc, &finals, &chains);
-    let z0 = initial_state(program, gamma, input.len());
+    let gamma =
+        memory_challenge(image_root_of(program), PublicIo { input, output: &run.output }, h_acc, &finals, &chains);
+    let z0 = initial_state(program.entry(), gamma, input.len());
     let invocations = run.witnesses.chunks(k).map(|c| NvmSteps { steps: c.to_vec() }).collect();
     Ok(PreparedRun { invocations, z0, finals, output: run.output, calls })
 }

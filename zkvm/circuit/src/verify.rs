@@ -6,21 +6,26 @@
 
 use ark_bn254::Fr;
 use ark_ff::{BigInteger, PrimeField};
-use nexus_vm::Program;
 
 use nexus_vm::{MAX_INPUT_BYTES, MAX_LOG_BYTES, MAX_OUTPUT_BYTES};
 
 use crate::coprocessor::{CALL_STATE_LEN, Kind};
+use crate::image::{Image, fr_bytes};
 use crate::io::{PublicIo, fingerprint};
 use crate::memory::{FinalCell, MemoryError, check_products};
 use crate::steps::{CLK, CP, IO, STATE_LEN, initial_state, memory_challenge};
 
-/// What a verified run proves: the program with this digest, run on the input with this digest,
-/// wrote the output with this digest and exited with this code after this many instructions.
+/// What a verified run proves: the program whose initial memory has this root, run on the input
+/// with this digest, wrote the output with this digest and exited with this code after this many
+/// instructions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Statement {
-    /// The NVM program digest (`Program::digest`).
-    pub program_digest: [u8; 32],
+    /// The Poseidon Merkle root of the initial memory image, with its size and entry point
+    /// ([`crate::image`]), as 32 little-endian bytes.
+    pub image_root: [u8; 32],
+    /// The NVM program digest (`Program::digest`), when verified against the ELF (`None` against
+    /// the image root alone).
+    pub program_digest: Option<[u8; 32]>,
     /// SHA-256 of the input (fd 0).
     pub input_digest: [u8; 32],
     /// SHA-256 of the output (fd 1).
@@ -99,11 +104,11 @@ pub fn call_chain_hashes(chains: &[CallChainEnd<'_>]) -> Result<Vec<(Kind, Fr)>,
     Ok(out)
 }
 
-/// Check the initial and final states `z0`, `z` of a verified folding proof of `program` on the
+/// Check the initial and final states `z0`, `z` of a verified folding proof of a run of `image` on the
 /// claimed `io`, with the final memory `finals` the proof carries and the ends of its
 /// co-processor chains.
 pub fn finish(
-    program: &Program,
+    image: &Image<'_>,
     io: PublicIo<'_>,
     z0: &[Fr],
     z: &[Fr],
@@ -121,8 +126,9 @@ pub fn finish(
     let [clk, rs, ws, gamma, h_acc, halted, exit_code] = std::array::from_fn(|k| z[CLK + k]);
     let [_, in_pos, _, in_acc, out_len, out_acc, log_len] = std::array::from_fn(|k| z[IO + k]);
     let hashes = call_chain_hashes(chains)?;
-    if gamma != memory_challenge(program, io, h_acc, finals, &hashes)
-        || z0 != initial_state(program, gamma, io.input.len())
+    let image_root = image.commitment.root();
+    if gamma != memory_challenge(image_root, io, h_acc, finals, &hashes)
+        || z0 != initial_state(image.commitment.entry, gamma, io.input.len())
         || chains.iter().any(|c| c.z[0] != gamma)
     {
         return Err(RunError::InitialState);
@@ -130,7 +136,7 @@ pub fn finish(
     if halted != Fr::from(1u64) {
         return Err(RunError::NotHalted);
     }
-    check_products(program, gamma, rs, ws, finals)?;
+    check_products(image, gamma, rs, ws, finals)?;
     // Every call element the CPU multiplied, the chains multiplied, and no other.
     if z[CP] != chains.iter().map(|c| c.z[2]).product::<Fr>() {
         return Err(RunError::Calls);
@@ -157,7 +163,8 @@ pub fn finish(
     let moved = read.len() as u64 + out_len + log_len + call_words;
     let steps = small(&clk, "step count")?.checked_sub(moved).ok_or(RunError::Range("step count"))?;
     Ok(Statement {
-        program_digest: program.digest(),
+        image_root: fr_bytes(&image_root),
+        program_digest: image.program_digest,
         input_digest: io.input_digest(),
         output_digest: io.output_digest(),
         exit_code: small(&exit_code, "exit code")? as u32,

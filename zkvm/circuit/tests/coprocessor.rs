@@ -11,6 +11,7 @@ use ark_relations::gr1cs::{ConstraintSystem, ConstraintSystemRef};
 use nexus_nvm_circuit::coprocessor::gates::{word_bits, word_value};
 use nexus_nvm_circuit::coprocessor::{CallSteps, CallWitness, Kind, initial_call_state, keccak, sha256};
 use nexus_nvm_circuit::cpu::{IoCursor, StepHint, alloc_state, step};
+use nexus_nvm_circuit::image::{Image, image_root_of};
 use nexus_nvm_circuit::io::PublicIo;
 use nexus_nvm_circuit::proof::{Folding, NvmParams, VerifyError, prove, verify};
 use nexus_nvm_circuit::steps::{GAMMA, H_ACC, memory_challenge, prepare};
@@ -152,7 +153,7 @@ fn a_forged_coprocessor_word_satisfies_the_cpu_but_not_the_join() {
     let ends = chain_states(&run.calls, run.z0[GAMMA]);
     let chain_ends: Vec<CallChainEnd<'_>> = ends.iter().map(|(kind, z)| CallChainEnd { kind: *kind, z }).collect();
     let honest = step_all(&run.invocations, &run.z0);
-    finish(&program, PublicIo::EMPTY, &run.z0, &honest, &run.finals, &chain_ends).unwrap();
+    finish(&Image::of_program(&program), PublicIo::EMPTY, &run.z0, &honest, &run.finals, &chain_ends).unwrap();
 
     // SHA-256's last state word is written by a micro-step; the prover claims another value and
     // keeps memory consistent (the word is never read again, the final memory says so).
@@ -169,14 +170,22 @@ fn a_forged_coprocessor_word_satisfies_the_cpu_but_not_the_join() {
     cell.value = forged;
     // γ as the verifier draws it from the forged run's access chain.
     let z = step_all(&run.invocations, &run.z0);
-    let gamma =
-        memory_challenge(&program, PublicIo::EMPTY, z[H_ACC], &run.finals, &call_chain_hashes(&chain_ends).unwrap());
+    let gamma = memory_challenge(
+        image_root_of(&program),
+        PublicIo::EMPTY,
+        z[H_ACC],
+        &run.finals,
+        &call_chain_hashes(&chain_ends).unwrap(),
+    );
     run.z0[GAMMA] = gamma;
     let ends = chain_states(&run.calls, gamma);
     let chain_ends: Vec<CallChainEnd<'_>> = ends.iter().map(|(kind, z)| CallChainEnd { kind: *kind, z }).collect();
     // Every CPU step is satisfied and memory balances; the call elements do not.
     let z = step_all(&run.invocations, &run.z0);
-    assert_eq!(finish(&program, PublicIo::EMPTY, &run.z0, &z, &run.finals, &chain_ends), Err(RunError::Calls));
+    assert_eq!(
+        finish(&Image::of_program(&program), PublicIo::EMPTY, &run.z0, &z, &run.finals, &chain_ends),
+        Err(RunError::Calls)
+    );
 }
 
 /// One synthesis of micro-step `done` of the co-processor instruction `word` (rs1 = x5, rs2 = x6);

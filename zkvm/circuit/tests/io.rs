@@ -9,6 +9,7 @@ use ark_bn254::Fr;
 use ark_ff::{One, PrimeField};
 use ark_r1cs_std::{GR1CSVar, alloc::AllocVar, fields::fp::FpVar};
 use ark_relations::gr1cs::ConstraintSystem;
+use nexus_nvm_circuit::image::{Image, image_root_of};
 use nexus_nvm_circuit::{
     cpu::{IoCursor, StepHint, alloc_state, state_values, step},
     io::PublicIo,
@@ -35,7 +36,9 @@ fn prove_unfolded(program: &Program, input: &[u8], k: usize) -> (PreparedRun, Ve
     let run = prepare(program, input, &trace, trace.steps().len(), k).unwrap();
     assert_eq!(run.output, result.output, "the output the circuit's steps write is the NVM's");
     let z = step_all(&run.invocations, &run.z0);
-    let statement = finish(program, PublicIo { input, output: &run.output }, &run.z0, &z, &run.finals, &[]).unwrap();
+    let statement =
+        finish(&Image::of_program(program), PublicIo { input, output: &run.output }, &run.z0, &z, &run.finals, &[])
+            .unwrap();
     assert_eq!((statement.exit_code, statement.steps), (result.exit_code, trace.steps().len() as u64));
     (run, z, statement)
 }
@@ -83,7 +86,10 @@ fn claims_of_other_input_or_output_are_refused() {
         PublicIo { output: &other_output, ..honest },
         PublicIo { output: &run.output[1..], ..honest },
     ] {
-        assert_eq!(finish(&program, claim, &run.z0, &z, &run.finals, &[]), Err(RunError::InitialState));
+        assert_eq!(
+            finish(&Image::of_program(&program), claim, &run.z0, &z, &run.finals, &[]),
+            Err(RunError::InitialState)
+        );
     }
     // A prover who draws γ for the claimed bytes and steps the same run from it: every step is
     // satisfied and memory balances, but the fingerprints are of the bytes the run moved.
@@ -91,10 +97,10 @@ fn claims_of_other_input_or_output_are_refused() {
         (PublicIo { input: &other_input, ..honest }, RunError::Input),
         (PublicIo { output: &other_output, ..honest }, RunError::Output),
     ] {
-        let gamma = memory_challenge(&program, claim, z[H_ACC], &run.finals, &[]);
-        let z0 = initial_state(&program, gamma, claim.input.len());
+        let gamma = memory_challenge(image_root_of(&program), claim, z[H_ACC], &run.finals, &[]);
+        let z0 = initial_state(program.entry(), gamma, claim.input.len());
         let z = step_all(&run.invocations, &z0);
-        assert_eq!(finish(&program, claim, &z0, &z, &run.finals, &[]), Err(refusal));
+        assert_eq!(finish(&Image::of_program(&program), claim, &z0, &z, &run.finals, &[]), Err(refusal));
     }
 }
 

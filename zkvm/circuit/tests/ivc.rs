@@ -6,6 +6,7 @@ mod support;
 
 use ark_bn254::Fr;
 use nexus_nova::ivc::{IvcProof, PublicParams};
+use nexus_nvm_circuit::image::{Image, image_root_of};
 use nexus_nvm_circuit::{
     io::PublicIo,
     memory::{MemoryError, check_products},
@@ -50,8 +51,8 @@ fn a_folded_run_verifies_and_its_memory_balances() {
     let proof = fold_all(&run.invocations, &run.z0);
     let z = proof.verify(&pp, run.invocations.len() as u64, &run.z0).unwrap().to_vec();
     let (rs, ws, gamma, h_acc) = (z[33], z[34], z[35], z[H_ACC]);
-    assert_eq!(memory_challenge(&program, PublicIo::EMPTY, h_acc, &run.finals, &[]), gamma);
-    check_products(&program, gamma, rs, ws, &run.finals).unwrap();
+    assert_eq!(memory_challenge(image_root_of(&program), PublicIo::EMPTY, h_acc, &run.finals, &[]), gamma);
+    check_products(&Image::of_program(&program), gamma, rs, ws, &run.finals).unwrap();
     let expected_x11 =
         trace.steps()[..12].iter().rev().find_map(|s| s.reg_write().filter(|w| w.index == 11)).unwrap().new;
     assert_eq!(z[11], Fr::from(u64::from(expected_x11)), "x11 after the run");
@@ -63,12 +64,12 @@ fn a_folded_run_verifies_and_its_memory_balances() {
     let proof = fold_all(&forged.invocations, &forged.z0);
     let z = proof.verify(&pp, 3, &forged.z0).unwrap().to_vec();
     let (rs, ws, gamma) = (z[33], z[34], z[35]);
-    assert_eq!(check_products(&program, gamma, rs, ws, &run.finals), Err(MemoryError::Unbalanced));
+    assert_eq!(check_products(&Image::of_program(&program), gamma, rs, ws, &run.finals), Err(MemoryError::Unbalanced));
     let mut lie = run.finals.clone();
     for c in &mut lie {
         c.value ^= 1;
     }
-    assert_eq!(check_products(&program, gamma, rs, ws, &lie), Err(MemoryError::Unbalanced));
+    assert_eq!(check_products(&Image::of_program(&program), gamma, rs, ws, &lie), Err(MemoryError::Unbalanced));
 }
 
 /// `a0 = 5!` by a loop, stored and reloaded through memory, then `exit(a0)`.
@@ -103,21 +104,29 @@ fn a_whole_run_proves_its_exit_code_and_step_count() {
     }
     // The verifier: z0 from the program and the challenge the final state's chain gives.
     let z = proof.zi.clone();
-    let gamma = memory_challenge(&program, PublicIo::EMPTY, z[H_ACC], &run.finals, &[]);
-    let z0 = nexus_nvm_circuit::steps::initial_state(&program, gamma, 0);
+    let gamma = memory_challenge(image_root_of(&program), PublicIo::EMPTY, z[H_ACC], &run.finals, &[]);
+    let z0 = nexus_nvm_circuit::steps::initial_state(program.entry(), gamma, 0);
     proof.verify(&pp, proof.i, &z0).unwrap();
-    let statement = nexus_nvm_circuit::verify::finish(&program, PublicIo::EMPTY, &z0, &z, &run.finals, &[]).unwrap();
+    let statement =
+        nexus_nvm_circuit::verify::finish(&Image::of_program(&program), PublicIo::EMPTY, &z0, &z, &run.finals, &[])
+            .unwrap();
     assert_eq!((statement.exit_code, statement.steps), (120, steps as u64));
-    assert_eq!(statement.program_digest, program.digest());
+    assert_eq!(statement.program_digest, Some(program.digest()));
     // Another program (one instruction different) has another digest and initial memory.
     let mut other_code = factorial_code();
     other_code[0] = lui(T0, 1);
     let other = nexus_vm::Program::from_elf(&elf(&other_code, &support::data_buffer(), 4096)).unwrap();
-    assert!(nexus_nvm_circuit::verify::finish(&other, PublicIo::EMPTY, &z0, &z, &run.finals, &[]).is_err());
+    assert!(
+        nexus_nvm_circuit::verify::finish(&Image::of_program(&other), PublicIo::EMPTY, &z0, &z, &run.finals, &[])
+            .is_err()
+    );
     // Claims about the run other than the truth are refused: a final memory not the run's.
     let mut finals = run.finals.clone();
     finals.pop();
-    assert!(nexus_nvm_circuit::verify::finish(&program, PublicIo::EMPTY, &z0, &z, &finals, &[]).is_err());
+    assert!(
+        nexus_nvm_circuit::verify::finish(&Image::of_program(&program), PublicIo::EMPTY, &z0, &z, &finals, &[])
+            .is_err()
+    );
 }
 
 #[test]
@@ -136,7 +145,8 @@ fn sequential_and_tree_proofs_of_the_same_run_both_verify() {
     let root = nexus_nova::pcd::prove_tree(&pp, &run.invocations, &run.z0).unwrap();
     let z = root.verify(&pp, run.invocations.len() as u64, &run.z0).unwrap().to_vec();
     let statement =
-        nexus_nvm_circuit::verify::finish(&program, PublicIo::EMPTY, &run.z0, &z, &run.finals, &[]).unwrap();
+        nexus_nvm_circuit::verify::finish(&Image::of_program(&program), PublicIo::EMPTY, &run.z0, &z, &run.finals, &[])
+            .unwrap();
     assert_eq!((statement.exit_code, statement.steps), (result.exit_code, trace.steps().len() as u64));
     assert_eq!(result.exit_code, 9);
     // The sequential proof of the same run ends in the same state.
@@ -186,14 +196,21 @@ fn proof_files_round_trip_and_bad_files_are_refused_cleanly() {
     // The first row: a run claimed from another start (pc, sp, or non-empty products) is refused.
     let z = &back.sequential.as_ref().unwrap().zi;
     let z0 = nexus_nvm_circuit::steps::initial_state(
-        &program,
-        memory_challenge(&program, PublicIo::EMPTY, z[H_ACC], &back_finals(&back), &[]),
+        program.entry(),
+        memory_challenge(image_root_of(&program), PublicIo::EMPTY, z[H_ACC], &back_finals(&back), &[]),
         0,
     );
     for (index, what) in [(0, "entry pc"), (2, "sp"), (33, "RS"), (32, "clk")] {
         let mut bad = z0.clone();
         bad[index] += ark_bn254::Fr::from(4u64);
-        let refused = nexus_nvm_circuit::verify::finish(&program, PublicIo::EMPTY, &bad, z, &back_finals(&back), &[]);
+        let refused = nexus_nvm_circuit::verify::finish(
+            &Image::of_program(&program),
+            PublicIo::EMPTY,
+            &bad,
+            z,
+            &back_finals(&back),
+            &[],
+        );
         assert!(refused.is_err(), "start with another {what} accepted");
     }
     // A claimed final memory that is not the run's, a proof under another program or k.

@@ -9,6 +9,7 @@ use ark_ff::One;
 use ark_r1cs_std::{alloc::AllocVar, fields::fp::FpVar};
 use ark_relations::gr1cs::ConstraintSystem;
 use nexus_nova::step_circuit::synthesize_step;
+use nexus_nvm_circuit::image::{Image, image_root_of};
 use nexus_nvm_circuit::{
     cpu::MemSlot,
     io::PublicIo,
@@ -40,22 +41,28 @@ fn whole_runs_balance_and_bind_the_challenge() {
         let (gamma, rs, ws, h_acc) = (z[35], z[33], z[34], z[H_ACC]);
         // The verifier's two checks: γ drawn from the chain and the final memory, products balanced.
         assert_eq!(gamma, run.z0[35]);
-        assert_eq!(memory_challenge(&program, PublicIo::EMPTY, h_acc, &run.finals, &[]), gamma);
-        check_products(&program, gamma, rs, ws, &run.finals).unwrap();
+        assert_eq!(memory_challenge(image_root_of(&program), PublicIo::EMPTY, h_acc, &run.finals, &[]), gamma);
+        check_products(&Image::of_program(&program), gamma, rs, ws, &run.finals).unwrap();
         // A final memory with one value changed, or one cell dropped, does not balance (C.30).
         let mut wrong = run.finals.clone();
         wrong[0].value ^= 1;
-        assert_eq!(check_products(&program, gamma, rs, ws, &wrong), Err(MemoryError::Unbalanced));
+        assert_eq!(check_products(&Image::of_program(&program), gamma, rs, ws, &wrong), Err(MemoryError::Unbalanced));
         let fewer = &run.finals[1..];
-        assert_eq!(check_products(&program, gamma, rs, ws, fewer), Err(MemoryError::Unbalanced));
+        assert_eq!(check_products(&Image::of_program(&program), gamma, rs, ws, fewer), Err(MemoryError::Unbalanced));
         // Duplicated or unordered addresses are refused before any product (C.30).
         let mut dup = run.finals.clone();
         dup.insert(1, dup[0]);
-        assert!(matches!(check_products(&program, gamma, rs, ws, &dup), Err(MemoryError::Order(_))));
+        assert!(matches!(
+            check_products(&Image::of_program(&program), gamma, rs, ws, &dup),
+            Err(MemoryError::Order(_))
+        ));
         let mut unmapped = run.finals.clone();
         unmapped.push(FinalCell { addr: 0x10, value: 0, t: 1 });
         unmapped.sort_by_key(|c| c.addr);
-        assert_eq!(check_products(&program, gamma, rs, ws, &unmapped), Err(MemoryError::Unmapped(0x10)));
+        assert_eq!(
+            check_products(&Image::of_program(&program), gamma, rs, ws, &unmapped),
+            Err(MemoryError::Unmapped(0x10))
+        );
     }
 }
 
@@ -100,7 +107,7 @@ fn a_read_of_a_value_memory_did_not_hold_does_not_balance() {
     let finals = [FinalCell { addr: DATA_VADDR, value: 5, t: 2 }];
     let (ok, rs, ws) = run_accesses(&honest, gamma);
     assert!(ok);
-    check_products(&program, gamma, rs, ws, &finals).unwrap();
+    check_products(&Image::of_program(&program), gamma, rs, ws, &finals).unwrap();
     // The read claims 6 (and the final memory follows the lie): the circuit is satisfied, the
     // products are not.
     let mut forged = honest;
@@ -108,15 +115,18 @@ fn a_read_of_a_value_memory_did_not_hold_does_not_balance() {
     let (ok, rs, ws) = run_accesses(&forged, gamma);
     assert!(ok);
     let lie = [FinalCell { addr: DATA_VADDR, value: 6, t: 2 }];
-    assert_eq!(check_products(&program, gamma, rs, ws, &lie), Err(MemoryError::Unbalanced));
-    assert_eq!(check_products(&program, gamma, rs, ws, &finals), Err(MemoryError::Unbalanced));
+    assert_eq!(check_products(&Image::of_program(&program), gamma, rs, ws, &lie), Err(MemoryError::Unbalanced));
+    assert_eq!(check_products(&Image::of_program(&program), gamma, rs, ws, &finals), Err(MemoryError::Unbalanced));
     // Reading the initial 7 again after the store (a stale read with t_old = 0) does not balance.
     let mut stale = honest;
     stale[1] = (SlotKind::Data, [1, D, 7, 7, 0], data_hint(0));
     let (ok, rs, ws) = run_accesses(&stale, gamma);
     assert!(ok);
     let finals_stale = [FinalCell { addr: DATA_VADDR, value: 7, t: 2 }];
-    assert_eq!(check_products(&program, gamma, rs, ws, &finals_stale), Err(MemoryError::Unbalanced));
+    assert_eq!(
+        check_products(&Image::of_program(&program), gamma, rs, ws, &finals_stale),
+        Err(MemoryError::Unbalanced)
+    );
 }
 
 #[test]
@@ -144,12 +154,19 @@ fn permissions_travel_with_the_cells() {
     // A fetch of the text balances; a fetch claiming a data cell executable does not.
     let (ok, rs, ws) = run_accesses(&[(SlotKind::Fetch, [1, text, insn, insn, 0], text_flags)], gamma);
     assert!(ok);
-    check_products(&program, gamma, rs, ws, &[FinalCell { addr: program.entry(), value: NOP, t: 1 }]).unwrap();
+    check_products(
+        &Image::of_program(&program),
+        gamma,
+        rs,
+        ws,
+        &[FinalCell { addr: program.entry(), value: NOP, t: 1 }],
+    )
+    .unwrap();
     let fetch_data = [(SlotKind::Fetch, [1, D, 7, 7, 0], AccessHint { t_old: 0, flags: EXECUTABLE | WRITABLE })];
     let (ok, rs, ws) = run_accesses(&fetch_data, gamma);
     assert!(ok);
     let finals = [FinalCell { addr: DATA_VADDR, value: 7, t: 1 }];
-    assert_eq!(check_products(&program, gamma, rs, ws, &finals), Err(MemoryError::Unbalanced));
+    assert_eq!(check_products(&Image::of_program(&program), gamma, rs, ws, &finals), Err(MemoryError::Unbalanced));
     // A fetch with its true (non-executable) flags is refused by the circuit.
     assert!(!run_accesses(&[(SlotKind::Fetch, [1, D, 7, 7, 0], data_hint(0))], gamma).0);
     // A store into the text: refused with the text's flags, unbalanced with forged ones.
@@ -158,7 +175,7 @@ fn permissions_travel_with_the_cells() {
     let (ok, rs, ws) = run_accesses(&[(SlotKind::Data, [1, text, insn, 0, 1], forged)], gamma);
     assert!(ok);
     let finals = [FinalCell { addr: program.entry(), value: 0, t: 1 }];
-    assert_eq!(check_products(&program, gamma, rs, ws, &finals), Err(MemoryError::Unbalanced));
+    assert_eq!(check_products(&Image::of_program(&program), gamma, rs, ws, &finals), Err(MemoryError::Unbalanced));
 }
 
 #[test]
@@ -192,7 +209,7 @@ fn a_halted_machine_only_idles() {
         (z[0], z[32], z[37], z[38]),
         (Fr::from(u64::from(ecall_pc)), Fr::from(steps as u64), Fr::one(), Fr::from(7u64))
     );
-    check_products(&program, z[35], z[33], z[34], &run.finals).unwrap();
+    check_products(&Image::of_program(&program), z[35], z[33], z[34], &run.finals).unwrap();
     // A filling step that is not the no-op is refused.
     let mut busy = run.invocations[0].clone();
     busy.steps[6].insn = addi(A0, A0, 1);
@@ -221,14 +238,14 @@ fn a_skipped_or_repeated_instruction_does_not_balance() {
     let (_, trace) = nexus_vm::Vm::new(&program, &[], nexus_vm::VmConfig::default()).unwrap().run_traced().unwrap();
     let run = prepare(&program, &[], &trace, trace.steps().len(), 4).unwrap();
     let honest = step_all(&run.invocations, &run.z0);
-    check_products(&program, honest[35], honest[33], honest[34], &run.finals).unwrap();
+    check_products(&Image::of_program(&program), honest[35], honest[33], honest[34], &run.finals).unwrap();
     let insn = |i: usize| run.invocations[i / 4].steps[i % 4].insn;
     // Step 3 executes step 4's instruction (step 3 skipped), or step 4 repeats step 3's.
     for (at, word) in [(3, insn(4)), (4, insn(3))] {
         let mut forged = run.invocations.clone();
         forged[at / 4].steps[at % 4].insn = word;
         let z = step_all(&forged, &run.z0);
-        let refused = check_products(&program, z[35], z[33], z[34], &run.finals);
+        let refused = check_products(&Image::of_program(&program), z[35], z[33], z[34], &run.finals);
         assert_eq!(refused, Err(MemoryError::Unbalanced), "step {at} runs {word:#010x}");
     }
 }

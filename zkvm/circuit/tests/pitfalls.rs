@@ -10,6 +10,7 @@ use ark_ff::{One, PrimeField};
 use ark_r1cs_std::{alloc::AllocVar, fields::fp::FpVar};
 use ark_relations::gr1cs::ConstraintSystem;
 use nexus_nova::r1cs::extract;
+use nexus_nvm_circuit::image::Image;
 use nexus_nvm_circuit::{
     bits::decompose,
     cpu::{IoCursor, StepHint, alloc_state, step},
@@ -92,13 +93,16 @@ fn c31_the_last_row_is_the_exit() {
     let steps = trace.steps().len();
     let run = prepare(&program, &[], &trace, steps - 1, steps - 1).unwrap();
     let z = step_all(&run.invocations, &run.z0);
-    assert_eq!(finish(&program, PublicIo::EMPTY, &run.z0, &z, &run.finals, &[]), Err(RunError::NotHalted));
+    assert_eq!(
+        finish(&Image::of_program(&program), PublicIo::EMPTY, &run.z0, &z, &run.finals, &[]),
+        Err(RunError::NotHalted)
+    );
     let run = prepare(&program, &[], &trace, steps, 2).unwrap();
     let z = step_all(&run.invocations, &run.z0);
-    let statement = finish(&program, PublicIo::EMPTY, &run.z0, &z, &run.finals, &[]).unwrap();
+    let statement = finish(&Image::of_program(&program), PublicIo::EMPTY, &run.z0, &z, &run.finals, &[]).unwrap();
     assert_eq!((statement.exit_code, statement.steps), (7, steps as u64));
     // The last invocation's final state names the exit; a stream counter past the end is refused.
     let mut late = z.clone();
     late[IO + 1] += Fr::one(); // in_pos beyond the (empty) input
-    assert!(finish(&program, PublicIo::EMPTY, &run.z0, &late, &run.finals, &[]).is_err());
+    assert!(finish(&Image::of_program(&program), PublicIo::EMPTY, &run.z0, &late, &run.finals, &[]).is_err());
 }

@@ -1,0 +1,81 @@
+//! The initial memory's Poseidon Merkle root: it names the image, its openings verify and nothing
+//! else does, and a proof verifies against the root alone (no ELF) with the same statement.
+
+mod support;
+
+use ark_bn254::Fr;
+use nexus_nvm_circuit::image::{ImageTree, fr_bytes, fr_from_bytes};
+use nexus_nvm_circuit::memory::{MemoryError, initial_cell};
+use nexus_nvm_circuit::proof::{Folding, NvmParams, VerifyError, prove, verify, verify_image};
+use nexus_nvm_circuit::verify::RunError;
+use nexus_vm::Program;
+use support::common::*;
+
+fn program_with(data: &[u8]) -> Program {
+    let mut code = li(5, DATA_VADDR).to_vec();
+    code.extend([lw(6, 5, 0), addi(6, 6, 1), sw(6, 5, 4), lw(7, 5, 2044)]);
+    Program::from_elf(&elf(&with_exit(code), data, 4096)).unwrap()
+}
+
+#[test]
+fn the_image_root_names_the_initial_memory_and_openings_check_words() {
+    let data = support::data_buffer();
+    let program = program_with(&data);
+    let tree = ImageTree::new(&program);
+    let commitment = tree.commitment();
+    assert_eq!(commitment.root(), ImageTree::new(&program).root(), "deterministic");
+    assert_eq!(fr_from_bytes(&fr_bytes(&commitment.root())), Some(commitment.root()));
+    // One byte of data elsewhere is another image.
+    let mut other = data.clone();
+    other[4000] ^= 1;
+    assert_ne!(ImageTree::new(&program_with(&other)).root(), commitment.root());
+
+    for addr in [program.entry(), DATA_VADDR, DATA_VADDR + 4092] {
+        let (value, flags) = initial_cell(&program, addr).unwrap();
+        let opening = tree.open(addr).unwrap();
+        assert!(commitment.verify_opening(addr, value, flags, &opening), "{addr:#x}");
+        // Another value, other flags, another address, another leaf or a changed sibling: refused.
+        assert!(!commitment.verify_opening(addr, value ^ 1, flags, &opening));
+        assert!(!commitment.verify_opening(addr, value, flags ^ 1, &opening));
+        assert!(!commitment.verify_opening(addr + 4, value, flags, &opening));
+        let mut moved = opening.clone();
+        moved.index ^= 1;
+        assert!(!commitment.verify_opening(addr, value, flags, &moved));
+        let mut bent = opening.clone();
+        bent.path[0] += Fr::from(1u64);
+        assert!(!commitment.verify_opening(addr, value, flags, &bent));
+        let mut short = opening;
+        short.path.pop();
+        assert!(!commitment.verify_opening(addr, value, flags, &short));
+    }
+    assert!(tree.open(0x10).is_none(), "an unmapped word has no opening");
+}
+
+#[test]
+fn a_proof_verifies_against_the_image_root_alone() {
+    let program = program_with(&support::data_buffer());
+    let params = NvmParams::new(8, Folding::Sequential).unwrap();
+    let proof = prove(&params, &program, &[], |_, _| {}).unwrap();
+    let with_elf = verify(&params, &program, &proof).unwrap();
+    let root = ImageTree::new(&program).root();
+    let alone = verify_image(&params, root, &proof).unwrap();
+    assert_eq!(with_elf.program_digest, Some(program.digest()));
+    assert_eq!(alone.program_digest, None);
+    assert_eq!(alone.image_root, fr_bytes(&root));
+    assert_eq!(
+        (alone.image_root, alone.steps, alone.exit_code),
+        (with_elf.image_root, with_elf.steps, with_elf.exit_code)
+    );
+
+    // Another root; an opened word with another value; a word left unopened.
+    assert_eq!(verify_image(&params, root + Fr::from(1u64), &proof), Err(VerifyError::Opening));
+    let mut forged = proof.clone();
+    forged.initial[0].value ^= 1;
+    assert_eq!(verify_image(&params, root, &forged), Err(VerifyError::Opening));
+    let mut missing = proof.clone();
+    let dropped = missing.initial.pop().unwrap().addr;
+    assert_eq!(
+        verify_image(&params, root, &missing),
+        Err(VerifyError::Run(RunError::Memory(MemoryError::Unmapped(dropped))))
+    );
+}
