@@ -1,13 +1,16 @@
 //! The initial memory as a Poseidon Merkle root: the name of a program's image in the statement,
 //! and what a verifier that holds only the root checks openings of touched words against.
 //!
-//! Leaves are the initial cells ([`crate::memory::cell`]: address, value, timestamp 0, permission
-//! flags) of every word the program maps from its ELF (the pages its segments cover, in address
-//! order), padded with zeros to a power of two; a node is the Poseidon hash of its two children. The
-//! stack is not in the tree: it is zero and writable by definition. The root hashed with the word
-//! count and the entry point is the image root: it names the initial state as fully as the ELF
-//! does, in one field element a contract can hold. A leaf names its own address, so an opening
-//! needs no index map, and the zero padding opens as no address (address 0 is never mapped).
+//! The image is its segment table (address, size in memory, bytes from the file, flags: what maps
+//! a word, with which permissions, and which words are zero) and the file's bytes. Leaves are the
+//! initial cells ([`crate::memory::cell`]: address, value, timestamp 0, permission flags) of the
+//! file-backed words of every segment, in address order, padded with zeros to a power of two; a
+//! node is the Poseidon hash of its two children. Everything else the program maps is zero by the
+//! table (.bss, a heap in it, page tails) and the stack is zero and writable by definition, so a
+//! 16 MiB heap costs the tree nothing. The image root hashes the tree's root, its leaf count, the
+//! entry point and the table: it names the initial state as fully as the ELF does, in one field
+//! element a contract can hold. A leaf names its own address, so an opening needs no index map,
+//! and the zero padding opens as no address (address 0 is never mapped).
 
 use std::collections::BTreeSet;
 
@@ -24,8 +27,61 @@ use crate::memory::{cell, initial_cell};
 pub const IMAGE_NODE_LABEL: &[u8] = b"nexus-nvm/image-node/v1";
 /// Transcript label of the image root.
 pub const IMAGE_ROOT_LABEL: &[u8] = b"nexus-nvm/image-root/v1";
-/// Largest tree the verifier walks: 2^24 words (64 MiB of image, above the NVM's image span).
+/// Largest tree the verifier walks: 2^24 words (64 MiB of file-backed image).
 pub const MAX_IMAGE_DEPTH: usize = 24;
+/// Most segments an image commitment may list.
+pub const MAX_IMAGE_SEGMENTS: usize = 64;
+
+/// A segment as the image commits to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, CanonicalSerialize, CanonicalDeserialize)]
+pub struct SegmentEntry {
+    /// First address.
+    pub vaddr: u32,
+    /// Size in memory.
+    pub memsz: u32,
+    /// Bytes from the file (the rest is zero).
+    pub filesz: u32,
+    /// `SEG_READ | SEG_WRITE | SEG_EXEC` bits.
+    pub flags: u32,
+}
+
+impl SegmentEntry {
+    /// The entry of a program's segment.
+    pub fn of(s: &nexus_vm::LoadSegment) -> Self {
+        SegmentEntry { vaddr: s.vaddr, memsz: s.memsz, filesz: s.data.len() as u32, flags: s.flags }
+    }
+
+    /// The table of `program`'s segments.
+    pub fn table(program: &Program) -> Vec<SegmentEntry> {
+        program.segments().iter().map(Self::of).collect()
+    }
+
+    fn end(&self) -> u64 {
+        u64::from(self.vaddr) + u64::from(self.memsz)
+    }
+
+    /// Whether the word at `addr` (aligned) holds bytes from the file.
+    fn file_backed(&self, addr: u32) -> bool {
+        let (a, start) = (u64::from(addr), u64::from(self.vaddr));
+        a + 4 > start && a < start + u64::from(self.filesz)
+    }
+}
+
+/// The segment that maps the word at `addr` (4-byte aligned; the first whose pages cover it, as
+/// the NVM maps whole pages) and the word's flags: writable from the segment, executable only
+/// inside an executable segment itself (as the NVM fetches). `None` if unmapped.
+pub fn locate(segments: impl IntoIterator<Item = SegmentEntry>, addr: u32) -> Option<(usize, u32)> {
+    let page = u64::from(nexus_vm::PAGE_BYTES);
+    let (i, seg) = segments.into_iter().enumerate().find(|(_, s)| {
+        let start = u64::from(s.vaddr) / page * page;
+        let end = s.end().div_ceil(page) * page;
+        u64::from(addr) >= start && u64::from(addr) + 4 <= end
+    })?;
+    let inside = addr >= seg.vaddr && u64::from(addr) + 4 <= seg.end();
+    let flags = (if seg.flags & nexus_vm::SEG_WRITE != 0 { crate::memory::WRITABLE } else { 0 })
+        | (if seg.flags & nexus_vm::SEG_EXEC != 0 && inside { crate::memory::EXECUTABLE } else { 0 });
+    Some((i, flags))
+}
 
 /// A program's image as a Merkle tree (prover side: every level kept for openings).
 #[derive(Clone, Debug)]
@@ -35,6 +91,7 @@ pub struct ImageTree {
     /// Word address of each unpadded leaf.
     addrs: Vec<u32>,
     entry: u32,
+    segments: Vec<SegmentEntry>,
 }
 
 /// An opening of one leaf: its index, and its siblings from the leaf up.
@@ -53,13 +110,12 @@ fn node(base: &Transcript, left: &Fr, right: &Fr) -> Fr {
     t.squeeze_fr()
 }
 
-/// Every word address the program maps from its ELF, in order.
-fn image_words(program: &Program) -> Vec<u32> {
-    let page = u64::from(nexus_vm::PAGE_BYTES);
+/// Every word address holding bytes from the file, in order.
+fn image_words(segments: &[SegmentEntry]) -> Vec<u32> {
     let mut words = BTreeSet::new();
-    for s in program.segments() {
-        let start = u64::from(s.vaddr) / page * page;
-        let end = u64::from(s.end()).div_ceil(page) * page;
+    for s in segments {
+        let start = u64::from(s.vaddr) / 4 * 4;
+        let end = (u64::from(s.vaddr) + u64::from(s.filesz)).div_ceil(4) * 4;
         words.extend((start..end).step_by(4).filter_map(|a| u32::try_from(a).ok()));
     }
     words.into_iter().collect()
@@ -68,7 +124,8 @@ fn image_words(program: &Program) -> Vec<u32> {
 impl ImageTree {
     /// The tree of `program`'s image (hashes each level in parallel).
     pub fn new(program: &Program) -> Self {
-        let addrs = image_words(program);
+        let segments = SegmentEntry::table(program);
+        let addrs = image_words(&segments);
         let mut leaves: Vec<Fr> = addrs
             .par_iter()
             .map(|a| initial_cell(program, *a).map_or(Fr::zero(), |(v, flags)| cell(*a, v, 0, flags)))
@@ -81,13 +138,12 @@ impl ImageTree {
             let above: Vec<Fr> = below.par_chunks(2).map(|p| node(&base, &p[0], &p[1])).collect();
             levels.push(above);
         }
-        Self { levels, addrs, entry: program.entry() }
+        Self { levels, addrs, entry: program.entry(), segments }
     }
 
-    /// The image root: `H(tree root, words, entry)`.
+    /// The image root.
     pub fn root(&self) -> Fr {
-        let top = self.levels.last().and_then(|l| l.first()).copied().unwrap_or_default();
-        image_root(top, self.addrs.len() as u64, self.entry)
+        self.commitment().root()
     }
 
     /// The opening of the word at `addr`, if the image maps it.
@@ -108,31 +164,54 @@ impl ImageTree {
             tree_root: self.levels.last().and_then(|l| l.first()).copied().unwrap_or_default(),
             words: self.addrs.len() as u64,
             entry: self.entry,
+            segments: self.segments.clone(),
         }
     }
 }
 
 /// The parts of an image root.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, CanonicalSerialize, CanonicalDeserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, CanonicalSerialize, CanonicalDeserialize)]
 pub struct ImageCommitment {
     /// The Merkle tree's root.
     pub tree_root: Fr,
-    /// Words in the image (leaves before padding).
+    /// File-backed words (leaves before padding).
     pub words: u64,
     /// The entry point.
     pub entry: u32,
+    /// The segment table.
+    pub segments: Vec<SegmentEntry>,
 }
 
 impl ImageCommitment {
-    /// The image root these parts hash to.
+    /// The image root these parts hash to: `H(tree root, words, entry, segment count, segments)`.
     pub fn root(&self) -> Fr {
-        image_root(self.tree_root, self.words, self.entry)
+        let mut t = Transcript::new(IMAGE_ROOT_LABEL);
+        t.absorb(&self.tree_root);
+        t.absorb(&self.words);
+        t.absorb(&u64::from(self.entry));
+        t.absorb(&(self.segments.len() as u64));
+        for s in &self.segments {
+            for v in [s.vaddr, s.memsz, s.filesz, s.flags] {
+                t.absorb(&u64::from(v));
+            }
+        }
+        t.squeeze_fr()
+    }
+
+    /// Whether the word at `addr` must be opened (it holds bytes from the file); otherwise its
+    /// initial value is zero.
+    pub fn file_backed(&self, addr: u32) -> bool {
+        self.segments.iter().any(|s| s.file_backed(addr))
     }
 
     /// Whether `opening` proves that the image's word at `addr` is `value` with `flags`.
     pub fn verify_opening(&self, addr: u32, value: u32, flags: u32, opening: &Opening) -> bool {
+        // `words` may come from a proof: bounded before any arithmetic on it.
+        if self.words > 1 << MAX_IMAGE_DEPTH || u64::from(opening.index) >= self.words {
+            return false;
+        }
         let depth = self.words.max(2).next_power_of_two().trailing_zeros() as usize;
-        if depth > MAX_IMAGE_DEPTH || opening.path.len() != depth || u64::from(opening.index) >= self.words {
+        if opening.path.len() != depth {
             return false;
         }
         let base = Transcript::new(IMAGE_NODE_LABEL);
@@ -144,14 +223,6 @@ impl ImageCommitment {
         }
         h == self.tree_root
     }
-}
-
-fn image_root(tree_root: Fr, words: u64, entry: u32) -> Fr {
-    let mut t = Transcript::new(IMAGE_ROOT_LABEL);
-    t.absorb(&tree_root);
-    t.absorb(&words);
-    t.absorb(&u64::from(entry));
-    t.squeeze_fr()
 }
 
 /// The initial memory as a verifier knows it: the image's commitment, and the initial value and
@@ -188,10 +259,14 @@ impl<'a> Image<'a> {
         }
     }
 
-    /// The image known by `commitment` alone, with the initial words a proof opened; `None` if an
-    /// opening does not verify. Stack words are zero and writable by definition; any other word
-    /// without an opening is unmapped.
+    /// The image known by `commitment` alone, with the file-backed words a proof opened; `None` if
+    /// the table is too long or an opening does not verify. Stack words are zero and writable by
+    /// definition, other mapped words zero unless file-backed, and a file-backed word without an
+    /// opening is refused as unmapped.
     pub fn from_openings(commitment: ImageCommitment, words: &[InitialWord]) -> Option<Self> {
+        if commitment.segments.len() > MAX_IMAGE_SEGMENTS {
+            return None;
+        }
         let mut cells = std::collections::BTreeMap::new();
         for w in words {
             if !commitment.verify_opening(w.addr, w.value, w.flags, &w.opening) {
@@ -199,11 +274,13 @@ impl<'a> Image<'a> {
             }
             cells.insert(w.addr, (w.value, w.flags));
         }
+        let segments = commitment.segments.clone();
         let lookup = move |a: u32| {
             if (nexus_vm::STACK_BOTTOM..nexus_vm::STACK_TOP).contains(&a) {
                 return Some((0, crate::memory::WRITABLE));
             }
-            cells.get(&a).copied()
+            let (_, flags) = locate(segments.iter().copied(), a)?;
+            if segments.iter().any(|s| s.file_backed(a)) { cells.get(&a).copied() } else { Some((0, flags)) }
         };
         Some(Self { commitment, program_digest: None, lookup: Box::new(lookup) })
     }

@@ -27,7 +27,7 @@ use nexus_vm::{Program, STACK_BOTTOM, STACK_TOP};
 
 use crate::bits::{decompose, pow2};
 use crate::cpu::MemSlot;
-use crate::image::Image;
+use crate::image::{Image, SegmentEntry, locate};
 
 /// Bits of a timestamp: a run of up to `2^31 − 1` steps (two accesses each).
 pub const TIMESTAMP_BITS: u32 = 32;
@@ -61,21 +61,14 @@ pub fn initial_cell(program: &Program, addr: u32) -> Option<(u32, u32)> {
     if (STACK_BOTTOM..STACK_TOP).contains(&addr) {
         return Some((0, WRITABLE));
     }
-    let page = nexus_vm::PAGE_BYTES;
-    let seg = program.segments().iter().find(|s| {
-        let start = s.vaddr / page * page;
-        let end = u64::from(s.end()).div_ceil(u64::from(page)) * u64::from(page);
-        u64::from(addr) >= u64::from(start) && u64::from(addr) + 4 <= end
-    })?;
+    let (i, flags) = locate(program.segments().iter().map(SegmentEntry::of), addr)?;
+    let seg = &program.segments()[i];
     let mut value = 0u32;
     for k in 0..4u32 {
         let byte =
             addr.checked_add(k).and_then(|b| b.checked_sub(seg.vaddr)).and_then(|off| seg.data.get(off as usize));
         value |= u32::from(*byte.unwrap_or(&0)) << (8 * k);
     }
-    let inside = addr >= seg.vaddr && u64::from(addr) + 4 <= u64::from(seg.end());
-    let flags = (if seg.flags & nexus_vm::SEG_WRITE != 0 { WRITABLE } else { 0 })
-        | (if seg.is_executable() && inside { EXECUTABLE } else { 0 });
     Some((value, flags))
 }
 

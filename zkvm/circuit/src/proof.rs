@@ -61,8 +61,8 @@ pub struct NvmProof {
     pub calls: Vec<CallProof>,
     /// The parts of the program's image root (a verifier with the ELF computes its own).
     pub image: ImageCommitment,
-    /// The initial value, flags and image opening of every touched word outside the stack, in
-    /// address order: what a verifier holding only the image root ([`verify_image`]) checks the
+    /// The initial value, flags and image opening of every touched file-backed word, in address
+    /// order (the segment table in `image` names the rest): what a verifier holding only the image root ([`verify_image`]) checks the
     /// memory argument against.
     pub initial: Vec<OpenedWord>,
 }
@@ -304,11 +304,12 @@ pub fn prove(
     }
     let finals = run.finals.iter().map(|c| [c.addr, c.value, c.t]).collect();
     let tree = ImageTree::new(program);
+    let image = tree.commitment();
     let stack = nexus_vm::STACK_BOTTOM..nexus_vm::STACK_TOP;
     let initial = run
         .finals
         .iter()
-        .filter(|c| !stack.contains(&c.addr))
+        .filter(|c| !stack.contains(&c.addr) && image.file_backed(c.addr))
         .map(|c| {
             let (value, flags) = initial_cell(program, c.addr).ok_or(ProveError::Image(c.addr))?;
             let opening = tree.open(c.addr).ok_or(ProveError::Image(c.addr))?;
@@ -323,7 +324,7 @@ pub fn prove(
         input: input.to_vec(),
         output: run.output,
         calls,
-        image: tree.commitment(),
+        image,
         initial,
     })
 }
@@ -342,7 +343,7 @@ pub fn verify_image(params: &NvmParams, image_root: Fr, proof: &NvmProof) -> Res
         return Err(VerifyError::Opening);
     }
     let words: Vec<InitialWord> = proof.initial.iter().map(OpenedWord::word).collect();
-    let image = Image::from_openings(proof.image, &words).ok_or(VerifyError::Opening)?;
+    let image = Image::from_openings(proof.image.clone(), &words).ok_or(VerifyError::Opening)?;
     verify_with(params, &image, proof)
 }
 

@@ -73,6 +73,10 @@ pub enum RunError {
     Limit(u64, &'static str),
 }
 
+/// The first clock value a run may not reach: its timestamps (`2·clk + 1`, `2·clk + 2`) must fit
+/// in [`crate::memory::TIMESTAMP_BITS`].
+pub const MAX_CLOCK: u64 = 1 << (crate::memory::TIMESTAMP_BITS - 1);
+
 fn small(v: &Fr, what: &'static str) -> Result<u64, RunError> {
     let big = v.into_bigint();
     if big.num_bits() > 32 {
@@ -161,7 +165,13 @@ pub fn finish(
         return Err(RunError::Output);
     }
     let moved = read.len() as u64 + out_len + log_len + call_words;
-    let steps = small(&clk, "step count")?.checked_sub(moved).ok_or(RunError::Range("step count"))?;
+    // A step's data access is at 2·clk + 2, which must stay below 2^32 (C.29): the clock ends
+    // below 2^31.
+    let clk = small(&clk, "step count")?;
+    if clk >= MAX_CLOCK {
+        return Err(RunError::Range("step count"));
+    }
+    let steps = clk.checked_sub(moved).ok_or(RunError::Range("step count"))?;
     Ok(Statement {
         image_root: fr_bytes(&image_root),
         program_digest: image.program_digest,

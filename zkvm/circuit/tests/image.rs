@@ -11,10 +11,13 @@ use nexus_nvm_circuit::verify::RunError;
 use nexus_vm::Program;
 use support::common::*;
 
+/// Loads and stores in the file-backed data and a store into the zero-filled (.bss) words after it.
 fn program_with(data: &[u8]) -> Program {
     let mut code = li(5, DATA_VADDR).to_vec();
     code.extend([lw(6, 5, 0), addi(6, 6, 1), sw(6, 5, 4), lw(7, 5, 2044)]);
-    Program::from_elf(&elf(&with_exit(code), data, 4096)).unwrap()
+    code.extend(li(9, DATA_VADDR + data.len() as u32 + 8));
+    code.extend([sw(6, 9, 0), lw(10, 9, 4)]);
+    Program::from_elf(&elf(&with_exit(code), data, data.len() as u32 + 8192)).unwrap()
 }
 
 #[test]
@@ -49,6 +52,10 @@ fn the_image_root_names_the_initial_memory_and_openings_check_words() {
         assert!(!commitment.verify_opening(addr, value, flags, &short));
     }
     assert!(tree.open(0x10).is_none(), "an unmapped word has no opening");
+    // Zero-filled words are named by the segment table, not the tree.
+    let bss = DATA_VADDR + data.len() as u32 + 8;
+    assert!(tree.open(bss).is_none() && !commitment.file_backed(bss) && commitment.file_backed(DATA_VADDR));
+    assert_eq!(initial_cell(&program, bss), Some((0, nexus_nvm_circuit::memory::WRITABLE)));
 }
 
 #[test]
@@ -67,6 +74,7 @@ fn a_proof_verifies_against_the_image_root_alone() {
         (with_elf.image_root, with_elf.steps, with_elf.exit_code)
     );
 
+    assert!(proof.initial.iter().all(|w| w.addr < DATA_VADDR + 4096), "only file-backed words are opened");
     // Another root; an opened word with another value; a word left unopened.
     assert_eq!(verify_image(&params, root + Fr::from(1u64), &proof), Err(VerifyError::Opening));
     let mut forged = proof.clone();

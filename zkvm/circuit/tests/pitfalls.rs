@@ -1,7 +1,8 @@
 //! Regression tests named after PROVER-PITFALLS entries that the broader suites cover only
 //! implicitly: an unwritten register that changes (B.12), bits that do not recombine into their
-//! value or wrap past the field (B.14), and the last row of a run (C.31: a run that stops before its
-//! exit, or whose exit step is changed).
+//! value or wrap past the field (B.14), counters past their width (C.29), a misaligned final cell
+//! (C.30) and the last row of a run (C.31: a run that stops before its exit, or whose exit step is
+//! changed).
 
 mod support;
 
@@ -15,7 +16,8 @@ use nexus_nvm_circuit::{
     bits::decompose,
     cpu::{IoCursor, StepHint, alloc_state, step},
     io::PublicIo,
-    steps::{IO, prepare},
+    memory::{FinalCell, MemoryError},
+    steps::{CLK, IO, prepare},
     verify::{RunError, finish},
 };
 use support::common::*;
@@ -105,4 +107,62 @@ fn c31_the_last_row_is_the_exit() {
     let mut late = z.clone();
     late[IO + 1] += Fr::one(); // in_pos beyond the (empty) input
     assert!(finish(&Image::of_program(&program), PublicIo::EMPTY, &run.z0, &late, &run.finals, &[]).is_err());
+}
+
+/// `li a0, 7; exit` on the NVM: the program and its honest final state, folded at k = 2.
+fn exit_seven() -> (nexus_vm::Program, nexus_nvm_circuit::steps::PreparedRun, Vec<Fr>) {
+    let mut code = li(A0, 7).to_vec();
+    code.extend(exit_seq());
+    let program = nexus_vm::Program::from_elf(&elf(&code, &support::data_buffer(), 4096)).unwrap();
+    let (_, trace) = nexus_vm::Vm::new(&program, &[], nexus_vm::VmConfig::default()).unwrap().run_traced().unwrap();
+    let run = prepare(&program, &[], &trace, trace.steps().len(), 2).unwrap();
+    let z = step_all(&run.invocations, &run.z0);
+    (program, run, z)
+}
+
+#[test]
+fn c29_counters_past_their_width_are_refused() {
+    // The clock bounds the timestamps (2·clk + 2 must stay below 2^32), the streams are bounded by
+    // the NVM's limits, and every counter is a 32-bit value: a final state claiming more is refused
+    // even where the rest of the run checks out.
+    let (program, run, z) = exit_seven();
+    let image = Image::of_program(&program);
+    finish(&image, PublicIo::EMPTY, &run.z0, &z, &run.finals, &[]).unwrap();
+    let cases: [(usize, u64, RunError); 5] = [
+        (CLK, 1 << 31, RunError::Range("step count")),
+        (CLK, 1 << 32, RunError::Range("step count")),
+        (IO + 1, 1 << 32, RunError::Range("input position")),
+        (
+            IO + 4,
+            nexus_vm::MAX_OUTPUT_BYTES as u64 + 1,
+            RunError::Limit(nexus_vm::MAX_OUTPUT_BYTES as u64 + 1, "the output"),
+        ),
+        (IO + 6, nexus_vm::MAX_LOG_BYTES as u64 + 1, RunError::Limit(nexus_vm::MAX_LOG_BYTES as u64 + 1, "the log")),
+    ];
+    for (index, value, refusal) in cases {
+        let mut bad = z.clone();
+        bad[index] = Fr::from(value);
+        assert_eq!(
+            finish(&image, PublicIo::EMPTY, &run.z0, &bad, &run.finals, &[]),
+            Err(refusal),
+            "z[{index}] = {value}"
+        );
+    }
+}
+
+#[test]
+fn c30_a_misaligned_final_cell_is_refused() {
+    let (program, run, z) = exit_seven();
+    let mut finals = run.finals.clone();
+    let at = finals.partition_point(|c| c.addr < DATA_VADDR + 2);
+    finals.insert(at, FinalCell { addr: DATA_VADDR + 2, value: 0, t: 0 });
+    let refused = finish(&Image::of_program(&program), PublicIo::EMPTY, &run.z0, &z, &finals, &[]);
+    // γ is drawn from the claimed final memory, so the run no longer starts from its challenge;
+    // the memory check itself names the misaligned cell.
+    assert_eq!(refused, Err(RunError::InitialState));
+    let gamma = z[CLK + 3];
+    assert_eq!(
+        nexus_nvm_circuit::memory::check_products(&Image::of_program(&program), gamma, z[CLK + 1], z[CLK + 2], &finals),
+        Err(MemoryError::Misaligned(DATA_VADDR + 2))
+    );
 }
