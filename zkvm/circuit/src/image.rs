@@ -67,20 +67,23 @@ impl SegmentEntry {
     }
 }
 
-/// The segment that maps the word at `addr` (4-byte aligned; the first whose pages cover it, as
-/// the NVM maps whole pages) and the word's flags: writable from the segment, executable only
-/// inside an executable segment itself (as the NVM fetches). `None` if unmapped.
-pub fn locate(segments: impl IntoIterator<Item = SegmentEntry>, addr: u32) -> Option<(usize, u32)> {
+/// The flags of the word at `addr` (4-byte aligned), or `None` if no segment's pages cover it (the
+/// NVM maps whole pages): writable if its page is (segments sharing a page have equal flags, the
+/// loader checks), executable only if an executable segment holds the whole word (as the NVM
+/// fetches).
+pub fn locate(segments: impl IntoIterator<Item = SegmentEntry> + Clone, addr: u32) -> Option<u32> {
     let page = u64::from(nexus_vm::PAGE_BYTES);
-    let (i, seg) = segments.into_iter().enumerate().find(|(_, s)| {
+    let a = u64::from(addr);
+    let seg = segments.clone().into_iter().find(|s| {
         let start = u64::from(s.vaddr) / page * page;
-        let end = s.end().div_ceil(page) * page;
-        u64::from(addr) >= start && u64::from(addr) + 4 <= end
+        a >= start && a + 4 <= s.end().div_ceil(page) * page
     })?;
-    let inside = addr >= seg.vaddr && u64::from(addr) + 4 <= seg.end();
-    let flags = (if seg.flags & nexus_vm::SEG_WRITE != 0 { crate::memory::WRITABLE } else { 0 })
-        | (if seg.flags & nexus_vm::SEG_EXEC != 0 && inside { crate::memory::EXECUTABLE } else { 0 });
-    Some((i, flags))
+    let executable =
+        segments.into_iter().any(|s| s.flags & nexus_vm::SEG_EXEC != 0 && a >= u64::from(s.vaddr) && a + 4 <= s.end());
+    Some(
+        (if seg.flags & nexus_vm::SEG_WRITE != 0 { crate::memory::WRITABLE } else { 0 })
+            | (if executable { crate::memory::EXECUTABLE } else { 0 }),
+    )
 }
 
 /// A program's image as a Merkle tree (prover side: every level kept for openings).
@@ -279,7 +282,7 @@ impl<'a> Image<'a> {
             if (nexus_vm::STACK_BOTTOM..nexus_vm::STACK_TOP).contains(&a) {
                 return Some((0, crate::memory::WRITABLE));
             }
-            let (_, flags) = locate(segments.iter().copied(), a)?;
+            let flags = locate(segments.iter().copied(), a)?;
             if segments.iter().any(|s| s.file_backed(a)) { cells.get(&a).copied() } else { Some((0, flags)) }
         };
         Some(Self { commitment, program_digest: None, lookup: Box::new(lookup) })

@@ -55,19 +55,21 @@ pub enum MemoryError {
 }
 
 /// The initial value and flags of the word at `addr` (4-byte aligned), or `None` if unmapped: the
-/// pages of the program's segments with their flags (executable only inside an executable segment
-/// itself, as the NVM fetches), and the stack.
+/// pages of the program's segments with their flags ([`locate`]) and bytes, and the stack.
 pub fn initial_cell(program: &Program, addr: u32) -> Option<(u32, u32)> {
     if (STACK_BOTTOM..STACK_TOP).contains(&addr) {
         return Some((0, WRITABLE));
     }
-    let (i, flags) = locate(program.segments().iter().map(SegmentEntry::of), addr)?;
-    let seg = &program.segments()[i];
+    let flags = locate(program.segments().iter().map(SegmentEntry::of), addr)?;
+    // Every segment's file bytes land in memory where they belong, as the NVM loads them (two
+    // segments may share a page, even a word).
     let mut value = 0u32;
-    for k in 0..4u32 {
-        let byte =
-            addr.checked_add(k).and_then(|b| b.checked_sub(seg.vaddr)).and_then(|off| seg.data.get(off as usize));
-        value |= u32::from(*byte.unwrap_or(&0)) << (8 * k);
+    for seg in program.segments() {
+        for k in 0..4u32 {
+            let byte =
+                addr.checked_add(k).and_then(|b| b.checked_sub(seg.vaddr)).and_then(|off| seg.data.get(off as usize));
+            value |= u32::from(*byte.unwrap_or(&0)) << (8 * k);
+        }
     }
     Some((value, flags))
 }

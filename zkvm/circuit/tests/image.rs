@@ -87,3 +87,36 @@ fn a_proof_verifies_against_the_image_root_alone() {
         Err(VerifyError::Run(RunError::Memory(MemoryError::Unmapped(dropped))))
     );
 }
+
+/// An ELF whose data is two segments sharing a page and a word: A's 10 bytes at `DATA_VADDR`, then
+/// B's 6 bytes of 0xab right after them.
+fn two_segments_sharing_a_word(code: &[u32]) -> Vec<u8> {
+    let mut f = elf(code, &[0x11; 10], 10);
+    let b_vaddr = DATA_VADDR + 10;
+    let off = f.len().next_multiple_of(0x1000) as u32 + (b_vaddr & 0xfff);
+    let phdr: Vec<u8> = [1u32, off, b_vaddr, b_vaddr, 6, 6, 6, 0x1000].iter().flat_map(|w| w.to_le_bytes()).collect();
+    f[52 + 2 * 32..52 + 3 * 32].copy_from_slice(&phdr);
+    f[44..46].copy_from_slice(&3u16.to_le_bytes());
+    f.resize(off as usize, 0);
+    f.extend([0xab; 6]);
+    f
+}
+
+#[test]
+fn segments_sharing_a_word_load_both_their_bytes() {
+    // Regression: a word's initial value took only the first segment covering its page, so B's
+    // bytes in A's last word read as zero, unlike the NVM, which loads every segment's bytes.
+    let mut code = li(5, DATA_VADDR).to_vec();
+    code.push(lw(A0, 5, 8));
+    code.extend(exit_seq());
+    let program = Program::from_elf(&two_segments_sharing_a_word(&code)).unwrap();
+    assert_eq!(program.segments().len(), 3, "text, A and B");
+    assert_eq!(initial_cell(&program, DATA_VADDR + 8).map(|c| c.0), Some(0xabab_1111));
+    let run = nexus_vm::Vm::new(&program, &[], nexus_vm::VmConfig::default()).unwrap().run_fast().unwrap();
+    assert_eq!(run.exit_code, 0xabab_1111);
+    let params = NvmParams::new(4, Folding::Sequential).unwrap();
+    let proof = prove(&params, &program, &[], |_, _| {}).unwrap();
+    assert_eq!(verify(&params, &program, &proof).unwrap().exit_code, 0xabab_1111);
+    let root = ImageTree::new(&program).root();
+    assert_eq!(verify_image(&params, root, &proof).unwrap().exit_code, 0xabab_1111);
+}
