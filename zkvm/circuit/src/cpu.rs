@@ -335,7 +335,6 @@ pub fn step_decoded(
     let a = Word::from_var(cs, &read_reg(cs, &cur.regs, d.rs1())?)?;
     let rs2 = read_reg(cs, &cur.regs, d.rs2())?;
     let uses_rs2 = d.any(&REGISTER_ALU) + d.any(&MULDIV) + d.any(&BRANCHES) + d.any(&STORES);
-    let divides_or_calls = d.any(&[Op::Div, Op::Divu, Op::Rem, Op::Remu]) + &call_writes;
     let b = Word::from_var(cs, &(select(&uses_rs2, &rs2, &d.imm_i()) + &input_byte))?;
     // An ECALL's `b` is the input byte: 8 bits.
     (&is_ecall * (&b.value - from_bits(&b.bits[..8]))).enforce_equal(&zero())?;
@@ -396,7 +395,7 @@ pub fn step_decoded(
     let r = Word::from_var(cs, &FpVar::new_witness(cs.clone(), || Ok(Fr::from(rv)))?)?;
     // Zero outside a division (unused parts carry zero), and q' = 0 when dividing by zero.
     (&(one() - &divides) * &q.value).enforce_equal(&zero())?;
-    (&(one() - &divides_or_calls) * &r.value).enforce_equal(&zero())?;
+    (&(one() - &divides - &call_writes) * &r.value).enforce_equal(&zero())?;
     (&d_zero * &q.value).enforce_equal(&zero())?;
 
     // One multiplier: a·2^s (SLL), a·2^(32−s) (SRL, SRA), a·b (MUL*), q'·|d| (DIV*, REM*).
