@@ -48,4 +48,6 @@ pub struct AppRecord {
     pub version: u32,
     /// Log index of the deploy.
     pub deployed_at: u64,
+    /// The NVM build, if the app was deployed with one.
+    pub program: Option<crate::zk::ProgramRecord>,
 }

@@ -21,6 +21,9 @@ pub struct Receipt {
     pub fuel_used: u64,
     /// The state root after this call.
     pub state_root: [u8; 32],
+    /// For a call made with `zk` whose NVM run agreed with the wasm run: the program and NVM input its proof
+    /// is of. Last, so the fields before keep their offsets in the encoding (the bridge parses that prefix).
+    pub zk: Option<crate::zk::ZkClaim>,
 }
 
 /// Why a request in the log was refused. Deterministic: every replica refuses the same requests.
@@ -38,6 +41,10 @@ pub enum Rejection {
     InvalidModule(String),
     #[error("call refused: {0}")]
     BadCall(String),
+    #[error("NVM program refused: {0}")]
+    InvalidProgram(String),
+    #[error("app {0} was deployed without an NVM build (its .elf), so its calls cannot be proven")]
+    NotProvable(AppId),
 }
 
 /// The result of applying one log entry.
@@ -63,4 +70,6 @@ pub enum ApplyOutcome {
     },
     /// A certificate entry.
     Certify(crate::group_key::CertifyOutcome),
+    /// A proving job's result entry: whether it ended the job (a job ends once).
+    ZkResult { call_id: u64, ended: bool },
 }

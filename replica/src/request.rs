@@ -17,19 +17,22 @@ use crate::app::AppId;
 /// Identifies a cluster; part of every signed message.
 pub type ClusterId = [u8; 32];
 
-/// Largest encoded request accepted (a module of up to 4 MiB plus headroom).
-pub const MAX_REQUEST_BYTES: usize = 8 << 20;
+/// Largest encoded request accepted (a module of up to 4 MiB and an ELF of up to
+/// [`MAX_PROGRAM_BYTES`](crate::zk::MAX_PROGRAM_BYTES), plus headroom).
+pub const MAX_REQUEST_BYTES: usize = 12 << 20;
 
 const SIGNING_DOMAIN: &[u8] = b"nexus/request/v1\0";
 
 /// A request, before signing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
-    /// Deploy a new app; the signer becomes its owner.
-    Deploy { module: Vec<u8> },
-    /// Replace an app's module, keeping its state. Only the owner may.
-    Upgrade { app: AppId, module: Vec<u8> },
-    /// Call a function of an app; the app sees the signer as its caller.
+    /// Deploy a new app; the signer becomes its owner. `program` is the app's NVM build (riscv32im ELF), which
+    /// calls made with `zk` are proven on; without it the app serves only the Nexus tier.
+    Deploy { module: Vec<u8>, program: Option<Vec<u8>> },
+    /// Replace an app's module (and NVM build: `None` removes it), keeping its state. Only the owner may.
+    Upgrade { app: AppId, module: Vec<u8>, program: Option<Vec<u8>> },
+    /// Call a function of an app; the app sees the signer as its caller. With `zk`, the call is also run on
+    /// the NVM and, if both runs agree, proven by the network's prover workers.
     Call { app: AppId, function: String, input: Vec<u8>, zk: bool },
 }
 

@@ -24,8 +24,9 @@ use crate::request::{ClusterId, Request, SignatureCache, SignedRequest};
 use crate::state_root::{RootCache, StateRoot};
 use crate::store::{
     APPS, AppSnapshot, BATCHES, CERTIFICATES, EVM_CERTIFICATES, GROUP_KEYS, META, META_APPLIED, META_ROOT, MODULES,
-    NONCES, RECEIPTS, STATE, certificates_table, state_key,
+    NONCES, PROGRAMS, RECEIPTS, STATE, ZK_JOBS, certificates_table, state_key,
 };
+use crate::zk::{ProgramRecord, ZkClaim, ZkJob, ZkResult, ZkState};
 use nexus_mpc::batch::{BatchMessage, MerklePath, MerkleTree, receipt_digest};
 use nexus_mpc::certificate::Certificate;
 
@@ -42,6 +43,8 @@ pub(crate) enum LogItem<'a> {
     GroupKey(&'a GroupKeyRecord),
     /// Store a batch's certificate of one suite.
     Certify(CertSuite, &'a Certificate),
+    /// End a proving job.
+    ZkResult(&'a ZkResult),
     /// Raft's own entries (blank, membership): only the applied index moves.
     Nothing,
 }
@@ -108,6 +111,8 @@ struct Tables<'t> {
     group_keys: Table<'t, u64, &'static [u8]>,
     /// Per suite, in [`CertSuite`] order.
     certificates: [Table<'t, u64, &'static [u8]>; 2],
+    programs: Table<'t, &'static [u8], &'static [u8]>,
+    zk_jobs: Table<'t, u64, &'static [u8]>,
 }
 
 /// What a call sees: the committed state of its app plus the writes of earlier calls in the same batch.
@@ -170,6 +175,8 @@ impl StateMachine {
             txn.open_table(GROUP_KEYS)?;
             txn.open_table(CERTIFICATES)?;
             txn.open_table(EVM_CERTIFICATES)?;
+            txn.open_table(PROGRAMS)?;
+            txn.open_table(ZK_JOBS)?;
             let (applied, root) = decode_meta(
                 meta.get(META_APPLIED)?.as_ref().map(|v| v.value()),
                 meta.get(META_ROOT)?.as_ref().map(|v| v.value()),
@@ -238,22 +245,26 @@ impl StateMachine {
         batch.tables.nonces.insert(req.signer.as_slice(), req.nonce)?;
 
         match &req.request {
-            Request::Deploy { module } => {
+            Request::Deploy { module, program } => {
                 let app = req.app();
                 let loaded = match self.host.load(module) {
                     Ok(loaded) => loaded,
                     Err(e) => return Ok(ApplyOutcome::Rejected(Rejection::InvalidModule(e.to_string()))),
                 };
+                let program = match batch.store_program(program.as_deref())? {
+                    Ok(program) => program,
+                    Err(why) => return Ok(ApplyOutcome::Rejected(Rejection::InvalidProgram(why))),
+                };
                 let code_hash = loaded.code_hash();
                 batch.tables.modules.insert(code_hash.0.as_slice(), module.as_slice())?;
-                let record = AppRecord { owner: req.signer, code_hash, version: 1, deployed_at: index };
+                let record = AppRecord { owner: req.signer, code_hash, version: 1, deployed_at: index, program };
                 batch
                     .tables
                     .apps
                     .insert(app.0.as_slice(), postcard::to_allocvec(&record).expect("encodes").as_slice())?;
                 Ok(ApplyOutcome::Deployed { app, code_hash })
             }
-            Request::Upgrade { app, module } => {
+            Request::Upgrade { app, module, program } => {
                 let Some(mut record) = batch.record(app)? else {
                     return Ok(ApplyOutcome::Rejected(Rejection::UnknownApp(*app)));
                 };
@@ -264,6 +275,10 @@ impl StateMachine {
                     Ok(loaded) => loaded,
                     Err(e) => return Ok(ApplyOutcome::Rejected(Rejection::InvalidModule(e.to_string()))),
                 };
+                record.program = match batch.store_program(program.as_deref())? {
+                    Ok(program) => program,
+                    Err(why) => return Ok(ApplyOutcome::Rejected(Rejection::InvalidProgram(why))),
+                };
                 record.code_hash = loaded.code_hash();
                 record.version += 1;
                 batch.tables.modules.insert(record.code_hash.0.as_slice(), module.as_slice())?;
@@ -273,17 +288,25 @@ impl StateMachine {
                     .insert(app.0.as_slice(), postcard::to_allocvec(&record).expect("encodes").as_slice())?;
                 Ok(ApplyOutcome::Upgraded { app: *app, code_hash: record.code_hash, version: record.version })
             }
-            Request::Call { app, function, input, zk: _ } => {
+            Request::Call { app, function, input, zk } => {
                 let Some(record) = batch.record(app)? else {
                     return Ok(ApplyOutcome::Rejected(Rejection::UnknownApp(*app)));
                 };
+                if *zk && record.program.is_none() {
+                    return Ok(ApplyOutcome::Rejected(Rejection::NotProvable(*app)));
+                }
                 let module = self.module(&record.code_hash, |hash| {
                     Ok(batch.tables.modules.get(hash.0.as_slice())?.map(|v| v.value().to_vec()))
                 })?;
                 let pending = batch.pending.entry(*app).or_default().clone();
-                let view = BatchView { snapshot: AppSnapshot { read: batch.read.clone(), app: *app }, pending };
+                let view = Arc::new(BatchView { snapshot: AppSnapshot { read: batch.read.clone(), app: *app }, pending });
+                // The NVM sees the state as the call does, before its writes.
+                let nvm_state = match zk {
+                    true => Some(crate::zk::visible_state(view.as_ref()).map_err(|e| ReplicaError::Host(e.to_string()))?),
+                    false => None,
+                };
                 let ctx = CallContext { caller: Some(req.signer), fuel_limit: None };
-                let result = match self.host.call(&module, function, input, &ctx, Arc::new(view)) {
+                let result = match self.host.call(&module, function, input, &ctx, view) {
                     Ok(result) => result,
                     Err(e @ (CallError::State(_) | CallError::Host(_))) => {
                         return Err(ReplicaError::Host(e.to_string()));
@@ -291,6 +314,12 @@ impl StateMachine {
                     Err(e) => return Ok(ApplyOutcome::Rejected(Rejection::BadCall(e.to_string()))),
                 };
                 batch.apply_writes(app, &result)?;
+                let zk = match (nvm_state, record.program) {
+                    (Some(state), Some(program)) => {
+                        batch.zk_job(index, program, (function, req.signer, input), state, &result)?
+                    }
+                    _ => None,
+                };
                 let mut output = result.output().map(<[u8]>::to_vec);
                 if crate::faults::active("corrupt-execution")
                     && let Some(output) = &mut output
@@ -307,6 +336,7 @@ impl StateMachine {
                     trap: result.trap().cloned(),
                     fuel_used: result.fuel_used,
                     state_root: batch.root_cache.encode(batch.root),
+                    zk,
                 };
                 batch.tables.receipts.insert(index, postcard::to_allocvec(&receipt).expect("encodes").as_slice())?;
                 Ok(ApplyOutcome::Called(receipt))
@@ -516,6 +546,37 @@ impl StateMachine {
             .transpose()
     }
 
+    /// The proving job of call `call_id`, if it was made with `zk`.
+    pub fn zk_job(&self, call_id: u64) -> Result<Option<ZkJob>, ReplicaError> {
+        let read = self.db.begin_read()?;
+        let jobs = read.open_table(ZK_JOBS)?;
+        jobs.get(call_id)?.map(|v| decode_job(v.value())).transpose()
+    }
+
+    /// Up to `limit` jobs still being proven, oldest first.
+    pub fn proving_jobs(&self, limit: usize) -> Result<Vec<ZkJob>, ReplicaError> {
+        let read = self.db.begin_read()?;
+        let jobs = read.open_table(ZK_JOBS)?;
+        let mut out = Vec::new();
+        for row in jobs.iter()? {
+            let job = decode_job(row?.1.value())?;
+            if !job.state.is_final() {
+                out.push(job);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// An NVM build by its program digest.
+    pub fn program(&self, digest: &[u8; 32]) -> Result<Option<Vec<u8>>, ReplicaError> {
+        let read = self.db.begin_read()?;
+        let programs = read.open_table(PROGRAMS)?;
+        Ok(programs.get(digest.as_slice())?.map(|v| v.value().to_vec()))
+    }
+
     /// All app state entries in key order, as (app, key, value); for checks and snapshots.
     pub fn state_entries(&self) -> Result<Vec<StateEntry>, ReplicaError> {
         let read = self.db.begin_read()?;
@@ -558,6 +619,24 @@ fn store_certificate(
     Ok(CertifyOutcome::Stored { last_index, matches_own: key.message_for(suite, own) == certificate.message })
 }
 
+/// Applies a job's result: the first final state of a job in progress wins; a result for a job that ended or
+/// does not exist changes nothing.
+fn end_zk_job(tables: &mut Tables<'_>, result: &ZkResult) -> Result<bool, ReplicaError> {
+    let Some(mut job) = tables.zk_jobs.get(result.call_id)?.map(|v| decode_job(v.value())).transpose()? else {
+        return Ok(false);
+    };
+    if job.state.is_final() || !result.state.is_final() {
+        return Ok(false);
+    }
+    job.state = result.state.clone();
+    tables.zk_jobs.insert(result.call_id, postcard::to_allocvec(&job).expect("encodes").as_slice())?;
+    Ok(true)
+}
+
+fn decode_job(bytes: &[u8]) -> Result<ZkJob, ReplicaError> {
+    postcard::from_bytes(bytes).map_err(|e| ReplicaError::Corrupt(format!("zk job: {e}")))
+}
+
 /// One batch in progress.
 struct Batch<'b, 't> {
     tables: &'b mut Tables<'t>,
@@ -570,6 +649,56 @@ struct Batch<'b, 't> {
 impl Batch<'_, '_> {
     fn record(&self, app: &AppId) -> Result<Option<AppRecord>, ReplicaError> {
         self.tables.apps.get(app.0.as_slice())?.map(|v| decode_record(v.value())).transpose()
+    }
+
+    /// Checks and stores a deploy's NVM build; the inner error says why the ELF is refused.
+    fn store_program(&mut self, elf: Option<&[u8]>) -> Result<Result<Option<ProgramRecord>, String>, ReplicaError> {
+        let Some(elf) = elf else { return Ok(Ok(None)) };
+        let record = match ProgramRecord::of_elf(elf) {
+            Ok((_, record)) => record,
+            Err(why) => return Ok(Err(why)),
+        };
+        self.tables.programs.insert(record.digest.as_slice(), elf)?;
+        Ok(Ok(Some(record)))
+    }
+
+    /// Records the proving job of a `zk` call: the NVM run of the call on the state it saw, compared with the
+    /// wasm run. Returns the receipt's claim if the runs agree (the job waits for workers), `None` if they do not
+    /// (the job ends at once, with the reason).
+    fn zk_job(
+        &mut self,
+        call_id: u64,
+        program: ProgramRecord,
+        (function, caller, input): (&str, [u8; 32], &[u8]),
+        state: Result<Vec<(Vec<u8>, Vec<u8>)>, String>,
+        result: &CallResult,
+    ) -> Result<Option<ZkClaim>, ReplicaError> {
+        let elf = self
+            .tables
+            .programs
+            .get(program.digest.as_slice())?
+            .map(|v| v.value().to_vec())
+            .ok_or_else(|| ReplicaError::Corrupt(format!("program {} missing", hex::encode(program.digest))))?;
+        let nvm_program = nexus_vm::Program::from_elf(&elf)
+            .map_err(|e| ReplicaError::Corrupt(format!("stored program {}: {e}", hex::encode(program.digest))))?;
+        let (nvm_input, checked) = match state {
+            Ok(state) => {
+                let nvm_input = crate::zk::nvm_input(function, caller, input, state);
+                let checked = crate::zk::check_nvm_run(&nvm_program, &nvm_input, result);
+                (nvm_input, checked)
+            }
+            Err(why) => (Vec::new(), Err(why)),
+        };
+        let nvm_input_digest: [u8; 32] = Sha256::digest(&nvm_input).into();
+        let (steps, state, claim) = match checked {
+            Ok(steps) => {
+                (steps, ZkState::Proving, Some(ZkClaim { program_digest: program.digest, image_root: program.image_root, nvm_input_digest, steps }))
+            }
+            Err(why) => (0, ZkState::OutputsDiffer(why), None),
+        };
+        let job = ZkJob { call_id, program, input: nvm_input, steps, state };
+        self.tables.zk_jobs.insert(call_id, postcard::to_allocvec(&job).expect("encodes").as_slice())?;
+        Ok(claim)
     }
 
     /// Applies a returned call's writes: to the table, to the root (old entry out, new entry in), and to the
@@ -627,7 +756,9 @@ impl StateMachine {
         let (cluster, cache) = (self.cluster, &*self.signatures);
         let verify = |item: &LogItem<'_>| match item {
             LogItem::Request(request) => request.verify_with(&cluster, cache),
-            LogItem::Seal | LogItem::GroupKey(_) | LogItem::Certify(..) | LogItem::Nothing => true,
+            LogItem::Seal | LogItem::GroupKey(_) | LogItem::Certify(..) | LogItem::ZkResult(_) | LogItem::Nothing => {
+                true
+            }
         };
         let signatures_ok: Vec<bool> = if entries.len() >= PARALLEL_VERIFY_MIN_ENTRIES {
             entries.par_iter().map(|(_, item)| verify(item)).collect()
@@ -655,6 +786,8 @@ impl StateMachine {
                 batches: txn.open_table(BATCHES)?,
                 group_keys: txn.open_table(GROUP_KEYS)?,
                 certificates: [txn.open_table(CERTIFICATES)?, txn.open_table(EVM_CERTIFICATES)?],
+                programs: txn.open_table(PROGRAMS)?,
+                zk_jobs: txn.open_table(ZK_JOBS)?,
             };
             let mut pending: HashMap<AppId, Arc<Mutex<StateWrites>>> = HashMap::new();
             for ((index, item), signature_ok) in entries.iter().zip(signatures_ok) {
@@ -686,6 +819,10 @@ impl StateMachine {
                             *index = (*index).max(last_index);
                         }
                         outcomes.push(Some(ApplyOutcome::Certify(outcome)));
+                    }
+                    LogItem::ZkResult(result) => {
+                        let ended = end_zk_job(&mut tables, result)?;
+                        outcomes.push(Some(ApplyOutcome::ZkResult { call_id: result.call_id, ended }));
                     }
                     LogItem::Request(request) => {
                         let mut batch = Batch {

@@ -34,6 +34,11 @@ pub const CERTIFICATES: TableDefinition<u64, &[u8]> = TableDefinition::new("cert
 /// Seal index → postcard(Certificate): the batches certified for Ethereum (FROST-secp256k1-Keccak256).
 pub const EVM_CERTIFICATES: TableDefinition<u64, &[u8]> = TableDefinition::new("evm_certificates");
 
+/// Program digest → ELF bytes: the apps' NVM builds.
+pub const PROGRAMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("programs");
+/// Call id → postcard(ZkJob): the proving jobs of calls made with `zk`.
+pub const ZK_JOBS: TableDefinition<u64, &[u8]> = TableDefinition::new("zk_jobs");
+
 /// The table of a suite's certificates.
 pub fn certificates_table(suite: crate::group_key::CertSuite) -> TableDefinition<'static, u64, &'static [u8]> {
     match suite {

@@ -30,6 +30,7 @@ pub struct ClientService {
     node_id: u64,
     leader: LeaderChannel,
     certifier: Arc<super::Certifier>,
+    proofs: super::ProofStore,
 }
 
 impl ClientService {
@@ -39,8 +40,38 @@ impl ClientService {
         host: Arc<Host>,
         node_id: u64,
         certifier: Arc<super::Certifier>,
+        proofs: super::ProofStore,
     ) -> Self {
-        Self { raft, state, host, node_id, leader: LeaderChannel::default(), certifier }
+        Self { raft, state, host, node_id, leader: LeaderChannel::default(), certifier, proofs }
+    }
+
+    /// The proof of a proven call: from this replica's store, or fetched from a peer that holds it (checked
+    /// against the digest the state records, then kept).
+    async fn proof(&self, call_id: u64, digest: [u8; 32], local_only: bool) -> Option<Vec<u8>> {
+        if let Some(bytes) = self.proofs.read(call_id, &digest) {
+            return Some(bytes);
+        }
+        if local_only {
+            return None;
+        }
+        let metrics = self.raft.metrics().borrow_watched().clone();
+        for member in super::members(&metrics).into_iter().filter(|m| m.node_id != self.node_id) {
+            let Ok(endpoint) = tonic::transport::Endpoint::from_shared(format!("http://{}", member.address)) else {
+                continue;
+            };
+            let Ok(channel) = endpoint.connect_timeout(super::PEER_RPC_TIMEOUT).connect().await else { continue };
+            let mut peer = ClientClient::new(channel)
+                .max_decoding_message_size(crate::prover::protocol::MAX_TASK_BYTES)
+                .max_encoding_message_size(crate::prover::protocol::MAX_TASK_BYTES);
+            let request = GetReceiptRequest { call_id, with_proof: true, local_only: true };
+            let Ok(reply) = peer.get_receipt(request).await else { continue };
+            let bytes = reply.into_inner().proof;
+            if crate::zk::proof_digest(&bytes) == digest {
+                let _ = self.proofs.write(call_id, &bytes);
+                return Some(bytes);
+            }
+        }
+        None
     }
 
     /// A client for the leader's API, when this replica is not the leader.
@@ -56,15 +87,25 @@ impl ClientService {
 
     /// Validates and compiles a deployed or upgraded module before it reaches the log: an invalid module is
     /// refused without costing a log entry, and applying it later finds it compiled in the host's cache.
+    /// The NVM build, if there is one, is checked the same way.
     async fn precompile(&self, request: &SignedRequest) -> Result<(), Status> {
-        let (ClientRequest::Deploy { module } | ClientRequest::Upgrade { module, .. }) = &request.request else {
+        let (ClientRequest::Deploy { module, program } | ClientRequest::Upgrade { module, program, .. }) =
+            &request.request
+        else {
             return Ok(());
         };
-        let (host, module) = (self.host.clone(), module.clone());
-        blocking(move || Ok(host.load(&module).map(drop)))
-            .await
-            .map_err(|e| Status::internal(e.to_string()))?
-            .map_err(|e| Status::invalid_argument(format!("module refused: {e}")))
+        let (host, module, program) = (self.host.clone(), module.clone(), program.clone());
+        blocking(move || {
+            if let Some(elf) = program
+                && let Err(why) = crate::zk::ProgramRecord::of_elf(&elf)
+            {
+                return Ok(Err(format!("NVM program refused: {why}")));
+            }
+            Ok(host.load(&module).map(drop).map_err(|e| format!("module refused: {e}")))
+        })
+        .await
+        .map_err(|e| Status::internal(e.to_string()))?
+        .map_err(Status::invalid_argument)
     }
 }
 
@@ -76,7 +117,8 @@ fn submit_reply(response: SubmitResponse, outcome: &ApplyOutcome) -> Result<Resp
         | ApplyOutcome::Upgraded { .. }
         | ApplyOutcome::Sealed(_)
         | ApplyOutcome::GroupKey { .. }
-        | ApplyOutcome::Certify(_) => {
+        | ApplyOutcome::Certify(_)
+        | ApplyOutcome::ZkResult { .. } => {
             return Ok(Response::new(response));
         }
         ApplyOutcome::Called(receipt) => match &receipt.trap {
@@ -92,7 +134,10 @@ fn submit_reply(response: SubmitResponse, outcome: &ApplyOutcome) -> Result<Resp
                 Rejection::BadSignature => Code::Unauthenticated,
                 Rejection::ReplayedNonce { .. } => Code::AlreadyExists,
                 Rejection::NotOwner => Code::PermissionDenied,
-                Rejection::InvalidModule(_) | Rejection::BadCall(_) => Code::InvalidArgument,
+                Rejection::InvalidModule(_) | Rejection::BadCall(_) | Rejection::InvalidProgram(_) => {
+                    Code::InvalidArgument
+                }
+                Rejection::NotProvable(_) => Code::FailedPrecondition,
             };
             (code, rejection.to_string())
         }
@@ -182,7 +227,7 @@ impl Client for ClientService {
     }
 
     async fn get_receipt(&self, request: Request<GetReceiptRequest>) -> Result<Response<GetReceiptResponse>, Status> {
-        let call_id = request.into_inner().call_id;
+        let GetReceiptRequest { call_id, with_proof, local_only } = request.into_inner();
         let receipt =
             self.state.read().map_err(lock_error)?.receipt(call_id).map_err(|e| Status::internal(e.to_string()))?;
         let receipt =
@@ -203,7 +248,15 @@ impl Client for ClientService {
         let batch = batch.as_ref().map(encode).transpose()?.unwrap_or_default();
         let certificate = certificate.as_ref().map(encode).transpose()?.unwrap_or_default();
         let evm_certificate = evm_certificate.as_ref().map(encode).transpose()?.unwrap_or_default();
-        Ok(Response::new(GetReceiptResponse { receipt, batch, certificate, evm_certificate }))
+        let job = self.state.read().map_err(lock_error)?.zk_job(call_id).map_err(|e| Status::internal(e.to_string()))?;
+        let proof = match &job {
+            Some(crate::zk::ZkJob { state: crate::zk::ZkState::Proven { proof_digest, .. }, .. }) if with_proof => {
+                self.proof(call_id, *proof_digest, local_only).await.unwrap_or_default()
+            }
+            _ => Vec::new(),
+        };
+        let zk_job = job.as_ref().map(encode).transpose()?.unwrap_or_default();
+        Ok(Response::new(GetReceiptResponse { receipt, batch, certificate, evm_certificate, zk_job, proof }))
     }
 
     async fn status(&self, _: Request<StatusRequest>) -> Result<Response<StatusResponse>, Status> {

@@ -22,6 +22,7 @@ pub mod certify;
 mod client_service;
 mod mpc_service;
 mod network;
+pub mod prover_service;
 mod raft_service;
 
 use std::collections::BTreeMap;
@@ -35,6 +36,7 @@ use nexus_proto::v1::Member;
 use nexus_proto::v1::admin_server::AdminServer;
 use nexus_proto::v1::client_server::ClientServer;
 use nexus_proto::v1::mpc_server::MpcServer;
+use nexus_proto::v1::prover_server::ProverServer;
 use nexus_proto::v1::raft_server::RaftServer;
 use nexus_wasm_host::Host;
 use openraft::async_runtime::WatchReceiver;
@@ -45,6 +47,7 @@ pub use certify::{Certifier, CertifyConfig};
 pub use client_service::ClientService;
 pub use mpc_service::MpcService;
 pub use network::GrpcNetwork;
+pub use prover_service::{Coordinator, ProofStore, ProverConfig, ProverService};
 pub use raft_service::RaftService;
 
 use crate::admin::AdminGate;
@@ -80,6 +83,8 @@ pub struct NodeConfig {
     pub admins: Vec<[u8; 32]>,
     /// Threshold certification of sealed batches.
     pub certify: CertifyConfig,
+    /// Proving jobs: how the leader cuts and leases them, and this replica's own worker.
+    pub prover: ProverConfig,
 }
 
 impl NodeConfig {
@@ -95,6 +100,7 @@ impl NodeConfig {
             logs_kept_after_snapshot: 1_000,
             admins: Vec::new(),
             certify: CertifyConfig::default(),
+            prover: ProverConfig::default(),
         }
     }
 }
@@ -178,10 +184,22 @@ impl Node {
             state.clone(),
             &config.data_dir,
         )?;
-        let client_service =
-            ClientServer::new(ClientService::new(raft.clone(), state.clone(), host, config.node_id, certifier.clone()))
-                .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let coordinator =
+            Coordinator::new(config.node_id, raft.clone(), state.clone(), config.prover.clone(), &config.data_dir);
+        let client_service = ClientServer::new(ClientService::new(
+            raft.clone(),
+            state.clone(),
+            host,
+            config.node_id,
+            certifier.clone(),
+            coordinator.proofs().clone(),
+        ))
+        // A receipt may carry its proof (tens of MiB).
+        .max_decoding_message_size(crate::prover::protocol::MAX_TASK_BYTES)
+        .max_encoding_message_size(crate::prover::protocol::MAX_TASK_BYTES);
+        let prover_service = ProverServer::new(ProverService::new(coordinator.clone()))
+            .max_decoding_message_size(crate::prover::protocol::MAX_TASK_BYTES)
+            .max_encoding_message_size(crate::prover::protocol::MAX_TASK_BYTES);
         let gate = Arc::new(AdminGate::new(config.cluster, config.admins.clone()));
         let admin_service = AdminServer::new(AdminService::new(raft.clone(), gate, config.node_id));
         let mpc_service = MpcServer::new(MpcService::new(certifier.clone()));
@@ -199,11 +217,25 @@ impl Node {
                 .add_service(client_service)
                 .add_service(admin_service)
                 .add_service(mpc_service)
+                .add_service(prover_service)
                 .serve_with_incoming(incoming)
                 .await;
         });
         let mut tasks = certifier.spawn();
         tasks.push(tokio::spawn(seal_batches(raft.clone(), state.clone(), config.node_id, config.certify.enabled)));
+        tasks.push(tokio::spawn(coordinator.run()));
+        if config.prover.threads > 0 {
+            let worker = crate::prover::worker::WorkerConfig {
+                replicas: vec![addr.to_string()],
+                threads: config.prover.threads,
+                name: format!("replica-{}", config.node_id),
+            };
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = crate::prover::worker::run(worker).await {
+                    eprintln!("the replica's prover worker stopped: {e}");
+                }
+            }));
+        }
         Ok(Self { raft, state, addr, certifier, server, tasks })
     }
 

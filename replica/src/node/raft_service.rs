@@ -59,7 +59,7 @@ impl RaftService {
     fn precompile(&self, rpc: &AppendEntriesRequest<TypeConfig>) {
         for entry in &rpc.entries {
             if let EntryPayload::Normal(LogCommand::Request(request)) = &entry.payload
-                && let ClientRequest::Deploy { module } | ClientRequest::Upgrade { module, .. } = &request.request
+                && let ClientRequest::Deploy { module, .. } | ClientRequest::Upgrade { module, .. } = &request.request
             {
                 let (host, module) = (self.host.clone(), module.clone());
                 tokio::task::spawn_blocking(move || drop(host.load(&module)));

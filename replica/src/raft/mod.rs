@@ -54,6 +54,8 @@ pub enum LogCommand {
     GroupKey(crate::group_key::GroupKeyRecord),
     /// Stores the certificate of a sealed batch by the group's key of that suite (checked on apply).
     Certify(crate::group_key::CertSuite, nexus_mpc::certificate::Certificate),
+    /// Ends a proving job (proposed by the leader that coordinated it).
+    ZkResult(crate::zk::ZkResult),
 }
 
 impl fmt::Display for LogCommand {
@@ -62,6 +64,7 @@ impl fmt::Display for LogCommand {
             LogCommand::Request(request) => request.fmt(f),
             LogCommand::Seal => f.write_str("seal"),
             LogCommand::GroupKey(record) => write!(f, "group key of epoch {}", record.key_epoch),
+            LogCommand::ZkResult(r) => write!(f, "result of proving job {}", r.call_id),
             LogCommand::Certify(suite, c) => {
                 write!(f, "{suite:?} certificate of batch {}..={}", c.message.first_index, c.message.last_index)
             }
@@ -117,8 +120,8 @@ impl fmt::Display for SignedRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let signer = hex::encode(&self.signer[..4]);
         match &self.request {
-            Request::Deploy { module } => write!(f, "deploy({} bytes) by {signer}… #{}", module.len(), self.nonce),
-            Request::Upgrade { app, module } => {
+            Request::Deploy { module, .. } => write!(f, "deploy({} bytes) by {signer}… #{}", module.len(), self.nonce),
+            Request::Upgrade { app, module, .. } => {
                 write!(f, "upgrade({app}, {} bytes) by {signer}… #{}", module.len(), self.nonce)
             }
             Request::Call { app, function, input, .. } => {

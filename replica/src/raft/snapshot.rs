@@ -27,11 +27,11 @@ use crate::request::ClusterId;
 use crate::state_root::StateRoot;
 use crate::store::{
     APPS, BATCHES, CERTIFICATES, EVM_CERTIFICATES, GROUP_KEYS, META, META_APPLIED, META_ROOT, MODULES, NONCES,
-    RECEIPTS, STATE,
+    PROGRAMS, RECEIPTS, STATE, ZK_JOBS,
 };
 
 /// The format this replica writes and reads. A replica refuses other versions rather than guessing.
-pub const SNAPSHOT_FORMAT_VERSION: u32 = 3;
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 4;
 
 /// Largest snapshot accepted from a peer or from disk. Snapshots are held in memory whole while they are
 /// sent and installed; a state larger than this needs a streaming format first.
@@ -56,14 +56,17 @@ const TAG_BATCHES: u8 = 6;
 const TAG_GROUP_KEYS: u8 = 7;
 const TAG_CERTIFICATES: u8 = 8;
 const TAG_EVM_CERTIFICATES: u8 = 9;
+const TAG_PROGRAMS: u8 = 10;
+const TAG_ZK_JOBS: u8 = 11;
 
 /// The tables keyed by a u64 (log index or key epoch), with their record tags.
-const U64_KEYED: [(u8, redb::TableDefinition<u64, &[u8]>); 5] = [
+const U64_KEYED: [(u8, redb::TableDefinition<u64, &[u8]>); 6] = [
     (TAG_RECEIPTS, RECEIPTS),
     (TAG_BATCHES, BATCHES),
     (TAG_GROUP_KEYS, GROUP_KEYS),
     (TAG_CERTIFICATES, CERTIFICATES),
     (TAG_EVM_CERTIFICATES, EVM_CERTIFICATES),
+    (TAG_ZK_JOBS, ZK_JOBS),
 ];
 
 /// Why a snapshot was refused. Nothing was changed when one of these is returned.
@@ -99,7 +102,7 @@ struct Header {
 
 /// Every table of the state database and whether the snapshot carries it. Building refuses a database with a
 /// table not listed here, so a table added to the state machine cannot silently go missing from snapshots.
-const KNOWN_TABLES: [&str; 11] = [
+const KNOWN_TABLES: [&str; 13] = [
     "meta",
     "apps",
     "modules",
@@ -110,6 +113,8 @@ const KNOWN_TABLES: [&str; 11] = [
     "group_keys",
     "certificates",
     "evm_certificates",
+    "programs",
+    "zk_jobs",
     "raft_applied",
 ];
 
@@ -160,7 +165,7 @@ pub(crate) fn build(read: &ReadTransaction, cluster: &ClusterId) -> Result<(Snap
     out.extend_from_slice(&0u64.to_le_bytes()); // body length, filled in below
     out.extend_from_slice(&(header.len() as u32).to_le_bytes());
     out.extend_from_slice(&header);
-    for (tag, table) in [(TAG_APPS, APPS), (TAG_MODULES, MODULES), (TAG_STATE, STATE)] {
+    for (tag, table) in [(TAG_APPS, APPS), (TAG_MODULES, MODULES), (TAG_STATE, STATE), (TAG_PROGRAMS, PROGRAMS)] {
         for row in read.open_table(table)?.iter()? {
             let (k, v) = row?;
             put(&mut out, tag, k.value(), v.value())?;
@@ -304,6 +309,7 @@ pub(crate) fn install(
     {
         let mut apps = txn.open_table(APPS)?;
         let mut modules = txn.open_table(MODULES)?;
+        let mut programs = txn.open_table(PROGRAMS)?;
         let mut state = txn.open_table(STATE)?;
         let mut nonces = txn.open_table(NONCES)?;
         let mut u64_keyed = Vec::with_capacity(U64_KEYED.len());
@@ -325,6 +331,9 @@ pub(crate) fn install(
                 TAG_MODULES => {
                     modules.insert(key, value)?;
                 }
+                TAG_PROGRAMS => {
+                    programs.insert(key, value)?;
+                }
                 TAG_STATE => {
                     let app: [u8; 32] = key
                         .get(..32)
@@ -338,7 +347,7 @@ pub(crate) fn install(
                         value.try_into().map_err(|_| SnapshotError::Malformed("nonce is not 8 bytes".into()))?;
                     nonces.insert(key, u64::from_le_bytes(nonce))?;
                 }
-                TAG_RECEIPTS | TAG_BATCHES | TAG_GROUP_KEYS | TAG_CERTIFICATES | TAG_EVM_CERTIFICATES => {
+                TAG_RECEIPTS | TAG_BATCHES | TAG_GROUP_KEYS | TAG_CERTIFICATES | TAG_EVM_CERTIFICATES | TAG_ZK_JOBS => {
                     let id: [u8; 8] =
                         key.try_into().map_err(|_| SnapshotError::Malformed("u64 key is not 8 bytes".into()))?;
                     let (_, table) =

@@ -115,6 +115,7 @@ impl StateMachineStore {
                         Some(LogCommand::Seal) => LogItem::Seal,
                         Some(LogCommand::GroupKey(record)) => LogItem::GroupKey(record),
                         Some(LogCommand::Certify(suite, certificate)) => LogItem::Certify(*suite, certificate),
+                        Some(LogCommand::ZkResult(result)) => LogItem::ZkResult(result),
                         None => LogItem::Nothing,
                     };
                     (*i, item)

@@ -21,7 +21,9 @@ use crate::image::{Image, ImageCommitment, ImageTree, InitialWord, Opening};
 use crate::io::PublicIo;
 use crate::memory::FinalCell;
 use crate::memory::initial_cell;
-use crate::steps::{GAMMA, H_ACC, NvmSteps, PrepareError, STATE_LEN, initial_state, memory_challenge, prepare};
+use crate::steps::{
+    GAMMA, H_ACC, NvmSteps, PrepareError, PreparedRun, STATE_LEN, initial_state, memory_challenge, prepare,
+};
 use crate::verify::{CallChainEnd, RunError, Statement, call_chain_hashes, finish};
 
 /// Magic of a proof file.
@@ -250,6 +252,19 @@ impl NvmParams {
     }
 }
 
+/// Run `program` on `input` to its exit and cut the run into invocations of `k` steps (the first
+/// half of proving, and what a prover worker does before it proves its part of a run).
+pub fn prepare_run(program: &Program, input: &[u8], k: u64) -> Result<PreparedRun, ProveError> {
+    let vm = Vm::new(program, input, VmConfig::default())?;
+    let (_, trace) = vm.run_traced()?;
+    Ok(prepare(program, input, &trace, trace.steps().len(), k as usize)?)
+}
+
+/// Each called co-processor's chain folds, in tag order.
+pub fn chain_folds(run: &PreparedRun) -> Vec<(Kind, Vec<CallSteps>)> {
+    run.calls.iter().map(|(kind, c)| (*kind, CallSteps::folds(*kind, c))).collect()
+}
+
 /// Run `program` on `input`, then prove the whole run with `params.k()` steps per fold, folded as
 /// `params.folding()`; `progress` is told `(folds done, folds in all)` after each fold (from
 /// worker threads when folding a tree).
@@ -259,19 +274,17 @@ pub fn prove(
     input: &[u8],
     progress: impl Fn(usize, usize) + Sync,
 ) -> Result<NvmProof, ProveError> {
-    let vm = Vm::new(program, input, VmConfig::default())?;
-    let (_, trace) = vm.run_traced()?;
-    let run = prepare(program, input, &trace, trace.steps().len(), params.k as usize)?;
+    let run = prepare_run(program, input, params.k)?;
     let pp = &params.pp;
-    let call_folds: Vec<Vec<CallSteps>> = run.calls.iter().map(|(kind, c)| CallSteps::folds(*kind, c)).collect();
-    let call_total: usize = call_folds.iter().map(Vec::len).sum();
+    let call_folds = chain_folds(&run);
+    let call_total: usize = call_folds.iter().map(|(_, f)| f.len()).sum();
     // The CPU's folds come first; the chains' follow, counted in the same total.
     let cpu_total = AtomicUsize::new(0);
     let cpu_progress = |done: usize, total: usize| {
         cpu_total.store(total, Ordering::Relaxed);
         progress(done, total + call_total);
     };
-    let (sequential, tree_proof) = match params.folding {
+    let folded = match params.folding {
         Folding::Sequential => {
             let total = run.invocations.len();
             let mut ivc = IvcProof::prove_first(pp, &run.invocations[0], &run.z0)?;
@@ -280,17 +293,17 @@ pub fn prove(
                 ivc.prove_step(pp, inv)?;
                 cpu_progress(done + 2, total);
             }
-            (Some(ivc), None)
+            Folded::Sequential(ivc)
         }
         Folding::Tree => {
-            (None, Some(nexus_nova::pcd::prove_tree_with_progress(pp, &run.invocations, &run.z0, &cpu_progress)?))
+            Folded::Tree(nexus_nova::pcd::prove_tree_with_progress(pp, &run.invocations, &run.z0, &cpu_progress)?)
         }
     };
     let gamma = run.z0[GAMMA];
     let mut calls = Vec::with_capacity(call_folds.len());
     let mut done = cpu_total.load(Ordering::Relaxed);
     let total = done + call_total;
-    for ((kind, _), folds) in run.calls.iter().zip(&call_folds) {
+    for (kind, folds) in &call_folds {
         let pp = params.call_params(*kind).map_err(ProveError::Parameters)?;
         let mut ivc = IvcProof::prove_first(pp, &folds[0], &initial_call_state(gamma))?;
         done += 1;
@@ -302,6 +315,33 @@ pub fn prove(
         }
         calls.push(CallProof { kind: kind.tag(), proof: ivc });
     }
+    assemble(params.k, program, input, &run, folded, calls)
+}
+
+/// The folding proof of a run's CPU invocations.
+#[derive(Clone, Debug)]
+pub enum Folded {
+    /// Folded one after another.
+    Sequential(IvcProof),
+    /// The root of the tree.
+    Tree(NodeProof),
+}
+
+/// The proof of a prepared run from its folding proofs, wherever they were made (here, or by
+/// prover workers on other machines): adds the I/O, the final memory and the openings of the
+/// touched image words. `calls` are the chains' proofs in tag order.
+pub fn assemble(
+    k: u64,
+    program: &Program,
+    input: &[u8],
+    run: &PreparedRun,
+    folded: Folded,
+    calls: Vec<CallProof>,
+) -> Result<NvmProof, ProveError> {
+    let (sequential, tree_proof) = match folded {
+        Folded::Sequential(ivc) => (Some(ivc), None),
+        Folded::Tree(root) => (None, Some(root)),
+    };
     let finals = run.finals.iter().map(|c| [c.addr, c.value, c.t]).collect();
     let tree = ImageTree::new(program);
     let image = tree.commitment();
@@ -317,12 +357,12 @@ pub fn prove(
         })
         .collect::<Result<_, ProveError>>()?;
     Ok(NvmProof {
-        k: params.k,
+        k,
         sequential,
         tree: tree_proof,
         finals,
         input: input.to_vec(),
-        output: run.output,
+        output: run.output.clone(),
         calls,
         image,
         initial,
