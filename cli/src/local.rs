@@ -63,6 +63,15 @@ fn node_config(config: &ReplicaConfig, cluster: nexus_replica::ClusterId) -> Res
     }
     node.certify.threshold = config.certify_threshold;
     node.certify.evm_chain_id = config.evm_chain_id;
+    if let Some(threads) = config.prover_threads {
+        node.prover.threads = threads;
+    }
+    if let Some(k) = config.prover_steps_per_fold {
+        node.prover.steps_per_fold = k;
+    }
+    if let Some(ms) = config.prover_lease_ms {
+        node.prover.lease = Duration::from_millis(ms);
+    }
     Ok(node)
 }
 
@@ -89,7 +98,7 @@ fn admin_key(name: &str) -> Result<String> {
     Ok(hex::encode(key.public()))
 }
 
-pub async fn up(dir: &Path, replicas: usize, admin: &str) -> Result<()> {
+pub async fn up(dir: &Path, replicas: usize, provers: usize, admin: &str) -> Result<()> {
     if replicas == 0 {
         bail!("a network needs at least one replica");
     }
@@ -126,6 +135,9 @@ pub async fn up(dir: &Path, replicas: usize, admin: &str) -> Result<()> {
             certify_threshold: None,
             // A local network certifies for the local development chain id too, for the bridge.
             evm_chain_id: Some(LOCAL_EVM_CHAIN_ID),
+            prover_threads: None,
+            prover_steps_per_fold: None,
+            prover_lease_ms: None,
         };
         let config_path = dir.join(format!("replica-{i}.toml"));
         network::write_toml(&config_path, &config)?;
@@ -138,6 +150,19 @@ pub async fn up(dir: &Path, replicas: usize, admin: &str) -> Result<()> {
             .kill_on_drop(true)
             .spawn()
             .context("starting a replica process")?;
+        children.push(child);
+    }
+    // Prover workers for calls made with --zk, as separate processes (as they run on other machines).
+    for i in 0..provers {
+        let log = std::fs::File::create(dir.join(format!("prover-{i}.log")))?;
+        let child = tokio::process::Command::new(&exe)
+            .args(["prover", "run", "--threads", "1", "--name", &format!("local-{i}"), "--replica"])
+            .args(&net.replicas)
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting a prover worker")?;
         children.push(child);
     }
     network::write_toml(&network_file, &net)?;
@@ -158,7 +183,7 @@ pub async fn up(dir: &Path, replicas: usize, admin: &str) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    println!("local network up: {replicas} replicas, cluster {}", net.cluster_id);
+    println!("local network up: {replicas} replicas, {provers} prover workers, cluster {}", net.cluster_id);
     for (i, addr) in net.replicas.iter().enumerate() {
         println!("  replica {i}  {addr}  data {}", dir.join(format!("replica-{i}")).display());
     }

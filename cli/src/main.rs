@@ -13,7 +13,7 @@ use nexus_cli::{app_build, args, keys, network, state_file};
 use nexus_nvm_circuit::proof::Folding;
 use nexus_replica::admin::AdminCommand;
 use nexus_replica::nexus_mpc::batch::{BatchMessage, MerklePath};
-use nexus_replica::{AppId, ApplyOutcome, Request};
+use nexus_replica::{AppId, ApplyOutcome, Request, ZkState};
 use nexus_wasm_host::{AppModule, CallContext, CallResult, Host, Limits, MemoryState, Outcome};
 
 #[derive(Parser)]
@@ -86,13 +86,24 @@ enum Command {
         dir: Option<PathBuf>,
         #[arg(long, default_value_t = 4)]
         replicas: usize,
+        /// Prover workers to start (processes), which prove the calls made with --zk.
+        #[arg(long, default_value_t = 1)]
+        provers: usize,
         /// The key allowed to add and remove replicas (created if missing).
         #[arg(long, default_value = "default")]
         admin: String,
     },
-    /// Deploy an app (its .wasm) through a replica; prints the app id.
+    /// Deploy an app through a replica: its .wasm, and its NVM build (the .elf `nexus build` puts next to it,
+    /// found by name unless --elf or --wasm-only says otherwise), which calls made with --zk are proven on.
+    /// Prints the app id.
     Deploy {
         app: PathBuf,
+        /// The app's NVM build (default: APP.elf next to APP.wasm, if there is one).
+        #[arg(long, conflicts_with = "wasm_only")]
+        elf: Option<PathBuf>,
+        /// Deploy the wasm build only: the app's calls cannot be proven.
+        #[arg(long)]
+        wasm_only: bool,
         /// A replica's address (default: the local network's first replica).
         #[arg(long)]
         replica: Option<String>,
@@ -113,10 +124,21 @@ enum Command {
         /// Write the certified receipt to this file, for `nexus verify`.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also prove the call (Nexus Zero tier): the network's prover workers prove its NVM run;
+        /// `nexus receipt ID --zk` waits for the proof.
+        #[arg(long)]
+        zk: bool,
     },
     /// Fetch the receipt of a call by its id (its log index), with its certificate once there is one.
     Receipt {
         call_id: u64,
+        /// Wait for the call's proof (a call made with --zk), showing the job's progress, and put the proof
+        /// in the receipt file.
+        #[arg(long)]
+        zk: bool,
+        /// With --zk: how long to wait for the proof.
+        #[arg(long, default_value_t = 3600)]
+        timeout_secs: u64,
         #[arg(long, default_value = "hex")]
         decode: String,
         #[arg(long)]
@@ -124,6 +146,11 @@ enum Command {
         /// Write the certified receipt to this file, for `nexus verify` (fails if it is not certified yet).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Prover workers: prove the network's proving jobs (calls made with --zk).
+    Prover {
+        #[command(subcommand)]
+        command: ProverCommand,
     },
     /// Ethereum: receipts in the form the bridge contracts take.
     Bridge {
@@ -183,6 +210,23 @@ enum Command {
     /// Build the example apps and run a few calls of each through the host (the main job until the
     /// network lands).
     Demo,
+}
+
+#[derive(Subcommand)]
+enum ProverCommand {
+    /// Run a worker: claim tasks from the network's leader, prove them, submit them; until stopped. Any
+    /// machine that reaches a replica can run one.
+    Run {
+        /// Replicas to find the leader through (repeat for more; any one is enough while it is up).
+        #[arg(long = "replica", required = true, num_args = 1..)]
+        replicas: Vec<String>,
+        /// Proving threads (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// A name in the leader's logs (default: the process id).
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -364,26 +408,37 @@ fn run(command: Command, json: bool) -> Result<()> {
         Command::Replica { command: ReplicaCommand::Remove { id, admin } } => {
             membership_change(AdminCommand::RemoveReplica { node_id: id }, &admin, json)
         }
-        Command::Up { dir, replicas, admin } => {
+        Command::Up { dir, replicas, provers, admin } => {
             let dir = match dir {
                 Some(dir) => dir,
                 None => keys::config_dir()?.join("local-network"),
             };
-            runtime()?.block_on(local::up(&dir, replicas, &admin))
+            runtime()?.block_on(local::up(&dir, replicas, provers, &admin))
         }
-        Command::Deploy { app, replica, key } => {
+        Command::Deploy { app, elf, wasm_only, replica, key } => {
             let module = std::fs::read(&app).with_context(|| format!("reading {}", app.display()))?;
+            let elf = match (elf, wasm_only) {
+                (Some(elf), _) => Some(elf),
+                (None, true) => None,
+                (None, false) => Some(app.with_extension("elf")).filter(|p| p.exists()),
+            };
+            let program = elf.as_ref().map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display()))).transpose()?;
             let config_dir = keys::config_dir()?;
             let key = keys::load(&config_dir, &key)?;
             let addr = network::replica_addr(replica, &config_dir)?;
-            let (outcome, index) = runtime()?.block_on(network::submit(&addr, &key, Request::Deploy { module }))?;
+            let (outcome, index) = runtime()?.block_on(network::submit(&addr, &key, Request::Deploy { module, program }))?;
             match outcome {
                 ApplyOutcome::Deployed { app, code_hash } => {
+                    let nvm = elf.as_ref().map(|p| p.display().to_string());
                     if json {
-                        let value = serde_json::json!({"app": app.to_hex(), "code_hash": code_hash.to_hex(), "log_index": index});
+                        let value = serde_json::json!({"app": app.to_hex(), "code_hash": code_hash.to_hex(), "log_index": index, "elf": nvm});
                         println!("{value}");
                     } else {
                         println!("deployed at log index {index}\n  app        {app}\n  code hash  {code_hash}");
+                        match nvm {
+                            Some(path) => println!("  NVM build  {path} (calls can be proven with --zk)"),
+                            None => println!("  NVM build  none (wasm only: calls cannot be proven)"),
+                        }
                     }
                     Ok(())
                 }
@@ -391,10 +446,10 @@ fn run(command: Command, json: bool) -> Result<()> {
                 other => bail!("unexpected outcome {other:?}"),
             }
         }
-        Command::Call { target, key, certificate_timeout_secs, out } => {
+        Command::Call { target, key, certificate_timeout_secs, out, zk } => {
             let (app, input, addr) = target.resolve()?;
             let key = keys::load(&keys::config_dir()?, &key)?;
-            let request = Request::Call { app, function: target.function.clone(), input, zk: false };
+            let request = Request::Call { app, function: target.function.clone(), input, zk };
             let rt = runtime()?;
             let (outcome, _) = rt.block_on(network::submit(&addr, &key, request))?;
             let receipt = match outcome {
@@ -421,13 +476,41 @@ fn run(command: Command, json: bool) -> Result<()> {
             if receipt.trap.is_some() {
                 std::process::exit(1);
             }
+            if zk {
+                let served = rt.block_on(network::receipt_with(&addr, receipt.call_id, false))?;
+                match served.zk_job.map(|j| j.state) {
+                    Some(ZkState::OutputsDiffer(why)) => {
+                        eprintln!("not proven: the app's wasm and NVM builds disagree on this call ({why})");
+                        std::process::exit(4);
+                    }
+                    Some(state) => eprintln!(
+                        "proving job {}: {}; `nexus receipt {} --zk --out receipt.json` waits for the proof",
+                        receipt.call_id,
+                        zk_state_text(&state),
+                        receipt.call_id
+                    ),
+                    None => bail!("the network recorded no proving job for call {}", receipt.call_id),
+                }
+            }
             Ok(())
         }
-        Command::Receipt { call_id, decode, replica, out } => {
+        Command::Receipt { call_id, decode, replica, out, zk, timeout_secs } => {
             let addr = network::replica_addr(replica, &keys::config_dir()?)?;
-            let served = runtime()?.block_on(network::receipt(&addr, call_id))?;
+            let rt = runtime()?;
+            if zk {
+                return zk_receipt(&rt, &addr, call_id, (&decode, json), out.as_deref(), timeout_secs);
+            }
+            let served = rt.block_on(network::receipt(&addr, call_id))?;
             print_receipt(&served.receipt, &decode, json, served.batch.as_ref(), served.certified.as_ref());
             write_receipt_file(out.as_deref(), served.certified.as_ref())
+        }
+        Command::Prover { command: ProverCommand::Run { replicas, threads, name } } => {
+            let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let name = name.unwrap_or_else(|| format!("pid-{}", std::process::id()));
+            eprintln!("prover worker {name}: {threads} threads, network via {}", replicas.join(", "));
+            let config = nexus_replica::prover::worker::WorkerConfig { replicas, threads, name };
+            runtime()?.block_on(nexus_replica::prover::worker::run(config))?;
+            Ok(())
         }
         Command::Verify { file, group_key: _, program: Some(program), image_root: _ } => {
             verify_proof_file(&file, ProofAgainst::Elf(&program), json)
@@ -648,22 +731,109 @@ fn write_receipt_file(out: Option<&Path>, certified: Option<&ReceiptFile>) -> Re
 }
 
 /// `nexus verify FILE`: accept (exit 0) with what was verified, or reject (exit 1) with the reason.
+/// A job state in words.
+fn zk_state_text(state: &ZkState) -> String {
+    match state {
+        ZkState::Proving => "proving".into(),
+        ZkState::Proven { proof_bytes, .. } => format!("proven ({proof_bytes} bytes)"),
+        ZkState::OutputsDiffer(why) => format!("outputs differ: {why}"),
+        ZkState::Failed(why) => format!("failed: {why}"),
+    }
+}
+
+/// `nexus receipt ID --zk`: waits for the call's proving job with a progress line (tasks done / total, ETA),
+/// then fetches the certified receipt with its proof, checks the proof as `nexus verify` does, and writes the
+/// receipt file. Exits 4 if the job ended without a proof (outputs differ, failed).
+fn zk_receipt(
+    rt: &tokio::runtime::Runtime,
+    addr: &str,
+    call_id: u64,
+    (decode, json): (&str, bool),
+    out: Option<&Path>,
+    timeout_secs: u64,
+) -> Result<()> {
+    let started = Instant::now();
+    let deadline = started + std::time::Duration::from_secs(timeout_secs);
+    let state = loop {
+        let served = rt.block_on(network::receipt_with(addr, call_id, false))?;
+        let job = served.zk_job.with_context(|| format!("call {call_id} was not made with --zk: it has no proving job"))?;
+        if job.state.is_final() {
+            break job.state;
+        }
+        if let Ok(status) = rt.block_on(network::job_status(addr, call_id))
+            && status.tasks_total > 0
+        {
+            let (done, total) = (status.tasks_done, status.tasks_total);
+            let eta = match done {
+                0 => "?".to_string(),
+                _ => format!("{:.0} s", status.elapsed_ms as f64 / done as f64 * (total - done) as f64 / 1e3),
+            };
+            eprint!("\r  proving    {done}/{total} tasks  {:>3}%  ETA {eta}   ", 100 * done / total);
+        }
+        if Instant::now() > deadline {
+            eprintln!();
+            bail!("call {call_id} is not proven after {timeout_secs} s (still proving)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    eprintln!();
+    if !matches!(state, ZkState::Proven { .. }) {
+        eprintln!("call {call_id}: {}", zk_state_text(&state));
+        std::process::exit(4);
+    }
+    rt.block_on(network::wait_certified(addr, call_id, std::time::Duration::from_secs(30)))?;
+    let served = rt.block_on(network::receipt_with(addr, call_id, true))?;
+    let mut file = served.certified.clone().context("the call's batch is not certified yet; try again shortly")?;
+    let proof = served.proof.context("no replica served the proof")?;
+    file.proof = Some(hex::encode(&proof));
+    let proven = file.verify_proof(None).context("the network's proof does not verify")?;
+    print_receipt(&served.receipt, decode, json, served.batch.as_ref(), Some(&file));
+    print_proven(&proven, json);
+    if !json {
+        println!("  waited     {:.1} s", started.elapsed().as_secs_f64());
+    }
+    write_receipt_file(out, Some(&file))
+}
+
+fn print_proven(proven: &receipt_file::ProvenCall, json: bool) {
+    let s = &proven.statement;
+    if json {
+        let value = serde_json::json!({
+            "proven": true,
+            "program": hex::encode(proven.claim.program_digest),
+            "image_root": hex::encode(s.image_root),
+            "nvm_input_digest": hex::encode(s.input_digest),
+            "steps": s.steps,
+            "proof_bytes": proven.proof_bytes,
+        });
+        println!("{value}");
+    } else {
+        println!("  proven     NVM proof checked ({} bytes, {} steps)", proven.proof_bytes, s.steps);
+        println!("  program    {}", hex::encode(proven.claim.program_digest));
+        println!("  image root {}", hex::encode(s.image_root));
+    }
+}
+
 fn verify_receipt_file(path: &Path, group_key: Option<&str>, json: bool) -> Result<()> {
     let size = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
     if size > receipt_file::MAX_RECEIPT_FILE_BYTES {
         bail!("{} is {size} bytes; a receipt file is at most {}", path.display(), receipt_file::MAX_RECEIPT_FILE_BYTES);
     }
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let verdict = ReceiptFile::parse(&text).and_then(|file| file.verify(group_key).map(|receipt| (file, receipt)));
+    // A file with a proof: the certificate, then the proof against what the certificate covers.
+    let verdict = ReceiptFile::parse(&text).and_then(|file| match file.proof {
+        Some(_) => file.verify_proof(group_key).map(|proven| (file, proven.receipt.clone(), Some(proven))),
+        None => file.verify(group_key).map(|receipt| (file, receipt, None)),
+    });
     match verdict {
-        Ok((file, receipt)) => {
+        Ok((file, receipt, proven)) => {
             let c = &file.certificate;
             if json {
                 println!(
                     "{}",
                     serde_json::json!({"valid": true, "call_id": receipt.call_id, "group_key": c.group_key,
                         "key_epoch": c.key_epoch, "batch": [c.first_index, c.last_index],
-                        "output": file.receipt.output, "trap": file.receipt.trap})
+                        "output": file.receipt.output, "trap": file.receipt.trap, "proven": proven.is_some()})
                 );
             } else {
                 println!("valid: call {} is certified", receipt.call_id);
@@ -678,6 +848,9 @@ fn verify_receipt_file(path: &Path, group_key: Option<&str>, json: bool) -> Resu
                     (Some(output), _) => println!("  output     0x{output}"),
                     (None, Some(trap)) => println!("  trapped    {trap}"),
                     (None, None) => {}
+                }
+                if let Some(proven) = &proven {
+                    print_proven(proven, false);
                 }
             }
             Ok(())

@@ -8,6 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use nexus_proto::MAX_MESSAGE_BYTES;
 use nexus_proto::v1::admin_client::AdminClient;
 use nexus_proto::v1::client_client::ClientClient;
+use nexus_proto::v1::prover_client::ProverClient;
+use nexus_proto::v1::{JobRequest, JobStatusResponse};
 use nexus_proto::v1::{
     AddReplicaRequest, AdminResponse, GetReceiptRequest, QueryRequest, RemoveReplicaRequest, StatusRequest,
     StatusResponse, SubmitRequest, SubmitResponse,
@@ -15,7 +17,7 @@ use nexus_proto::v1::{
 use nexus_replica::admin::AdminCommand;
 use nexus_replica::nexus_mpc::batch::{BatchMessage, MerklePath, receipt_digest, verify_path};
 use nexus_replica::nexus_mpc::certificate::Certificate;
-use nexus_replica::{AppId, ApplyOutcome, ClientKey, ClusterId, Receipt, Request};
+use nexus_replica::{AppId, ApplyOutcome, ClientKey, ClusterId, Receipt, Request, ZkJob};
 use nexus_wasm_host::CallResult;
 use prost::Message;
 use serde::{Deserialize, Serialize};
@@ -76,6 +78,15 @@ pub struct ReplicaConfig {
     /// key from the same ceremony, for the bridge contracts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evm_chain_id: Option<u64>,
+    /// Threads of a prover worker inside this replica (default 0: none; workers run as `nexus prover run`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prover_threads: Option<usize>,
+    /// NVM steps per leaf of a proving job when this replica leads (default 64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prover_steps_per_fold: Option<u64>,
+    /// How long a worker's task lease lasts without a renewal, in milliseconds (default 10,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prover_lease_ms: Option<u64>,
 }
 
 /// What `nexus up` leaves for the other commands: where the local network's replicas listen.
@@ -215,13 +226,33 @@ pub struct ServedReceipt {
     /// Once the batch is certified for Ethereum: the FROST(secp256k1, Keccak-256) certificate, checked here
     /// under the key it names, with the batch message for its chain.
     pub evm_certificate: Option<Certificate>,
+    /// For a call made with `zk`: its proving job as the replicated state records it.
+    pub zk_job: Option<ZkJob>,
+    /// The proof, when asked for and proven (its digest is checked by whoever verifies it).
+    pub proof: Option<Vec<u8>>,
+}
+
+/// The leader's progress report on a proving job (any replica answers once the job ended).
+pub async fn job_status(addr: &str, call_id: u64) -> Result<JobStatusResponse, NetworkError> {
+    let leader = leader_addr(&status(addr).await?).unwrap_or_else(|| addr.to_string());
+    let mut client = ProverClient::new(channel(&leader, CLIENT_RPC_TIMEOUT_SECS).await?);
+    let reply = client.job_status(JobRequest { call_id }).await;
+    reply.map(|r| r.into_inner()).map_err(|s| rpc_error(&leader, &s))
 }
 
 /// The receipt of call `call_id` as the replica at `addr` stores it, with its batch proof checked.
 pub async fn receipt(addr: &str, call_id: u64) -> Result<ServedReceipt, NetworkError> {
+    receipt_with(addr, call_id, false).await
+}
+
+/// [`receipt`], with the call's proving job and, if `with_proof` and the job is proven, its proof.
+pub async fn receipt_with(addr: &str, call_id: u64, with_proof: bool) -> Result<ServedReceipt, NetworkError> {
     let rpc = |reason: String| NetworkError::Rpc { addr: addr.to_string(), reason };
-    let mut client = connect(addr).await?;
-    let reply = client.get_receipt(GetReceiptRequest { call_id }).await.map_err(|s| match s.code() {
+    let mut client = connect(addr)
+        .await?
+        .max_decoding_message_size(nexus_replica::prover::protocol::MAX_TASK_BYTES);
+    let request = GetReceiptRequest { call_id, with_proof, local_only: false };
+    let reply = client.get_receipt(request).await.map_err(|s| match s.code() {
         tonic::Code::NotFound => NetworkError::NoReceipt { addr: addr.to_string(), call_id },
         _ => rpc_error(addr, &s),
     })?;
@@ -273,7 +304,12 @@ pub async fn receipt(addr: &str, call_id: u64) -> Result<ServedReceipt, NetworkE
             Some(certificate)
         }
     };
-    Ok(ServedReceipt { receipt, batch, certified, receipt_bytes: reply.receipt, evm_certificate })
+    let zk_job = match reply.zk_job.as_slice() {
+        [] => None,
+        bytes => Some(postcard::from_bytes(bytes).map_err(|e| rpc(format!("proving job does not decode: {e}")))?),
+    };
+    let proof = (!reply.proof.is_empty()).then_some(reply.proof);
+    Ok(ServedReceipt { receipt, batch, certified, receipt_bytes: reply.receipt, evm_certificate, zk_job, proof })
 }
 
 /// How often [`wait_certified`] asks again.

@@ -7,7 +7,7 @@
 //! another), then checks the path to the certified receipts root and the group's signature with a plain
 //! Ed25519 verifier ([`ReceiptProof::verify_ed25519`]). Every failure names what is wrong.
 
-use nexus_replica::Receipt;
+use nexus_replica::{Receipt, ZkClaim};
 use nexus_replica::nexus_mpc::batch::{BatchMessage, MerklePath};
 use nexus_replica::nexus_mpc::certificate::{Certificate, CertificateError, ReceiptProof, TrustedKey};
 use serde::{Deserialize, Serialize};
@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 pub const FORMAT: &str = "nexus-receipt/v1";
 /// The certification suite receipt files of this format use.
 pub const SUITE: &str = "FROST-ED25519-SHA512-v1";
-/// Largest receipt file `nexus verify` reads.
-pub const MAX_RECEIPT_FILE_BYTES: u64 = 16 << 20;
+/// Largest receipt file `nexus verify` reads (a proven call's file carries its proof, tens of MiB, in hex).
+pub const MAX_RECEIPT_FILE_BYTES: u64 = 256 << 20;
 
 /// A receipt's fields, readable.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +33,18 @@ pub struct ReceiptView {
     pub trap: Option<String>,
     pub fuel_used: u64,
     pub state_root: String,
+    /// For a proven call: the program (SHA-256 digest and image root) and NVM input its proof is of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zk: Option<ZkView>,
+}
+
+/// A receipt's [`ZkClaim`], readable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZkView {
+    pub program_digest: String,
+    pub image_root: String,
+    pub nvm_input_digest: String,
+    pub steps: u64,
 }
 
 impl ReceiptView {
@@ -47,6 +59,12 @@ impl ReceiptView {
             trap: receipt.trap.as_ref().map(|t| t.to_string()),
             fuel_used: receipt.fuel_used,
             state_root: hex::encode(receipt.state_root),
+            zk: receipt.zk.map(|z| ZkView {
+                program_digest: hex::encode(z.program_digest),
+                image_root: hex::encode(z.image_root),
+                nvm_input_digest: hex::encode(z.nvm_input_digest),
+                steps: z.steps,
+            }),
         }
     }
 
@@ -62,6 +80,7 @@ impl ReceiptView {
             ("trap", self.trap != other.trap),
             ("fuel_used", self.fuel_used != other.fuel_used),
             ("state_root", self.state_root != other.state_root),
+            ("zk", self.zk != other.zk),
         ]
         .into_iter()
         .find_map(|(name, differs)| differs.then_some(name))
@@ -102,6 +121,9 @@ pub struct ReceiptFile {
     pub receipt: ReceiptView,
     pub merkle_path: PathView,
     pub certificate: CertificateView,
+    /// For a proven call: its NVM proof file, in hex (see [`ReceiptFile::verify_proof`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
 }
 
 /// Why a receipt file does not verify. Each names the part at fault.
@@ -125,6 +147,23 @@ pub enum VerifyError {
     TrustedKey,
     #[error(transparent)]
     Certificate(#[from] CertificateError),
+    #[error("the certified receipt names no NVM program: the call was not made with --zk, or not proven")]
+    NotProven,
+    #[error("the proof does not verify against the certified image root: {0}")]
+    Proof(String),
+    #[error("the proof is of another NVM input than the certified one")]
+    ProofInput,
+    #[error("the proof's output differs from the certified output")]
+    ProofOutput,
+}
+
+/// What a verified proof of a receipt states, with the certified receipt.
+#[derive(Clone, Debug)]
+pub struct ProvenCall {
+    pub receipt: Receipt,
+    pub claim: ZkClaim,
+    pub statement: nexus_nvm_circuit::verify::Statement,
+    pub proof_bytes: usize,
 }
 
 fn hex_array<const N: usize>(value: &str, field: &'static str) -> Result<[u8; N], VerifyError> {
@@ -150,6 +189,7 @@ impl ReceiptFile {
                 leaf_count: path.leaf_count,
                 siblings: path.siblings.iter().map(hex::encode).collect(),
             },
+            proof: None,
             certificate: CertificateView {
                 cluster_id: hex::encode(m.cluster_id),
                 key_epoch: certificate.key_epoch,
@@ -227,5 +267,31 @@ impl ReceiptFile {
         };
         proof.verify_ed25519(trusted.as_ref())?;
         Ok(receipt)
+    }
+
+    /// Verifies the file's proof after the certificate ([`Self::verify`]): the proof verifies against the
+    /// certified image root, is of the certified NVM input (the call envelope with the state the call saw),
+    /// exited 0, and its result envelope carries the certified output. The certified program digest is the
+    /// app's, as the replicas recorded it at deploy; the image root is computed from the same ELF.
+    pub fn verify_proof(&self, group_key: Option<&str>) -> Result<ProvenCall, VerifyError> {
+        use nexus_nvm_circuit::proof::{NvmParams, NvmProof, verify_image};
+        let receipt = self.verify(group_key)?;
+        let claim = receipt.zk.ok_or(VerifyError::NotProven)?;
+        let hex_proof = self.proof.as_deref().ok_or(VerifyError::NotProven)?;
+        let bytes = hex_vec(hex_proof, "proof")?;
+        let proof = NvmProof::from_bytes(&bytes).map_err(|e| VerifyError::Proof(e.to_string()))?;
+        let folding = proof.folding().ok_or_else(|| VerifyError::Proof("no single folding proof".into()))?;
+        let params = NvmParams::new(proof.k, folding).map_err(|e| VerifyError::Proof(e.to_string()))?;
+        let root = nexus_nvm_circuit::image::fr_from_bytes(&claim.image_root)
+            .ok_or_else(|| VerifyError::Proof("the certified image root is not a field element".into()))?;
+        let statement = verify_image(&params, root, &proof).map_err(|e| VerifyError::Proof(e.to_string()))?;
+        if statement.input_digest != claim.nvm_input_digest {
+            return Err(VerifyError::ProofInput);
+        }
+        let returned: Option<nexus_sdk::nvm_envelope::NvmReturn> = postcard::from_bytes(&proof.output).ok();
+        if statement.exit_code != 0 || returned.map(|r| r.output) != receipt.output {
+            return Err(VerifyError::ProofOutput);
+        }
+        Ok(ProvenCall { receipt, claim, statement, proof_bytes: bytes.len() })
     }
 }

@@ -44,6 +44,8 @@ pub struct Settings {
     pub logs_kept_after_snapshot: Option<u64>,
     pub certify: Option<bool>,
     pub evm_chain_id: Option<u64>,
+    pub prover_steps_per_fold: Option<u64>,
+    pub prover_lease_ms: Option<u64>,
 }
 
 fn free_addr() -> String {
@@ -90,6 +92,9 @@ impl Network {
             certify: self.settings.certify,
             certify_threshold: None,
             evm_chain_id: self.settings.evm_chain_id,
+            prover_threads: None,
+            prover_steps_per_fold: self.settings.prover_steps_per_fold,
+            prover_lease_ms: self.settings.prover_lease_ms,
         };
         let path = self.dir.path().join(format!("replica-{id}.toml"));
         network::write_toml(&path, &config).expect("config written");
