@@ -921,7 +921,7 @@ mod seal_tests {
         let mut sm = StateMachine::open(&dir.path().join("state.redb"), CLUSTER, host).unwrap();
         let key = ClientKey::from_secret([1; 32]);
         let deploy =
-            key.sign(&CLUSTER, 1, Request::Deploy { module: nexus_tests::example_apps()["counter"].wasm.clone() });
+            key.sign(&CLUSTER, 1, Request::Deploy { module: nexus_tests::example_apps()["counter"].wasm.clone(), program: None });
         let app = deploy.app();
         let call = |nonce: u64| {
             let input = postcard::to_allocvec(&nonce).unwrap();
@@ -1052,7 +1052,7 @@ mod certification_tests {
         let (_, other) = group();
         let key = ClientKey::from_secret([1; 32]);
         let deploy =
-            key.sign(&CLUSTER, 1, Request::Deploy { module: nexus_tests::example_apps()["counter"].wasm.clone() });
+            key.sign(&CLUSTER, 1, Request::Deploy { module: nexus_tests::example_apps()["counter"].wasm.clone(), program: None });
         let input = postcard::to_allocvec(&1u64).unwrap();
         let call =
             key.sign(&CLUSTER, 2, Request::Call { app: deploy.app(), function: "increment".into(), input, zk: false });

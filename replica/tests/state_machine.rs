@@ -32,7 +32,7 @@ fn apply(sm: &mut StateMachine, requests: Vec<SignedRequest>) -> Vec<ApplyOutcom
 }
 
 fn deploy_counter(sm: &mut StateMachine) -> AppId {
-    let request = alice().sign(&CLUSTER, 1, Request::Deploy { module: example_apps()["counter"].wasm.clone() });
+    let request = alice().sign(&CLUSTER, 1, Request::Deploy { module: example_apps()["counter"].wasm.clone(), program: None });
     match &apply(sm, vec![request])[0] {
         ApplyOutcome::Deployed { app, .. } => *app,
         other => panic!("deploy failed: {other:?}"),
@@ -77,7 +77,7 @@ fn calls_in_one_batch_see_each_other_and_state_survives_reopening() {
 fn two_replicas_applying_the_same_log_agree_and_the_root_matches_a_recomputation() {
     let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (mut a, mut b) = (open(d1.path()), open(d2.path()));
-    let ledger = alice().sign(&CLUSTER, 1, Request::Deploy { module: example_apps()["ledger"].wasm.clone() });
+    let ledger = alice().sign(&CLUSTER, 1, Request::Deploy { module: example_apps()["ledger"].wasm.clone(), program: None });
     let app = ledger.app();
     let log = vec![
         ledger,
@@ -147,9 +147,9 @@ fn only_the_owner_upgrades_and_an_upgrade_keeps_the_state() {
                (call $out (i32.const 64) (local.get $n))))"#,
     )
     .unwrap();
-    let by_bob = bob().sign(&CLUSTER, 1, Request::Upgrade { app, module: v2.clone() });
-    let by_alice = alice().sign(&CLUSTER, 3, Request::Upgrade { app, module: v2 });
-    let bad_module = alice().sign(&CLUSTER, 4, Request::Upgrade { app, module: b"not wasm".to_vec() });
+    let by_bob = bob().sign(&CLUSTER, 1, Request::Upgrade { app, module: v2.clone(), program: None });
+    let by_alice = alice().sign(&CLUSTER, 3, Request::Upgrade { app, module: v2, program: None });
+    let bad_module = alice().sign(&CLUSTER, 4, Request::Upgrade { app, module: b"not wasm".to_vec(), program: None });
     let out = apply(&mut sm, vec![by_bob, by_alice, bad_module, call(&bob(), 2, app, "raw", vec![])]);
     assert_eq!(out[0], ApplyOutcome::Rejected(Rejection::NotOwner));
     assert!(matches!(out[1], ApplyOutcome::Upgraded { version: 2, .. }));
@@ -171,7 +171,7 @@ fn traps_unknown_apps_and_bad_calls_leave_state_unchanged() {
             call(&alice(), 3, app, "increment", enc(&u64::MAX)),
             call(&alice(), 4, AppId([9; 32]), "increment", enc(&1u64)),
             call(&alice(), 5, app, "no_such_function", vec![]),
-            alice().sign(&CLUSTER, 6, Request::Deploy { module: vec![0, 1, 2] }),
+            alice().sign(&CLUSTER, 6, Request::Deploy { module: vec![0, 1, 2], program: None }),
         ],
     );
     let trapped = receipt(&out[0]);

@@ -183,9 +183,50 @@ impl Network {
         &self.replicas[index].addr
     }
 
+    /// Starts a `nexus prover run` process named `name` against every replica of the network, with
+    /// `NEXUS_TEST_FAULTS` set to `faults`.
+    pub fn start_worker(&self, name: &str, faults: &str) -> Worker {
+        let log = std::fs::File::create(self.dir.path().join(format!("worker-{name}.log"))).expect("log");
+        let mut command = Command::new(NEXUS);
+        command.args(["prover", "run", "--threads", "1", "--name", name, "--replica"]);
+        command.args(self.replicas.iter().map(|r| r.addr.as_str()));
+        let child = command
+            .env("NEXUS_TEST_FAULTS", faults)
+            .stdout(Stdio::from(log.try_clone().expect("log")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("worker process starts");
+        Worker { child }
+    }
+
+    /// The replica log of replica `index`.
+    pub fn log(&self, index: usize) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("replica-{}.log", self.replicas[index].id)))
+            .unwrap_or_default()
+    }
+
     /// Runs the `nexus` binary with this network's config dir.
     pub fn nexus(&self, args: &[&str]) -> std::process::Output {
         Command::new(NEXUS).args(args).env("NEXUS_CONFIG_DIR", &self.config_dir).output().expect("nexus runs")
+    }
+}
+
+/// A prover worker process; killed (SIGKILL) when dropped.
+pub struct Worker {
+    child: Child,
+}
+
+impl Worker {
+    pub fn kill(mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -211,7 +252,7 @@ pub fn counter_wasm() -> Vec<u8> {
 
 /// Deploys `module` through replica `addr` with `key`; returns the app id.
 pub fn deploy(addr: &str, key: &ClientKey, module: Vec<u8>) -> AppId {
-    match block_on(network::submit(addr, key, Request::Deploy { module })).expect("deploy submitted") {
+    match block_on(network::submit(addr, key, Request::Deploy { module, program: None })).expect("deploy submitted") {
         (ApplyOutcome::Deployed { app, .. }, _) => app,
         (other, _) => panic!("deploy: {other:?}"),
     }
