@@ -10,11 +10,11 @@ use common::{Network, Settings, block_on};
 use nexus_cli::network;
 use nexus_replica::ZkState;
 
-/// Steps per leaf on these networks: fewer, larger tasks than the default 64, so a job is a handful of
-/// tasks (6 leaves and 5 nodes for a `fib` call).
-const STEPS_PER_FOLD: u64 = 256;
+/// Steps per leaf on these networks: fewer, larger tasks than the default 64 (12 leaves and 11 nodes for a
+/// `fib` call).
+const STEPS_PER_FOLD: u64 = 128;
 /// How long a proving job may take here before the test fails (a job is about a minute on 2 cores).
-const JOB_WAIT: Duration = Duration::from_secs(900);
+const JOB_WAIT: Duration = Duration::from_secs(420);
 
 fn settings(lease_ms: u64) -> Settings {
     Settings {
@@ -172,7 +172,7 @@ fn a_zk_call_is_proven_by_two_workers_and_its_receipt_verifies_until_tampered_wi
 
 #[test]
 fn a_job_survives_a_lying_worker_a_killed_worker_and_a_leader_change() {
-    let mut net = Network::start(3, settings(2_000));
+    let mut net = Network::start(3, settings(5_000));
     let fib = write_app(&net, "fibonacci", "fibonacci", "fibonacci");
     let app = deploy(&net, &[&fib]);
     let liar = net.start_worker("liar", "corrupt-node");

@@ -238,6 +238,13 @@ impl Drop for Network {
                 let _ = child.wait();
             }
         }
+        // A failed test keeps the replicas' data and logs, which its message points to.
+        if std::thread::panicking()
+            && let Ok(empty) = tempfile::tempdir()
+        {
+            let kept = std::mem::replace(&mut self.dir, empty).keep();
+            eprintln!("the network's data and logs are kept in {}", kept.display());
+        }
     }
 }
 

@@ -185,7 +185,8 @@ impl Node {
             &config.data_dir,
         )?;
         let coordinator =
-            Coordinator::new(config.node_id, raft.clone(), state.clone(), config.prover.clone(), &config.data_dir);
+            Coordinator::new(config.node_id, raft.clone(), state.clone(), config.prover.clone(), &config.data_dir)
+                .map_err(|e| NodeError::Raft(format!("proving thread pool: {e}")))?;
         let client_service = ClientServer::new(ClientService::new(
             raft.clone(),
             state.clone(),

@@ -16,6 +16,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -120,6 +121,11 @@ pub struct Coordinator {
     nodes_dir: PathBuf,
     proofs: ProofStore,
     params: OnceLock<Arc<NvmParams>>,
+    /// Whether a parameter setup is under way (a follower sets them up once it sees a job, so that a leader
+    /// change does not also cost the setup).
+    warming: std::sync::atomic::AtomicBool,
+    /// Where preparing, checking and assembling run: threads below Raft's priority.
+    pool: rayon::ThreadPool,
     jobs: Mutex<BTreeMap<u64, ActiveJob>>,
     /// Lease id → (call id, the plan's lease id).
     leases: Mutex<BTreeMap<u64, (u64, LeaseId)>>,
@@ -131,8 +137,16 @@ fn internal(e: impl std::fmt::Display) -> Status {
 }
 
 impl Coordinator {
-    pub fn new(node_id: u64, raft: ReplicaRaft, state: SharedStateMachine, config: ProverConfig, data_dir: &Path) -> Arc<Self> {
-        Arc::new(Self {
+    pub fn new(
+        node_id: u64,
+        raft: ReplicaRaft,
+        state: SharedStateMachine,
+        config: ProverConfig,
+        data_dir: &Path,
+    ) -> Result<Arc<Self>, rayon::ThreadPoolBuildError> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let pool = crate::prover::proving_pool(threads, "coordinator")?;
+        Ok(Arc::new(Self {
             node_id,
             raft,
             state,
@@ -140,10 +154,21 @@ impl Coordinator {
             nodes_dir: data_dir.join("zk"),
             proofs: ProofStore::new(data_dir),
             params: OnceLock::new(),
+            warming: std::sync::atomic::AtomicBool::new(false),
+            pool,
             jobs: Mutex::new(BTreeMap::new()),
             leases: Mutex::new(BTreeMap::new()),
             next_lease: Mutex::new(1),
-        })
+        }))
+    }
+
+    /// Runs CPU-heavy work on the proving pool, off the async threads.
+    async fn heavy<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Self) -> T + Send + 'static,
+    ) -> Result<T, tokio::task::JoinError> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.pool.install(|| f(&this))).await
     }
 
     pub fn proofs(&self) -> &ProofStore {
@@ -172,15 +197,19 @@ impl Coordinator {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            let proving = match self.state.read().map(|sm| sm.proving_jobs(MAX_ACTIVE_JOBS)) {
+                Ok(Ok(jobs)) => jobs,
+                _ => continue,
+            };
+            if !proving.is_empty() && self.params.get().is_none() && !self.warming.swap(true, Ordering::Relaxed) {
+                let this = self.clone();
+                tokio::spawn(async move { this.heavy(|c| c.params().map(drop)).await });
+            }
             if !self.is_leader() {
                 self.jobs.lock().unwrap_or_else(|p| p.into_inner()).clear();
                 self.leases.lock().unwrap_or_else(|p| p.into_inner()).clear();
                 continue;
             }
-            let proving = match self.state.read().map(|sm| sm.proving_jobs(MAX_ACTIVE_JOBS)) {
-                Ok(Ok(jobs)) => jobs,
-                _ => continue,
-            };
             self.take_up(&proving);
             self.finish_ready();
         }
@@ -224,9 +253,8 @@ impl Coordinator {
 
     async fn prepare(self: Arc<Self>, job: ZkJob) {
         let started = Instant::now();
-        let this = self.clone();
         let call_id = job.call_id;
-        let prepared = tokio::task::spawn_blocking(move || -> Result<CheckedJob, JobError> {
+        let prepared = self.heavy(move |this| -> Result<CheckedJob, JobError> {
             this.params()?;
             let elf = this
                 .state
@@ -277,11 +305,11 @@ impl Coordinator {
             let (this, call_id) = (self.clone(), *call_id);
             tokio::spawn(async move {
                 let started = Instant::now();
-                let that = this.clone();
-                let assembled = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, JobError> {
+                let assembled = this.heavy(move |that| -> Result<Vec<u8>, JobError> {
                     let bytes = std::fs::read(&root_path).map_err(|e| JobError::Prove(format!("reading the root: {e}")))?;
                     let root = NodeProof::from_bytes(&bytes).map_err(|e| JobError::Prove(e.to_string()))?;
-                    let proof = checked.assemble(&*that.params()?, root, chains)?;
+                    let params = that.params()?;
+                    let proof = checked.assemble(&params, root, chains)?;
                     that.proofs.write(call_id, &proof).map_err(|e| JobError::Prove(format!("storing the proof: {e}")))?;
                     Ok(proof)
                 })
@@ -384,11 +412,14 @@ impl Coordinator {
         let (call_id, plan_lease) =
             self.lease(lease).ok_or_else(|| Status::failed_precondition("unknown lease (expired or never granted)"))?;
         let (checked, target, range) = {
-            let jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
-            let job = jobs.get(&call_id).ok_or_else(|| Status::failed_precondition("the job is not in progress"))?;
-            let (Some(plan), Some(checked)) = (&job.plan, &job.checked) else {
+            let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+            let job = jobs.get_mut(&call_id).ok_or_else(|| Status::failed_precondition("the job is not in progress"))?;
+            let (Some(plan), Some(checked)) = (&mut job.plan, &job.checked) else {
                 return Err(Status::failed_precondition("the job is not in progress"));
             };
+            if !plan.checking(plan_lease, Instant::now()) {
+                return Err(Status::failed_precondition("the lease is no longer held"));
+            }
             let target = plan.target(plan_lease).ok_or_else(|| Status::failed_precondition("the lease is no longer held"))?;
             let range = match target {
                 Target::Node(i) => Some((plan.node(i).a, plan.node(i).b)),
@@ -397,8 +428,7 @@ impl Coordinator {
             (checked.clone(), target, range)
         };
         let started = Instant::now();
-        let this = self.clone();
-        let checked_result = tokio::task::spawn_blocking(move || -> Result<Option<CallProof>, JobError> {
+        let checked_result = self.heavy(move |this| -> Result<Option<CallProof>, JobError> {
             let params = this.params()?;
             match (target, range) {
                 (Target::Node(_), Some(range)) => {

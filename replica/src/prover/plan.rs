@@ -12,6 +12,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+/// Longest a submitted result's check may hold its lease.
+pub const MAX_CHECK: Duration = Duration::from_secs(600);
+
 /// A lease id (never 0: the API uses 0 for "no task").
 pub type LeaseId = u64;
 
@@ -198,6 +201,19 @@ impl Plan {
         match self.leases.get_mut(&lease) {
             Some(l) => {
                 l.deadline = now + self.lease_duration;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Holds a lease while its result is being checked (the worker is waiting for the answer and cannot renew
+    /// it); false if it is not held.
+    pub fn checking(&mut self, lease: LeaseId, now: Instant) -> bool {
+        self.expire(now);
+        match self.leases.get_mut(&lease) {
+            Some(l) => {
+                l.deadline = now + MAX_CHECK;
                 true
             }
             None => false,

@@ -73,13 +73,7 @@ fn prover(channel: Channel) -> ProverClient<Channel> {
 
 /// Runs until the process ends.
 pub async fn run(config: WorkerConfig) -> Result<(), WorkerError> {
-    let pool = Arc::new(
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(config.threads.max(1))
-            .thread_name(|i| format!("prover-{i}"))
-            .build()
-            .map_err(|e| WorkerError::Pool(e.to_string()))?,
-    );
+    let pool = Arc::new(super::proving_pool(config.threads, "prover").map_err(|e| WorkerError::Pool(e.to_string()))?);
     let mut known = config.replicas.clone();
     let mut params: HashMap<u64, Arc<NvmParams>> = HashMap::new();
     let mut jobs: HashMap<u64, Arc<PreparedProgram>> = HashMap::new();
@@ -121,58 +115,38 @@ pub async fn run(config: WorkerConfig) -> Result<(), WorkerError> {
 
 type Caches<'a> = (&'a mut HashMap<u64, Arc<NvmParams>>, &'a mut HashMap<u64, Arc<PreparedProgram>>);
 
-/// One claimed task: fetch the job if new, prove while renewing the lease, submit.
+/// One claimed task: fetch the job if new, prove, submit; the lease is renewed from the claim until the
+/// result is submitted (fetching the job and setting up parameters can take longer than a lease).
 async fn work(
     client: &mut ProverClient<Channel>,
     pool: &Arc<rayon::ThreadPool>,
-    (params, jobs): Caches<'_>,
+    caches: Caches<'_>,
     claim: &nexus_proto::v1::ClaimResponse,
 ) -> Result<String, String> {
     let task = Task::decode(&claim.task)?;
     let what = task.describe();
-    let job = match jobs.get(&claim.call_id) {
-        Some(job) => job.clone(),
-        None => {
-            let reply = client.job(JobRequest { call_id: claim.call_id }).await.map_err(|s| s.message().to_string())?;
-            let reply = reply.into_inner();
-            let job = blocking(move || PreparedProgram::new(&reply.program, &reply.input, reply.steps_per_fold))
-                .await?
-                .map_err(|e| e.to_string())?;
-            if jobs.len() >= MAX_CACHED_JOBS {
-                jobs.clear();
-            }
-            let job = Arc::new(job);
-            jobs.insert(claim.call_id, job.clone());
-            job
-        }
-    };
-    let params = match params.get(&job.k) {
-        Some(p) => p.clone(),
-        None => {
-            let k = job.k;
-            let p = Arc::new(blocking(move || NvmParams::new(k, Folding::Tree)).await?.map_err(|e| e.to_string())?);
-            params.insert(k, p.clone());
-            p
-        }
-    };
-    let proving = {
-        let pool = pool.clone();
-        tokio::task::spawn_blocking(move || pool.install(|| prove_task(&params, &job, &task)))
-    };
-    tokio::pin!(proving);
-    let renew_every = Duration::from_millis((claim.lease_ms / 3).max(100));
-    let result = loop {
-        tokio::select! {
-            done = &mut proving => break done.map_err(|e| e.to_string())?,
-            _ = tokio::time::sleep(renew_every) => {
-                let held = client.renew(RenewRequest { lease: claim.lease }).await.map(|r| r.into_inner().held);
-                if let Ok(false) = held {
-                    return Err(format!("{what}: the lease ended before it was proven; dropped"));
+    let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let renewer = {
+        let (mut client, lost, lease) = (client.clone(), lost.clone(), claim.lease);
+        let every = Duration::from_millis((claim.lease_ms / 3).max(100));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Ok(Ok(reply)) = tokio::time::timeout(RPC_TIMEOUT, client.renew(RenewRequest { lease })).await
+                    && !reply.into_inner().held
+                {
+                    lost.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return;
                 }
             }
-        }
+        })
     };
-    let mut bytes = result.map_err(|e: JobError| format!("{what}: {e}"))?;
+    let result = prove_claimed(client, pool, caches, claim.call_id, task).await;
+    renewer.abort();
+    if lost.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(format!("{what}: the lease ended before it was proven; dropped"));
+    }
+    let mut bytes = result.map_err(|e| format!("{what}: {e}"))?;
     if crate::faults::active("corrupt-node") {
         bytes = corrupt(bytes);
     }
@@ -181,6 +155,46 @@ async fn work(
         .await
         .map_err(|s| format!("{what}: {}", s.message()))?;
     Ok(what)
+}
+
+async fn prove_claimed(
+    client: &mut ProverClient<Channel>,
+    pool: &Arc<rayon::ThreadPool>,
+    (params, jobs): Caches<'_>,
+    call_id: u64,
+    task: Task,
+) -> Result<Vec<u8>, String> {
+    let job = match jobs.get(&call_id) {
+        Some(job) => job.clone(),
+        None => {
+            let reply = client.job(JobRequest { call_id }).await.map_err(|s| s.message().to_string())?;
+            let reply = reply.into_inner();
+            let pool = pool.clone();
+            let job = blocking(move || {
+                pool.install(|| PreparedProgram::new(&reply.program, &reply.input, reply.steps_per_fold))
+            })
+            .await?
+            .map_err(|e| e.to_string())?;
+            if jobs.len() >= MAX_CACHED_JOBS {
+                jobs.clear();
+            }
+            let job = Arc::new(job);
+            jobs.insert(call_id, job.clone());
+            job
+        }
+    };
+    let params = match params.get(&job.k) {
+        Some(p) => p.clone(),
+        None => {
+            let (k, pool) = (job.k, pool.clone());
+            let p = blocking(move || pool.install(|| NvmParams::new(k, Folding::Tree))).await?;
+            let p = Arc::new(p.map_err(|e| e.to_string())?);
+            params.insert(k, p.clone());
+            p
+        }
+    };
+    let pool = pool.clone();
+    blocking(move || pool.install(|| prove_task(&params, &job, &task))).await?.map_err(|e: JobError| e.to_string())
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
