@@ -244,7 +244,8 @@ impl Coordinator {
         }
         for (call_id, job) in jobs.iter_mut() {
             if let Some(plan) = &mut job.plan {
-                for (_, target, worker) in plan.expire(now) {
+                plan.expire(now);
+                for (_, target, worker) in plan.take_expired() {
                     eprintln!("job {call_id}: the lease of {worker} on {target:?} expired; the task is free again");
                 }
             }

@@ -68,6 +68,8 @@ pub struct Plan {
     last_tick: Instant,
     rejected: u64,
     workers: BTreeSet<String>,
+    /// Leases that expired since [`Plan::take_expired`] was last called (for the leader's log).
+    expired: Vec<(LeaseId, Target, String)>,
 }
 
 impl Plan {
@@ -99,6 +101,7 @@ impl Plan {
             last_tick: now,
             rejected: 0,
             workers: BTreeSet::new(),
+            expired: Vec::new(),
         }
     }
 
@@ -149,10 +152,17 @@ impl Plan {
     pub fn expire(&mut self, now: Instant) -> Vec<(LeaseId, Target, String)> {
         self.tick(now);
         let expired: Vec<LeaseId> = self.leases.iter().filter(|(_, l)| l.deadline <= now).map(|(id, _)| *id).collect();
-        expired
+        let expired: Vec<_> = expired
             .into_iter()
             .filter_map(|id| self.leases.remove(&id).map(|l| (id, l.target, l.worker)))
-            .collect()
+            .collect();
+        self.expired.extend(expired.iter().cloned());
+        expired
+    }
+
+    /// The leases that expired since the last call, whichever call noticed them.
+    pub fn take_expired(&mut self) -> Vec<(LeaseId, Target, String)> {
+        std::mem::take(&mut self.expired)
     }
 
     fn leased(&self, target: Target) -> bool {
@@ -314,6 +324,8 @@ mod tests {
         let t2 = t0 + LEASE;
         let expired = plan.expire(t2);
         assert_eq!(expired, [(silent, Target::Node(0), "silent".to_string())]);
+        assert_eq!(plan.take_expired(), expired);
+        assert!(plan.take_expired().is_empty());
         assert!(!plan.renew(silent, t2));
         assert!(!plan.accept(silent, t2), "a late result under an expired lease is not accepted");
         let (again, target) = plan.claim("other", t2).unwrap();
