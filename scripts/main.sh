@@ -42,3 +42,14 @@ group_key=$("$nexus" status | awk '$1 == "group" && $2 == "key" {print $3; exit}
 "$nexus" verify "$work/receipt.json" --group-key "$group_key"
 echo "== status of every replica"
 "$nexus" status
+echo "== deploying fibonacci with both builds (wasm + NVM), calling fib(10) with --zk"
+deployed=$("$nexus" deploy "$work/apps/fibonacci.wasm")
+echo "$deployed"
+fib=$(echo "$deployed" | awk '$1 == "app" {print $2}')
+called=$("$nexus" call "$fib" fib --input u64:10 --decode u64 --zk)
+echo "$called"
+zk_call=$(echo "$called" | awk '$1 == "call" && $2 == "id" {print $3}')
+echo "== waiting for the local prover worker to prove call $zk_call"
+"$nexus" receipt "$zk_call" --zk --decode u64 --out "$work/proven.json"
+echo "== the proven receipt, verified offline: certificate, then proof against the certified program and output"
+"$nexus" verify "$work/proven.json" --group-key "$group_key"

@@ -156,7 +156,7 @@ pub async fn up(dir: &Path, replicas: usize, provers: usize, admin: &str) -> Res
     for i in 0..provers {
         let log = std::fs::File::create(dir.join(format!("prover-{i}.log")))?;
         let child = tokio::process::Command::new(&exe)
-            .args(["prover", "run", "--threads", "1", "--name", &format!("local-{i}"), "--replica"])
+            .args(["prover", "run", "--name", &format!("local-{i}"), "--replica"])
             .args(&net.replicas)
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))

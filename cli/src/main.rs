@@ -422,11 +422,15 @@ fn run(command: Command, json: bool) -> Result<()> {
                 (None, true) => None,
                 (None, false) => Some(app.with_extension("elf")).filter(|p| p.exists()),
             };
-            let program = elf.as_ref().map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display()))).transpose()?;
+            let program = elf
+                .as_ref()
+                .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+                .transpose()?;
             let config_dir = keys::config_dir()?;
             let key = keys::load(&config_dir, &key)?;
             let addr = network::replica_addr(replica, &config_dir)?;
-            let (outcome, index) = runtime()?.block_on(network::submit(&addr, &key, Request::Deploy { module, program }))?;
+            let (outcome, index) =
+                runtime()?.block_on(network::submit(&addr, &key, Request::Deploy { module, program }))?;
             match outcome {
                 ApplyOutcome::Deployed { app, code_hash } => {
                     let nvm = elf.as_ref().map(|p| p.display().to_string());
@@ -752,11 +756,16 @@ fn zk_receipt(
     out: Option<&Path>,
     timeout_secs: u64,
 ) -> Result<()> {
+    use std::io::IsTerminal;
     let started = Instant::now();
     let deadline = started + std::time::Duration::from_secs(timeout_secs);
+    // On a terminal the progress line redraws itself; in a log, a line per task done.
+    let terminal = std::io::stderr().is_terminal();
+    let mut shown = u64::MAX;
     let state = loop {
         let served = rt.block_on(network::receipt_with(addr, call_id, false))?;
-        let job = served.zk_job.with_context(|| format!("call {call_id} was not made with --zk: it has no proving job"))?;
+        let job =
+            served.zk_job.with_context(|| format!("call {call_id} was not made with --zk: it has no proving job"))?;
         if job.state.is_final() {
             break job.state;
         }
@@ -768,7 +777,13 @@ fn zk_receipt(
                 0 => "?".to_string(),
                 _ => format!("{:.0} s", status.elapsed_ms as f64 / done as f64 * (total - done) as f64 / 1e3),
             };
-            eprint!("\r  proving    {done}/{total} tasks  {:>3}%  ETA {eta}   ", 100 * done / total);
+            let line = format!("  proving    {done}/{total} tasks  {:>3}%  ETA {eta}", 100 * done / total);
+            if terminal {
+                eprint!("\r{line}   ");
+            } else if done != shown {
+                eprintln!("{line}");
+            }
+            shown = done;
         }
         if Instant::now() > deadline {
             eprintln!();
@@ -776,7 +791,9 @@ fn zk_receipt(
         }
         std::thread::sleep(std::time::Duration::from_millis(500));
     };
-    eprintln!();
+    if terminal {
+        eprintln!();
+    }
     if !matches!(state, ZkState::Proven { .. }) {
         eprintln!("call {call_id}: {}", zk_state_text(&state));
         std::process::exit(4);

@@ -9,11 +9,11 @@ use nexus_proto::MAX_MESSAGE_BYTES;
 use nexus_proto::v1::admin_client::AdminClient;
 use nexus_proto::v1::client_client::ClientClient;
 use nexus_proto::v1::prover_client::ProverClient;
-use nexus_proto::v1::{JobRequest, JobStatusResponse};
 use nexus_proto::v1::{
     AddReplicaRequest, AdminResponse, GetReceiptRequest, QueryRequest, RemoveReplicaRequest, StatusRequest,
     StatusResponse, SubmitRequest, SubmitResponse,
 };
+use nexus_proto::v1::{JobRequest, JobStatusResponse};
 use nexus_replica::admin::AdminCommand;
 use nexus_replica::nexus_mpc::batch::{BatchMessage, MerklePath, receipt_digest, verify_path};
 use nexus_replica::nexus_mpc::certificate::Certificate;
@@ -248,9 +248,7 @@ pub async fn receipt(addr: &str, call_id: u64) -> Result<ServedReceipt, NetworkE
 /// [`receipt`], with the call's proving job and, if `with_proof` and the job is proven, its proof.
 pub async fn receipt_with(addr: &str, call_id: u64, with_proof: bool) -> Result<ServedReceipt, NetworkError> {
     let rpc = |reason: String| NetworkError::Rpc { addr: addr.to_string(), reason };
-    let mut client = connect(addr)
-        .await?
-        .max_decoding_message_size(nexus_replica::prover::protocol::MAX_TASK_BYTES);
+    let mut client = connect(addr).await?.max_decoding_message_size(nexus_replica::prover::protocol::MAX_TASK_BYTES);
     let request = GetReceiptRequest { call_id, with_proof, local_only: false };
     let reply = client.get_receipt(request).await.map_err(|s| match s.code() {
         tonic::Code::NotFound => NetworkError::NoReceipt { addr: addr.to_string(), call_id },

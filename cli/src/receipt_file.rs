@@ -7,9 +7,9 @@
 //! another), then checks the path to the certified receipts root and the group's signature with a plain
 //! Ed25519 verifier ([`ReceiptProof::verify_ed25519`]). Every failure names what is wrong.
 
-use nexus_replica::{Receipt, ZkClaim};
 use nexus_replica::nexus_mpc::batch::{BatchMessage, MerklePath};
 use nexus_replica::nexus_mpc::certificate::{Certificate, CertificateError, ReceiptProof, TrustedKey};
+use nexus_replica::{Receipt, ZkClaim};
 use serde::{Deserialize, Serialize};
 
 /// The format tag of a receipt file.

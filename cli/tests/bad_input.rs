@@ -97,7 +97,8 @@ fn bad_input_to_every_rpc_gets_a_clear_error_and_changes_nothing() {
         forged.signature[0] ^= 1;
         let (code_, msg) = code(c.submit(submit(forged.encode())).await);
         assert_eq!(code_, Code::Unauthenticated, "{msg}");
-        let other_cluster = key.sign(&[0xee; 32], 2, Request::Deploy { module: counter_wasm(), program: None }).encode();
+        let other_cluster =
+            key.sign(&[0xee; 32], 2, Request::Deploy { module: counter_wasm(), program: None }).encode();
         assert_eq!(code(c.submit(submit(other_cluster)).await).0, Code::Unauthenticated);
         let (code_, msg) = code(
             c.submit(submit(signed(
@@ -108,7 +109,8 @@ fn bad_input_to_every_rpc_gets_a_clear_error_and_changes_nothing() {
         );
         assert_eq!(code_, Code::InvalidArgument, "{msg}");
         assert!(msg.contains("module refused"), "{msg}");
-        let huge = signed(nexus_cli::network::clock_nonce(), Request::Deploy { module: vec![0; 5 << 20], program: None });
+        let huge =
+            signed(nexus_cli::network::clock_nonce(), Request::Deploy { module: vec![0; 5 << 20], program: None });
         let (code_, msg) = code(c.submit(submit(huge)).await);
         assert_eq!(code_, Code::InvalidArgument, "{msg}");
     });
@@ -134,8 +136,11 @@ fn bad_input_to_every_rpc_gets_a_clear_error_and_changes_nothing() {
         let status = c.submit(submit(no_such_function)).await.unwrap_err();
         assert_eq!(status.code(), Code::AlreadyExists, "a replay: {}", status.message());
         assert!(status.details().is_empty(), "a replay of an applied request is refused before the log");
-        let upgrade_by_stranger =
-            ClientKey::from_secret([5; 32]).sign(&cluster, 1, Request::Upgrade { app, module: counter_wasm(), program: None });
+        let upgrade_by_stranger = ClientKey::from_secret([5; 32]).sign(
+            &cluster,
+            1,
+            Request::Upgrade { app, module: counter_wasm(), program: None },
+        );
         let status = c.submit(submit(upgrade_by_stranger.encode())).await.unwrap_err();
         assert_eq!(status.code(), Code::PermissionDenied, "{}", status.message());
         // A trap: the call's receipt comes back with the error, its writes discarded.
@@ -184,7 +189,10 @@ fn bad_input_to_every_rpc_gets_a_clear_error_and_changes_nothing() {
         assert_eq!(code(c.query(query(vec![7; 32], "get", vec![])).await).0, Code::NotFound);
         assert_eq!(code(c.query(query(app.0.to_vec(), "nope", vec![])).await).0, Code::InvalidArgument);
         assert_eq!(code(c.query(query(app.0.to_vec(), "get", vec![1; 3])).await).0, Code::InvalidArgument);
-        assert_eq!(code(c.get_receipt(GetReceiptRequest { call_id: 1 << 40, ..Default::default() }).await).0, Code::NotFound);
+        assert_eq!(
+            code(c.get_receipt(GetReceiptRequest { call_id: 1 << 40, ..Default::default() }).await).0,
+            Code::NotFound
+        );
 
         let mut raft = RaftClient::new(channel(&addr).await);
         let garbage = || RaftMessage { payload: vec![0xff; 64] };

@@ -15,7 +15,8 @@ fn apply(c: &mut Criterion) {
     let host = Arc::new(Host::new(Limits::default()).unwrap());
     let mut sm = StateMachine::open(&dir.path().join("state.redb"), CLUSTER, host).unwrap();
     let key = ClientKey::from_secret([1; 32]);
-    let deploy = key.sign(&CLUSTER, 1, Request::Deploy { module: example_apps()["counter"].wasm.clone(), program: None });
+    let deploy =
+        key.sign(&CLUSTER, 1, Request::Deploy { module: example_apps()["counter"].wasm.clone(), program: None });
     let app = deploy.app();
     sm.apply_batch(&[(1, deploy)]).unwrap();
     let mut nonce = 1u64;

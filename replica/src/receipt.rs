@@ -71,5 +71,8 @@ pub enum ApplyOutcome {
     /// A certificate entry.
     Certify(crate::group_key::CertifyOutcome),
     /// A proving job's result entry: whether it ended the job (a job ends once).
-    ZkResult { call_id: u64, ended: bool },
+    ZkResult {
+        call_id: u64,
+        ended: bool,
+    },
 }

@@ -299,10 +299,13 @@ impl StateMachine {
                     Ok(batch.tables.modules.get(hash.0.as_slice())?.map(|v| v.value().to_vec()))
                 })?;
                 let pending = batch.pending.entry(*app).or_default().clone();
-                let view = Arc::new(BatchView { snapshot: AppSnapshot { read: batch.read.clone(), app: *app }, pending });
+                let view =
+                    Arc::new(BatchView { snapshot: AppSnapshot { read: batch.read.clone(), app: *app }, pending });
                 // The NVM sees the state as the call does, before its writes.
                 let nvm_state = match zk {
-                    true => Some(crate::zk::visible_state(view.as_ref()).map_err(|e| ReplicaError::Host(e.to_string()))?),
+                    true => {
+                        Some(crate::zk::visible_state(view.as_ref()).map_err(|e| ReplicaError::Host(e.to_string()))?)
+                    }
                     false => None,
                 };
                 let ctx = CallContext { caller: Some(req.signer), fuel_limit: None };
@@ -691,9 +694,16 @@ impl Batch<'_, '_> {
         };
         let nvm_input_digest: [u8; 32] = Sha256::digest(&nvm_input).into();
         let (steps, state, claim) = match checked {
-            Ok(steps) => {
-                (steps, ZkState::Proving, Some(ZkClaim { program_digest: program.digest, image_root: program.image_root, nvm_input_digest, steps }))
-            }
+            Ok(steps) => (
+                steps,
+                ZkState::Proving,
+                Some(ZkClaim {
+                    program_digest: program.digest,
+                    image_root: program.image_root,
+                    nvm_input_digest,
+                    steps,
+                }),
+            ),
             Err(why) => (0, ZkState::OutputsDiffer(why), None),
         };
         let job = ZkJob { call_id, program, input: nvm_input, steps, state };
@@ -920,8 +930,11 @@ mod seal_tests {
         let host = Arc::new(Host::new(Limits::default()).unwrap());
         let mut sm = StateMachine::open(&dir.path().join("state.redb"), CLUSTER, host).unwrap();
         let key = ClientKey::from_secret([1; 32]);
-        let deploy =
-            key.sign(&CLUSTER, 1, Request::Deploy { module: nexus_tests::example_apps()["counter"].wasm.clone(), program: None });
+        let deploy = key.sign(
+            &CLUSTER,
+            1,
+            Request::Deploy { module: nexus_tests::example_apps()["counter"].wasm.clone(), program: None },
+        );
         let app = deploy.app();
         let call = |nonce: u64| {
             let input = postcard::to_allocvec(&nonce).unwrap();
@@ -1051,8 +1064,11 @@ mod certification_tests {
         let (_, public) = group();
         let (_, other) = group();
         let key = ClientKey::from_secret([1; 32]);
-        let deploy =
-            key.sign(&CLUSTER, 1, Request::Deploy { module: nexus_tests::example_apps()["counter"].wasm.clone(), program: None });
+        let deploy = key.sign(
+            &CLUSTER,
+            1,
+            Request::Deploy { module: nexus_tests::example_apps()["counter"].wasm.clone(), program: None },
+        );
         let input = postcard::to_allocvec(&1u64).unwrap();
         let call =
             key.sign(&CLUSTER, 2, Request::Call { app: deploy.app(), function: "increment".into(), input, zk: false });

@@ -159,7 +159,8 @@ pub fn check_nvm_run(program: &Program, input: &[u8], wasm: &CallResult) -> Resu
             short_hex(&ret.output)
         ));
     }
-    let wasm_writes: Vec<(Vec<u8>, Option<Vec<u8>>)> = wasm.writes.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let wasm_writes: Vec<(Vec<u8>, Option<Vec<u8>>)> =
+        wasm.writes.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     if ret.plain_writes() != wasm_writes {
         return Err("outputs differ: the wasm and NVM runs wrote different state".into());
     }

@@ -49,7 +49,8 @@ async fn three_replicas_agree_forward_writes_and_survive_the_leader() {
 
     // Writes through a follower are forwarded to the leader.
     let alice = ClientKey::from_secret([1; 32]);
-    let deploy = alice.sign(&CLUSTER, 1, Request::Deploy { module: example_apps()["counter"].wasm.clone(), program: None });
+    let deploy =
+        alice.sign(&CLUSTER, 1, Request::Deploy { module: example_apps()["counter"].wasm.clone(), program: None });
     let app = deploy.app();
     let (outcome, _) = submit(&nodes[follower], &deploy).await;
     assert!(matches!(outcome, ApplyOutcome::Deployed { .. }), "{outcome:?}");
@@ -81,7 +82,12 @@ async fn three_replicas_agree_forward_writes_and_survive_the_leader() {
         let status = client(node).await.status(StatusRequest {}).await.unwrap().into_inner();
         assert_eq!(status.applied_index, index + 1);
         assert_eq!(status.members.len(), 3);
-        let bytes = client(node).await.get_receipt(GetReceiptRequest { call_id: index, ..Default::default() }).await.unwrap().into_inner();
+        let bytes = client(node)
+            .await
+            .get_receipt(GetReceiptRequest { call_id: index, ..Default::default() })
+            .await
+            .unwrap()
+            .into_inner();
         let served: Receipt = postcard::from_bytes(&bytes.receipt).unwrap();
         assert_eq!(served, receipt);
         let (message, path): (BatchMessage, MerklePath) = postcard::from_bytes(&bytes.batch).unwrap();

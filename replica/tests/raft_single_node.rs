@@ -103,7 +103,8 @@ async fn a_single_node_applies_answers_snapshots_purges_and_resumes_after_restar
     raft.initialize(BTreeMap::from([(0, ReplicaNode { grpc_addr: "127.0.0.1:7000".into() })])).await.unwrap();
     raft.wait(timeout).current_leader(0, "leader elected").await.unwrap();
 
-    let deploy = alice.sign(&CLUSTER, 1, Request::Deploy { module: example_apps()["counter"].wasm.clone(), program: None });
+    let deploy =
+        alice.sign(&CLUSTER, 1, Request::Deploy { module: example_apps()["counter"].wasm.clone(), program: None });
     let app = deploy.app();
     let written = raft.client_write(LogCommand::Request(deploy)).await.unwrap();
     assert!(matches!(written.data, Some(ApplyOutcome::Deployed { .. })), "{:?}", written.data);

@@ -71,7 +71,8 @@ async fn apply(sm: &mut StateMachineStore, entries: Vec<Entry>) {
 /// The start of a real log: the cluster's first membership at index 0, the leader's blank entry, a deploy of
 /// the counter app and two calls. Returns the app.
 async fn apply_counter_log(sm: &mut StateMachineStore) -> AppId {
-    let deploy = alice().sign(&CLUSTER, 1, Request::Deploy { module: example_apps()["counter"].wasm.clone(), program: None });
+    let deploy =
+        alice().sign(&CLUSTER, 1, Request::Deploy { module: example_apps()["counter"].wasm.clone(), program: None });
     let app = deploy.app();
     apply(
         sm,
@@ -247,7 +248,8 @@ fn a_state_database_applied_outside_raft_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.redb");
     let mut sm = StateMachine::open(&path, CLUSTER, host()).unwrap();
-    sm.apply_batch(&[(1, alice().sign(&CLUSTER, 1, Request::Deploy { module: b"junk".to_vec(), program: None }))]).unwrap();
+    sm.apply_batch(&[(1, alice().sign(&CLUSTER, 1, Request::Deploy { module: b"junk".to_vec(), program: None }))])
+        .unwrap();
     let err = StateMachineStore::new(sm, &dir.path().join("snapshot.bin")).err().unwrap();
     assert!(matches!(err, RaftStoreError::Corrupt(_)), "{err}");
 }

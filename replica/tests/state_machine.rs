@@ -32,7 +32,8 @@ fn apply(sm: &mut StateMachine, requests: Vec<SignedRequest>) -> Vec<ApplyOutcom
 }
 
 fn deploy_counter(sm: &mut StateMachine) -> AppId {
-    let request = alice().sign(&CLUSTER, 1, Request::Deploy { module: example_apps()["counter"].wasm.clone(), program: None });
+    let request =
+        alice().sign(&CLUSTER, 1, Request::Deploy { module: example_apps()["counter"].wasm.clone(), program: None });
     match &apply(sm, vec![request])[0] {
         ApplyOutcome::Deployed { app, .. } => *app,
         other => panic!("deploy failed: {other:?}"),
@@ -77,7 +78,8 @@ fn calls_in_one_batch_see_each_other_and_state_survives_reopening() {
 fn two_replicas_applying_the_same_log_agree_and_the_root_matches_a_recomputation() {
     let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (mut a, mut b) = (open(d1.path()), open(d2.path()));
-    let ledger = alice().sign(&CLUSTER, 1, Request::Deploy { module: example_apps()["ledger"].wasm.clone(), program: None });
+    let ledger =
+        alice().sign(&CLUSTER, 1, Request::Deploy { module: example_apps()["ledger"].wasm.clone(), program: None });
     let app = ledger.app();
     let log = vec![
         ledger,

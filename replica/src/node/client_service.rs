@@ -248,7 +248,8 @@ impl Client for ClientService {
         let batch = batch.as_ref().map(encode).transpose()?.unwrap_or_default();
         let certificate = certificate.as_ref().map(encode).transpose()?.unwrap_or_default();
         let evm_certificate = evm_certificate.as_ref().map(encode).transpose()?.unwrap_or_default();
-        let job = self.state.read().map_err(lock_error)?.zk_job(call_id).map_err(|e| Status::internal(e.to_string()))?;
+        let job =
+            self.state.read().map_err(lock_error)?.zk_job(call_id).map_err(|e| Status::internal(e.to_string()))?;
         let proof = match &job {
             Some(crate::zk::ZkJob { state: crate::zk::ZkState::Proven { proof_digest, .. }, .. }) if with_proof => {
                 self.proof(call_id, *proof_digest, local_only).await.unwrap_or_default()

@@ -56,6 +56,8 @@ impl Default for ProverConfig {
 
 /// Most jobs the leader works on at once (the oldest first); the rest wait in the state.
 pub const MAX_ACTIVE_JOBS: usize = 8;
+/// Ended jobs whose timings the leader keeps for `JobStatus`.
+pub const MAX_FINISHED_JOBS: usize = 64;
 /// How often the coordinator looks for new and finished jobs and expired leases.
 const COORDINATOR_TICK: Duration = Duration::from_millis(200);
 /// How long a worker with nothing to do waits before it asks again.
@@ -76,6 +78,7 @@ struct ActiveJob {
     plan: Option<Plan>,
     chains: BTreeMap<u8, CallProof>,
     started: Instant,
+    ended: Option<Instant>,
     setup: Duration,
     checking: Duration,
     assembling: Duration,
@@ -127,6 +130,8 @@ pub struct Coordinator {
     /// Where preparing, checking and assembling run: threads below Raft's priority.
     pool: rayon::ThreadPool,
     jobs: Mutex<BTreeMap<u64, ActiveJob>>,
+    /// The leader's account of the last jobs that ended here (at most [`MAX_FINISHED_JOBS`]).
+    finished: Mutex<BTreeMap<u64, JobStatusResponse>>,
     /// Lease id → (call id, the plan's lease id).
     leases: Mutex<BTreeMap<u64, (u64, LeaseId)>>,
     next_lease: Mutex<u64>,
@@ -157,6 +162,7 @@ impl Coordinator {
             warming: std::sync::atomic::AtomicBool::new(false),
             pool,
             jobs: Mutex::new(BTreeMap::new()),
+            finished: Mutex::new(BTreeMap::new()),
             leases: Mutex::new(BTreeMap::new()),
             next_lease: Mutex::new(1),
         }))
@@ -183,7 +189,8 @@ impl Coordinator {
         if let Some(p) = self.params.get() {
             return Ok(p.clone());
         }
-        let p = NvmParams::new(self.config.steps_per_fold, Folding::Tree).map_err(|e| JobError::Prepare(e.to_string()))?;
+        let p =
+            NvmParams::new(self.config.steps_per_fold, Folding::Tree).map_err(|e| JobError::Prepare(e.to_string()))?;
         Ok(self.params.get_or_init(|| Arc::new(p)).clone())
     }
 
@@ -219,7 +226,16 @@ impl Coordinator {
     fn take_up(self: &Arc<Self>, proving: &[ZkJob]) {
         let now = Instant::now();
         let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
-        jobs.retain(|id, _| proving.iter().any(|j| j.call_id == *id));
+        let ended: Vec<u64> = jobs.keys().filter(|id| !proving.iter().any(|j| j.call_id == **id)).copied().collect();
+        for id in ended {
+            if let Some(job) = jobs.remove(&id) {
+                let mut finished = self.finished.lock().unwrap_or_else(|p| p.into_inner());
+                finished.insert(id, job.status("ended".into()));
+                while finished.len() > MAX_FINISHED_JOBS {
+                    finished.pop_first();
+                }
+            }
+        }
         for job in proving {
             if jobs.contains_key(&job.call_id) {
                 continue;
@@ -232,6 +248,7 @@ impl Coordinator {
                     plan: None,
                     chains: BTreeMap::new(),
                     started: now,
+                    ended: None,
                     setup: Duration::ZERO,
                     checking: Duration::ZERO,
                     assembling: Duration::ZERO,
@@ -255,20 +272,21 @@ impl Coordinator {
     async fn prepare(self: Arc<Self>, job: ZkJob) {
         let started = Instant::now();
         let call_id = job.call_id;
-        let prepared = self.heavy(move |this| -> Result<CheckedJob, JobError> {
-            this.params()?;
-            let elf = this
-                .state
-                .read()
-                .map_err(|_| JobError::Prepare("state lock poisoned".into()))?
-                .program(&job.program.digest)
-                .map_err(|e| JobError::Prepare(e.to_string()))?
-                .ok_or_else(|| JobError::Prepare("the program is not in the state".into()))?;
-            let root = nexus_nvm_circuit::image::fr_from_bytes(&job.program.image_root)
-                .ok_or_else(|| JobError::Prepare("the image root is not a field element".into()))?;
-            CheckedJob::new(&elf, root, &job.input, this.config.steps_per_fold)
-        })
-        .await;
+        let prepared = self
+            .heavy(move |this| -> Result<CheckedJob, JobError> {
+                this.params()?;
+                let elf = this
+                    .state
+                    .read()
+                    .map_err(|_| JobError::Prepare("state lock poisoned".into()))?
+                    .program(&job.program.digest)
+                    .map_err(|e| JobError::Prepare(e.to_string()))?
+                    .ok_or_else(|| JobError::Prepare("the program is not in the state".into()))?;
+                let root = nexus_nvm_circuit::image::fr_from_bytes(&job.program.image_root)
+                    .ok_or_else(|| JobError::Prepare("the image root is not a field element".into()))?;
+                CheckedJob::new(&elf, root, &job.input, this.config.steps_per_fold)
+            })
+            .await;
         let prepared = match prepared {
             Ok(Ok(prepared)) => prepared,
             Ok(Err(e)) => return self.end(call_id, ZkState::Failed(e.to_string())).await,
@@ -276,7 +294,8 @@ impl Coordinator {
         };
         let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(active) = jobs.get_mut(&call_id) {
-            let plan = Plan::new(prepared.prepared.invocations(), &prepared.chain_tags(), self.config.lease, Instant::now());
+            let plan =
+                Plan::new(prepared.prepared.invocations(), &prepared.chain_tags(), self.config.lease, Instant::now());
             eprintln!(
                 "job {call_id}: {} invocations of {} steps, {} tasks, prepared in {:.1} s",
                 prepared.prepared.invocations(),
@@ -306,15 +325,19 @@ impl Coordinator {
             let (this, call_id) = (self.clone(), *call_id);
             tokio::spawn(async move {
                 let started = Instant::now();
-                let assembled = this.heavy(move |that| -> Result<Vec<u8>, JobError> {
-                    let bytes = std::fs::read(&root_path).map_err(|e| JobError::Prove(format!("reading the root: {e}")))?;
-                    let root = NodeProof::from_bytes(&bytes).map_err(|e| JobError::Prove(e.to_string()))?;
-                    let params = that.params()?;
-                    let proof = checked.assemble(&params, root, chains)?;
-                    that.proofs.write(call_id, &proof).map_err(|e| JobError::Prove(format!("storing the proof: {e}")))?;
-                    Ok(proof)
-                })
-                .await;
+                let assembled = this
+                    .heavy(move |that| -> Result<Vec<u8>, JobError> {
+                        let bytes =
+                            std::fs::read(&root_path).map_err(|e| JobError::Prove(format!("reading the root: {e}")))?;
+                        let root = NodeProof::from_bytes(&bytes).map_err(|e| JobError::Prove(e.to_string()))?;
+                        let params = that.params()?;
+                        let proof = checked.assemble(&params, root, chains)?;
+                        that.proofs
+                            .write(call_id, &proof)
+                            .map_err(|e| JobError::Prove(format!("storing the proof: {e}")))?;
+                        Ok(proof)
+                    })
+                    .await;
                 if let Some(job) = this.jobs.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&call_id) {
                     job.assembling = started.elapsed();
                 }
@@ -335,6 +358,7 @@ impl Coordinator {
         eprintln!("job {call_id}: ending as {state:?}");
         if let Some(job) = self.jobs.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&call_id) {
             job.phase = Phase::Ended;
+            job.ended = Some(Instant::now());
         }
         let command = LogCommand::ZkResult(ZkResult { call_id, state });
         match tokio::time::timeout(SUBMIT_TIMEOUT, self.raft.client_write(command)).await {
@@ -360,7 +384,9 @@ impl Coordinator {
         let now = Instant::now();
         let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
         for (call_id, job) in jobs.iter_mut() {
-            let (Some(plan), Some(checked), Phase::Proving) = (&mut job.plan, &job.checked, job.phase) else { continue };
+            let (Some(plan), Some(checked), Phase::Proving) = (&mut job.plan, &job.checked, job.phase) else {
+                continue;
+            };
             let Some((plan_lease, target)) = plan.claim(worker, now) else { continue };
             let task = match target {
                 Target::Chain(kind) => Task::Chain { kind },
@@ -414,14 +440,16 @@ impl Coordinator {
             self.lease(lease).ok_or_else(|| Status::failed_precondition("unknown lease (expired or never granted)"))?;
         let (checked, target, range) = {
             let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
-            let job = jobs.get_mut(&call_id).ok_or_else(|| Status::failed_precondition("the job is not in progress"))?;
+            let job =
+                jobs.get_mut(&call_id).ok_or_else(|| Status::failed_precondition("the job is not in progress"))?;
             let (Some(plan), Some(checked)) = (&mut job.plan, &job.checked) else {
                 return Err(Status::failed_precondition("the job is not in progress"));
             };
             if !plan.checking(plan_lease, Instant::now()) {
                 return Err(Status::failed_precondition("the lease is no longer held"));
             }
-            let target = plan.target(plan_lease).ok_or_else(|| Status::failed_precondition("the lease is no longer held"))?;
+            let target =
+                plan.target(plan_lease).ok_or_else(|| Status::failed_precondition("the lease is no longer held"))?;
             let range = match target {
                 Target::Node(i) => Some((plan.node(i).a, plan.node(i).b)),
                 Target::Chain(_) => None,
@@ -429,23 +457,24 @@ impl Coordinator {
             (checked.clone(), target, range)
         };
         let started = Instant::now();
-        let checked_result = self.heavy(move |this| -> Result<Option<CallProof>, JobError> {
-            let params = this.params()?;
-            match (target, range) {
-                (Target::Node(_), Some(range)) => {
-                    checked.check_node(&params, range, &result)?;
-                    let path = this.node_path(call_id, range);
-                    std::fs::create_dir_all(path.parent().expect("a job directory"))
-                        .and_then(|()| std::fs::write(&path, &result))
-                        .map_err(|e| JobError::Prove(format!("storing the node: {e}")))?;
-                    Ok(None)
+        let checked_result = self
+            .heavy(move |this| -> Result<Option<CallProof>, JobError> {
+                let params = this.params()?;
+                match (target, range) {
+                    (Target::Node(_), Some(range)) => {
+                        checked.check_node(&params, range, &result)?;
+                        let path = this.node_path(call_id, range);
+                        std::fs::create_dir_all(path.parent().expect("a job directory"))
+                            .and_then(|()| std::fs::write(&path, &result))
+                            .map_err(|e| JobError::Prove(format!("storing the node: {e}")))?;
+                        Ok(None)
+                    }
+                    (Target::Chain(kind), _) => checked.check_chain(&params, kind, &result).map(Some),
+                    _ => Err(JobError::Prove("a node without a range".into())),
                 }
-                (Target::Chain(kind), _) => checked.check_chain(&params, kind, &result).map(Some),
-                _ => Err(JobError::Prove("a node without a range".into())),
-            }
-        })
-        .await
-        .map_err(internal)?;
+            })
+            .await
+            .map_err(internal)?;
         let now = Instant::now();
         let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
         let job = jobs.get_mut(&call_id).ok_or_else(|| Status::failed_precondition("the job ended"))?;
@@ -501,6 +530,10 @@ impl Coordinator {
         };
         let jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
         let Some(job) = jobs.get(&call_id) else {
+            if let Some(status) = self.finished.lock().unwrap_or_else(|p| p.into_inner()).get(&call_id) {
+                let state = final_state.unwrap_or_else(|| status.state.clone());
+                return Ok(JobStatusResponse { state, ..status.clone() });
+            }
             if final_state.is_none() && !self.is_leader() {
                 return Err(Self::not_leader());
             }
@@ -515,25 +548,33 @@ impl Coordinator {
             }
             .to_string()
         });
+        Ok(job.status(state))
+    }
+}
+
+impl ActiveJob {
+    /// The job's progress and timings, as `JobStatus` reports them.
+    fn status(&self, state: String) -> JobStatusResponse {
         let ms = |d: Duration| d.as_millis() as u64;
-        let (done, total, times, rejected, workers) = match &job.plan {
+        let (done, total, times, rejected, workers) = match &self.plan {
             Some(p) => (p.done() as u64, p.total() as u64, p.times(), p.rejected(), p.workers() as u64),
             None => (0, 0, Default::default(), 0, 0),
         };
-        Ok(JobStatusResponse {
+        let until = self.ended.unwrap_or_else(Instant::now);
+        JobStatusResponse {
             state,
             tasks_done: done,
             tasks_total: total,
-            steps: job.steps,
-            elapsed_ms: ms(job.started.elapsed()),
+            steps: self.steps,
+            elapsed_ms: ms(until.saturating_duration_since(self.started)),
             waiting_ms: ms(times.waiting),
             proving_ms: ms(times.proving),
-            setup_ms: ms(job.setup),
-            checking_ms: ms(job.checking),
-            assembling_ms: ms(job.assembling),
+            setup_ms: ms(self.setup),
+            checking_ms: ms(self.checking),
+            assembling_ms: ms(self.assembling),
             rejected,
             workers,
-        })
+        }
     }
 }
 

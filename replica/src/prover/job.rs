@@ -88,8 +88,8 @@ pub fn prove_task(params: &NvmParams, job: &PreparedProgram, task: &Task) -> Res
         Task::Chain { kind } => {
             let (kind, folds) = job.chain(*kind)?;
             let cpp = params.call_params(kind).map_err(|e| prove(&e))?;
-            let mut ivc = IvcProof::prove_first(cpp, &folds[0], &initial_call_state(job.run.z0[GAMMA]))
-                .map_err(|e| prove(&e))?;
+            let mut ivc =
+                IvcProof::prove_first(cpp, &folds[0], &initial_call_state(job.run.z0[GAMMA])).map_err(|e| prove(&e))?;
             for fold in &folds[1..] {
                 ivc.prove_step(cpp, fold).map_err(|e| prove(&e))?;
             }

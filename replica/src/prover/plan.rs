@@ -152,10 +152,8 @@ impl Plan {
     pub fn expire(&mut self, now: Instant) -> Vec<(LeaseId, Target, String)> {
         self.tick(now);
         let expired: Vec<LeaseId> = self.leases.iter().filter(|(_, l)| l.deadline <= now).map(|(id, _)| *id).collect();
-        let expired: Vec<_> = expired
-            .into_iter()
-            .filter_map(|id| self.leases.remove(&id).map(|l| (id, l.target, l.worker)))
-            .collect();
+        let expired: Vec<_> =
+            expired.into_iter().filter_map(|id| self.leases.remove(&id).map(|l| (id, l.target, l.worker))).collect();
         self.expired.extend(expired.iter().cloned());
         expired
     }
@@ -185,9 +183,9 @@ impl Plan {
             return Some(Target::Chain(*kind));
         }
         let free = |i: &usize| !self.nodes[*i].done && !self.leased(Target::Node(*i));
-        let ready_inner = (0..self.nodes.len()).filter(free).find(|i| {
-            self.nodes[*i].children.is_some_and(|[l, r]| self.nodes[l].done && self.nodes[r].done)
-        });
+        let ready_inner = (0..self.nodes.len())
+            .filter(free)
+            .find(|i| self.nodes[*i].children.is_some_and(|[l, r]| self.nodes[l].done && self.nodes[r].done));
         ready_inner
             .or_else(|| (0..self.nodes.len()).filter(free).find(|i| self.nodes[*i].children.is_none()))
             .map(Target::Node)

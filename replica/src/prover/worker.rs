@@ -89,7 +89,8 @@ pub async fn run(config: WorkerConfig) -> Result<(), WorkerError> {
         let mut client = prover(channel);
         // Work with this leader until it stops answering as one.
         loop {
-            let claim = tokio::time::timeout(RPC_TIMEOUT, client.claim(ClaimRequest { worker: config.name.clone() })).await;
+            let claim =
+                tokio::time::timeout(RPC_TIMEOUT, client.claim(ClaimRequest { worker: config.name.clone() })).await;
             let claim = match claim {
                 Ok(Ok(reply)) => reply.into_inner(),
                 _ => break,
