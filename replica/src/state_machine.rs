@@ -994,6 +994,58 @@ mod seal_tests {
 }
 
 #[cfg(test)]
+mod zk_result_tests {
+    use nexus_wasm_host::Limits;
+
+    use super::*;
+    use crate::request::ClientKey;
+
+    const CLUSTER: ClusterId = [9; 32];
+
+    #[test]
+    fn a_job_ends_once_and_a_result_for_no_job_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = Arc::new(Host::new(Limits::default()).unwrap());
+        let mut sm = StateMachine::open(&dir.path().join("state.redb"), CLUSTER, host).unwrap();
+        let key = ClientKey::from_secret([1; 32]);
+        let app = &nexus_tests::example_apps()["fibonacci"];
+        let deploy =
+            key.sign(&CLUSTER, 1, Request::Deploy { module: app.wasm.clone(), program: Some(app.elf.clone()) });
+        let input = postcard::to_allocvec(&5u64).unwrap();
+        let call = key.sign(&CLUSTER, 2, Request::Call { app: deploy.app(), function: "fib".into(), input, zk: true });
+        sm.apply_log_entries(&[(1, LogItem::Request(&deploy)), (2, LogItem::Request(&call))], |_| Ok(())).unwrap();
+        assert_eq!(sm.zk_job(2).unwrap().unwrap().state, ZkState::Proving);
+
+        let proven = ZkResult { call_id: 2, state: ZkState::Proven { proof_digest: [1; 32], proof_bytes: 10 } };
+        let failed = ZkResult { call_id: 2, state: ZkState::Failed("late".into()) };
+        let not_final = ZkResult { call_id: 2, state: ZkState::Proving };
+        let no_job = ZkResult { call_id: 77, state: ZkState::Failed("no such job".into()) };
+        let outcomes = sm
+            .apply_log_entries(
+                &[
+                    (3, LogItem::ZkResult(&not_final)),
+                    (4, LogItem::ZkResult(&proven)),
+                    (5, LogItem::ZkResult(&failed)),
+                    (6, LogItem::ZkResult(&no_job)),
+                ],
+                |_| Ok(()),
+            )
+            .unwrap();
+        let ended: Vec<bool> = outcomes
+            .into_iter()
+            .map(|o| match o {
+                Some(ApplyOutcome::ZkResult { ended, .. }) => ended,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(ended, [false, true, false, false]);
+        assert_eq!(sm.zk_job(2).unwrap().unwrap().state, proven.state);
+        assert_eq!(sm.zk_job(77).unwrap(), None);
+        assert!(sm.proving_jobs(10).unwrap().is_empty());
+    }
+}
+
+#[cfg(test)]
 mod certification_tests {
     use std::collections::{BTreeMap, BTreeSet};
 
