@@ -59,7 +59,7 @@ impl ReceiptView {
             trap: receipt.trap.as_ref().map(|t| t.to_string()),
             fuel_used: receipt.fuel_used,
             state_root: hex::encode(receipt.state_root),
-            zk: receipt.zk.map(|z| ZkView {
+            zk: receipt.zk.as_deref().map(|z| ZkView {
                 program_digest: hex::encode(z.program_digest),
                 image_root: hex::encode(z.image_root),
                 nvm_input_digest: hex::encode(z.nvm_input_digest),
@@ -276,7 +276,7 @@ impl ReceiptFile {
     pub fn verify_proof(&self, group_key: Option<&str>) -> Result<ProvenCall, VerifyError> {
         use nexus_nvm_circuit::proof::{NvmParams, NvmProof, verify_image};
         let receipt = self.verify(group_key)?;
-        let claim = receipt.zk.ok_or(VerifyError::NotProven)?;
+        let claim = receipt.zk.as_deref().copied().ok_or(VerifyError::NotProven)?;
         let hex_proof = self.proof.as_deref().ok_or(VerifyError::NotProven)?;
         let bytes = hex_vec(hex_proof, "proof")?;
         let proof = NvmProof::from_bytes(&bytes).map_err(|e| VerifyError::Proof(e.to_string()))?;

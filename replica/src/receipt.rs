@@ -22,8 +22,9 @@ pub struct Receipt {
     /// The state root after this call.
     pub state_root: [u8; 32],
     /// For a call made with `zk` whose NVM run agreed with the wasm run: the program and NVM input its proof
-    /// is of. Last, so the fields before keep their offsets in the encoding (the bridge parses that prefix).
-    pub zk: Option<crate::zk::ZkClaim>,
+    /// is of (boxed: most receipts have none). Last, so the fields before keep their offsets in the encoding (the
+    /// bridge parses that prefix).
+    pub zk: Option<Box<crate::zk::ZkClaim>>,
 }
 
 /// Why a request in the log was refused. Deterministic: every replica refuses the same requests.

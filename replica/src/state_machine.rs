@@ -673,9 +673,9 @@ impl Batch<'_, '_> {
         call_id: u64,
         program: ProgramRecord,
         (function, caller, input): (&str, [u8; 32], &[u8]),
-        state: Result<Vec<(Vec<u8>, Vec<u8>)>, String>,
+        state: Result<crate::zk::StateEntries, String>,
         result: &CallResult,
-    ) -> Result<Option<ZkClaim>, ReplicaError> {
+    ) -> Result<Option<Box<ZkClaim>>, ReplicaError> {
         let elf = self
             .tables
             .programs
@@ -708,7 +708,7 @@ impl Batch<'_, '_> {
         };
         let job = ZkJob { call_id, program, input: nvm_input, steps, state };
         self.tables.zk_jobs.insert(call_id, postcard::to_allocvec(&job).expect("encodes").as_slice())?;
-        Ok(claim)
+        Ok(claim.map(Box::new))
     }
 
     /// Applies a returned call's writes: to the table, to the root (old entry out, new entry in), and to the

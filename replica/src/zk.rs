@@ -108,8 +108,11 @@ pub struct ZkResult {
     pub state: ZkState,
 }
 
+/// App state entries (key, value) in key order.
+pub type StateEntries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// The app state a call sees, in key order, bounded by [`MAX_ZK_STATE_BYTES`] and [`MAX_ZK_STATE_ENTRIES`].
-pub(crate) fn visible_state(view: &dyn StateView) -> Result<Result<Vec<(Vec<u8>, Vec<u8>)>, String>, StateError> {
+pub(crate) fn visible_state(view: &dyn StateView) -> Result<Result<StateEntries, String>, StateError> {
     let mut entries = Vec::new();
     let mut bytes = 0usize;
     let mut from: Option<Vec<u8>> = None;
@@ -134,7 +137,7 @@ pub(crate) fn visible_state(view: &dyn StateView) -> Result<Result<Vec<(Vec<u8>,
 }
 
 /// The NVM input of a call: the SDK's envelope.
-pub fn nvm_input(function: &str, caller: [u8; 32], input: &[u8], state: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<u8> {
+pub fn nvm_input(function: &str, caller: [u8; 32], input: &[u8], state: StateEntries) -> Vec<u8> {
     postcard::to_allocvec(&NvmCall::new(function, Some(caller), input.to_vec(), state)).expect("envelopes encode")
 }
 

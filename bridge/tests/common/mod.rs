@@ -118,6 +118,7 @@ pub fn receipt_bytes(call_id: u64, app: [u8; 32], function: &str, input: &[u8], 
         trap,
         fuel_used: 12_345,
         state_root: [0x57; 32],
+        zk: None,
     };
     postcard::to_allocvec(&receipt).expect("receipt encodes")
 }
