@@ -28,6 +28,19 @@ fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Runs a `nexus` command again while it fails because the network has no leader at that moment (a
+/// freshly started network on a loaded machine may hold one more election); nothing was submitted then.
+fn retry_unavailable(run: impl Fn() -> std::process::Output) -> std::process::Output {
+    let started = Instant::now();
+    loop {
+        let out = run();
+        if out.status.success() || !stderr(&out).contains("(Unavailable)") || started.elapsed() > common::WAIT {
+            return out;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// Writes the example app's two builds to the network's folder; returns the .wasm path.
 fn write_app(net: &Network, name: &str, wasm_of: &str, elf_of: &str) -> String {
     let apps = nexus_tests::example_apps();
@@ -42,7 +55,7 @@ fn deploy(net: &Network, args: &[&str]) -> String {
     let mut all = vec!["--json", "deploy"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--replica", net.addr(0)]);
-    let out = net.nexus(&all);
+    let out = retry_unavailable(|| net.nexus(&all));
     assert!(out.status.success(), "deploy failed: {}", stderr(&out));
     let value: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
     value["app"].as_str().expect("app id").to_string()
@@ -51,7 +64,9 @@ fn deploy(net: &Network, args: &[&str]) -> String {
 /// `nexus call APP fib --input u64:N --zk`; returns the call id (and the command's output).
 fn call_zk(net: &Network, app: &str, n: u64) -> (u64, std::process::Output) {
     let input = format!("u64:{n}");
-    let out = net.nexus(&["--json", "call", app, "fib", "--input", &input, "--zk", "--replica", net.addr(0)]);
+    let out = retry_unavailable(|| {
+        net.nexus(&["--json", "call", app, "fib", "--input", &input, "--zk", "--replica", net.addr(0)])
+    });
     let value: serde_json::Value = serde_json::from_str(stdout(&out).lines().next().unwrap_or(""))
         .unwrap_or_else(|e| panic!("the receipt as json ({e}): {}{}", stdout(&out), stderr(&out)));
     (value["call_id"].as_u64().expect("call id"), out)

@@ -195,8 +195,8 @@ impl Node {
             certifier.clone(),
             coordinator.proofs().clone(),
         ))
-        // A receipt may carry its proof (tens of MiB).
-        .max_decoding_message_size(crate::prover::protocol::MAX_TASK_BYTES)
+        // Requests stay small; a receipt may carry its proof (tens of MiB).
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(crate::prover::protocol::MAX_TASK_BYTES);
         let prover_service = ProverServer::new(ProverService::new(coordinator.clone()))
             .max_decoding_message_size(crate::prover::protocol::MAX_TASK_BYTES)
