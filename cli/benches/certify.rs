@@ -147,16 +147,6 @@ fn measure(mode: &'static str, seconds: Duration) -> Row {
 }
 
 /// `nproc` and the CPU model.
-fn machine() -> String {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name")?.split_once(':').map(|(_, m)| m.trim().to_string()))
-        .unwrap_or_else(|| "unknown CPU".into());
-    format!("{cores} cores (nproc), {model}")
-}
-
 fn main() {
     let seconds = std::env::args().skip(1).find_map(|a| a.parse::<u64>().ok()).unwrap_or(10);
     let seconds = Duration::from_secs(seconds);
@@ -169,7 +159,7 @@ fn main() {
         "\nMachine: {}. {REPLICAS} replicas on loopback, {CLIENTS} clients calling counter::increment on the \
          leader, {}s per row after {}s warm-up; certification costs {cost:.1}% of throughput (1 - on/off), with the Ethereum suite too \
          {cost_both:.1}%\n",
-        machine(),
+        shared::machine(),
         seconds.as_secs(),
         WARMUP.as_secs()
     );

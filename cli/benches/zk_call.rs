@@ -10,6 +10,7 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod shared;
 
 use std::time::{Duration, Instant};
 
@@ -26,16 +27,6 @@ struct Row {
     seconds: f64,
     status: nexus_proto::v1::JobStatusResponse,
     proof_bytes: u64,
-}
-
-fn machine() -> String {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name")?.split_once(':').map(|(_, m)| m.trim().to_string()))
-        .unwrap_or_else(|| "unknown CPU".into());
-    format!("{cores} cores (nproc), {model}")
 }
 
 /// Deploys an example app with both builds; its id.
@@ -105,7 +96,7 @@ fn main() {
     println!(
         "\nMachine: {}. 3 replicas and the worker processes (1 proving thread each) on one machine, loopback; \
          k = {k} steps per leaf; the leader checks every result on the same cores.\n",
-        machine()
+        shared::machine()
     );
     println!(
         "| call | workers | NVM steps | tasks | end to end s | cycles/s | per worker | waiting s | proving s (sum) | leader: prepare s | check s | assemble s | proof MiB |"

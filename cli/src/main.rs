@@ -734,7 +734,6 @@ fn write_receipt_file(out: Option<&Path>, certified: Option<&ReceiptFile>) -> Re
         .with_context(|| format!("writing {}", out.display()))
 }
 
-/// `nexus verify FILE`: accept (exit 0) with what was verified, or reject (exit 1) with the reason.
 /// A job state in words.
 fn zk_state_text(state: &ZkState) -> String {
     match state {
@@ -831,6 +830,7 @@ fn print_proven(proven: &receipt_file::ProvenCall, json: bool) {
     }
 }
 
+/// `nexus verify FILE`: accept (exit 0) with what was verified, or reject (exit 1) with the reason.
 fn verify_receipt_file(path: &Path, group_key: Option<&str>, json: bool) -> Result<()> {
     let size = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
     if size > receipt_file::MAX_RECEIPT_FILE_BYTES {

@@ -44,12 +44,18 @@ pub struct ProgramRecord {
 }
 
 impl ProgramRecord {
-    /// Parses an ELF and computes its digest and image root; the error says why the ELF is refused.
-    pub fn of_elf(elf: &[u8]) -> Result<(Program, Self), String> {
+    /// Parses an ELF within the size limit; the error says why it is refused. (What a replica checks before a
+    /// deploy reaches the log: the image root is computed only when the deploy is applied.)
+    pub fn parse(elf: &[u8]) -> Result<Program, String> {
         if elf.len() > MAX_PROGRAM_BYTES {
             return Err(format!("the ELF is {} bytes, more than the limit of {MAX_PROGRAM_BYTES}", elf.len()));
         }
-        let program = Program::from_elf(elf).map_err(|e| e.to_string())?;
+        Program::from_elf(elf).map_err(|e| e.to_string())
+    }
+
+    /// Parses an ELF and computes its digest and image root; the error says why the ELF is refused.
+    pub fn of_elf(elf: &[u8]) -> Result<(Program, Self), String> {
+        let program = Self::parse(elf)?;
         let image_root = nexus_nvm_circuit::image::fr_bytes(&nexus_nvm_circuit::image::image_root_of(&program));
         let record = Self { digest: program.digest(), image_root };
         Ok((program, record))

@@ -97,7 +97,7 @@ impl ClientService {
         let (host, module, program) = (self.host.clone(), module.clone(), program.clone());
         blocking(move || {
             if let Some(elf) = program
-                && let Err(why) = crate::zk::ProgramRecord::of_elf(&elf)
+                && let Err(why) = crate::zk::ProgramRecord::parse(&elf)
             {
                 return Ok(Err(format!("NVM program refused: {why}")));
             }
